@@ -1,0 +1,95 @@
+# smtp-probe. `make` builds build/smtp-probe; `make test` runs every test.
+# mbedTLS >= 3.6 and c-ares >= 1.28 come from pkg-config when the system has
+# them, otherwise scripts/deps.sh builds pinned releases into deps/prefix.
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD      ?= build
+PREFIX     ?= /usr/local
+VERSION    := 0.1.0
+
+WARN    = -Wall -Wextra -Wshadow -Wformat=2 -Wconversion -Wno-sign-conversion \
+          -Wstrict-prototypes -Wmissing-prototypes
+HARDEN  = -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Iinclude \
+             -DSP_VERSION='"$(VERSION)"' $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+SYS_DEPS := $(shell $(PKG_CONFIG) --atleast-version=3.6.0 mbedtls 2>/dev/null && \
+              $(PKG_CONFIG) --atleast-version=1.28.0 libcares 2>/dev/null && echo yes)
+ifeq ($(SYS_DEPS),yes)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags mbedtls mbedx509 mbedcrypto libcares)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs mbedtls mbedx509 mbedcrypto libcares)
+DEP_STAMP  :=
+else
+DEP_PREFIX := deps/prefix
+DEP_CFLAGS := -I$(DEP_PREFIX)/include -DCARES_STATICLIB
+DEP_LIBS   := $(DEP_PREFIX)/lib/libmbedtls.a $(DEP_PREFIX)/lib/libmbedx509.a \
+              $(DEP_PREFIX)/lib/libmbedcrypto.a $(DEP_PREFIX)/lib/libcares.a
+DEP_STAMP  := $(DEP_PREFIX)/.mbedtls-3.6.6 $(DEP_PREFIX)/.cares-1.34.5
+endif
+
+LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
+LIB_OBJ  := $(LIB_SRC:probe/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all test unit asan fuzz fuzz-build demo clean distclean analyze install uninstall
+all: $(BUILD)/smtp-probe
+
+$(DEP_STAMP):
+	bash scripts/deps.sh
+
+$(BUILD)/obj/%.o: probe/%.c $(wildcard include/*.h) | $(DEP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libprobe.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/smtp-probe: $(BUILD)/obj/main.o $(BUILD)/libprobe.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libprobe.a $(DEP_LIBS) -lm
+
+unit: $(UNIT_BIN)
+
+# The whole suite: unit, integration against real Postfix/aiosmtpd/DNS, faults.
+test: all unit
+	BUILD=$(BUILD) bash tests/run.sh
+
+# The whole suite again under AddressSanitizer + UBSan (no recovery).
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -U_FORTIFY_SOURCE" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+# libFuzzer targets (clang); `make fuzz FUZZ_SECONDS=600` to run each longer.
+FUZZ_SECONDS ?= 30
+fuzz-build: | $(DEP_STAMP)
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "  CC $$n"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(DEP_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS) -lm || exit 1; done
+fuzz: fuzz-build
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+demo: all
+	bash scripts/demo.sh
+
+analyze:
+	cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr -Iinclude -q probe
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+distclean: clean
+	rm -rf deps

@@ -1,0 +1,26 @@
+/* Renderers: read a finished result, never change it. Each escapes server
+ * text for its own format. */
+#ifndef SP_RENDER_H
+#define SP_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "result.h"
+
+struct render_opts {
+	bool color;              /* ANSI colours (only on a TTY unless --color=always) */
+	bool transcript;         /* -v: include the dialogue */
+	bool explain;            /* --explain */
+	bool pretty;             /* JSON: indented (single target, TTY) */
+};
+
+void render_text(FILE *f, const struct result *r, const struct render_opts *o);
+void render_json(FILE *f, const struct result *r, const struct render_opts *o);
+/* The dialogue annotated line by line in plain language, then the verdict. */
+void render_explain(FILE *f, const struct result *r, const struct render_opts *o);
+
+/* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
+ * shown as \xNN; writes at most max bytes of input. */
+void render_safe(FILE *f, const char *s, size_t max);
+
+#endif

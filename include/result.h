@@ -1,0 +1,180 @@
+/* The result model: everything one probe learnt, filled by the engine and
+ * only read by the renderers. One struct per probed address; a domain
+ * (--mx) wraps several of them. All server text is stored raw but bounded;
+ * each renderer escapes it for its own format. */
+#ifndef SP_RESULT_H
+#define SP_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum status { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
+enum severity { SEV_INFO = 0, SEV_WARNING = 1, SEV_CRITICAL = 2 };
+enum tls_mode { TLS_MODE_STARTTLS = 0, TLS_MODE_IMPLICIT, TLS_MODE_NONE };
+
+const char *status_name(enum status s);       /* "ok", "warning", ... */
+const char *severity_name(enum severity s);   /* "info", ... */
+const char *tls_mode_name(enum tls_mode m);   /* "starttls", ... */
+
+#define RESULT_MAX_FINDINGS    64
+#define RESULT_MAX_ATTEMPTS    16
+#define RESULT_MAX_TRANSCRIPT  400   /* lines kept; later ones are counted */
+#define RESULT_MAX_LINE        512   /* bytes kept of one transcript line */
+#define RESULT_MAX_CHAIN       10    /* certificates kept of a chain */
+#define RESULT_MAX_SAN         32
+#define RESULT_MAX_EXT         64    /* EHLO extensions kept */
+
+struct finding {
+	enum severity sev;
+	char code[40];
+	char *message;                    /* owned */
+};
+
+struct attempt {
+	char address[64];                 /* numeric, no brackets */
+	int family;                       /* AF_INET / AF_INET6 */
+	double connect_ms;                /* < 0: never connected */
+	char error[96];                   /* "" when it connected */
+};
+
+struct ehlo_ext {
+	char *keyword;                    /* owned, upper-cased */
+	char *params;                     /* owned, "" when none */
+};
+
+/* One EHLO (or HELO) exchange. */
+struct ehlo_info {
+	bool present;                     /* a reply was received */
+	bool helo;                        /* HELO fallback was used */
+	int code;
+	char *hostname;                   /* owned: first word of line 1, or NULL */
+	char **lines;                     /* owned: reply text after "250-" */
+	size_t nlines;
+	struct ehlo_ext *ext;             /* owned */
+	size_t next;
+};
+
+struct size_info {
+	bool advertised;                  /* SIZE keyword seen */
+	bool has_limit;                   /* SIZE with a non-zero number */
+	uint64_t limit;
+	uint64_t reserve;
+	uint64_t max_attachment_base64;
+	bool binary;                      /* BINARYMIME + CHUNKING */
+	uint64_t max_attachment_binary;
+};
+
+struct cert_info {
+	char *subject;                    /* owned, RFC 4514-ish one line */
+	char *issuer;                     /* owned */
+	char *san[RESULT_MAX_SAN];        /* owned: "DNS:x", "IP:1.2.3.4" as in the cert */
+	size_t nsan;
+	time_t not_before, not_after;     /* UTC seconds */
+	long days_left;                   /* floor((not_after - now) / 86400) */
+	char key[32];                     /* "RSA 2048", "EC P-256", "Ed25519" */
+	char signature[48];               /* "RSA-SHA256", "ECDSA-SHA384" */
+	char sha256[65];                  /* lowercase hex of the DER */
+	char spki_sha256[45];             /* base64, as used by --pin sha256//... */
+	bool self_signed;
+};
+
+struct tls_info {
+	bool attempted;                   /* a handshake was started */
+	bool ok;                          /* handshake completed */
+	char version[16];                 /* "TLSv1.3" */
+	char cipher[64];                  /* IANA name */
+	char group[32];                   /* "x25519", "secp256r1", "" unknown */
+	char alpn[32];
+	char error[160];                  /* handshake failure, "" if none */
+	bool verified;                    /* verification ran (a chain was seen) */
+	bool trusted;
+	bool hostname_match;
+	char servername[256];             /* the name verified / sent as SNI */
+	char *errors[16];                 /* owned: verification problems */
+	size_t nerrors;
+	struct cert_info chain[RESULT_MAX_CHAIN];
+	size_t nchain;
+	size_t chain_total;               /* certificates presented, even if > kept */
+	bool pin_checked, pin_match;
+};
+
+struct auth_info {
+	char *mechanisms;                 /* owned: AUTH params before TLS, NULL none */
+	char *mechanisms_tls;             /* owned: after TLS */
+	bool tested, accepted;
+	char *reply;                      /* owned: server reply to the AUTH test */
+};
+
+/* Milliseconds; < 0 means the step did not happen. */
+struct timings {
+	double dns_ms, connect_ms, greeting_ms, ehlo_ms, starttls_ms, tls_ms,
+	       ehlo_tls_ms, total_ms;
+};
+
+struct tline {
+	double t_ms;                      /* since probe start */
+	char dir;                         /* 'C' client, 'S' server, '*' event */
+	char *line;                       /* owned, no CRLF, bounded */
+};
+
+struct result {
+	char *target;                     /* owned: as given */
+	char *host;                       /* owned: host name or literal */
+	uint16_t port;
+	enum tls_mode tls_mode;
+	enum status status;               /* computed by result_finish() */
+
+	struct finding findings[RESULT_MAX_FINDINGS];
+	size_t nfindings;
+
+	struct attempt attempts[RESULT_MAX_ATTEMPTS];
+	size_t nattempts;
+	char address[64];                 /* the address the dialogue ran on, "" none */
+	int family;                       /* 0 none */
+
+	struct {
+		bool present;
+		int code;
+		char *text;               /* owned: all lines joined by '\n' */
+		char *hostname;           /* owned: first word, or NULL */
+	} greeting;
+
+	struct ehlo_info ehlo, ehlo_tls;
+	bool starttls_offered;
+	int starttls_code;                /* reply to STARTTLS, 0 if not sent */
+	struct size_info size;
+	struct auth_info auth;
+	struct tls_info tls;
+	struct timings t;
+
+	bool want_transcript;
+	struct tline transcript[RESULT_MAX_TRANSCRIPT];
+	size_t ntranscript;
+	size_t transcript_dropped;
+
+	int warn_days, crit_days;         /* thresholds used (for renderers) */
+	time_t started;                   /* wall clock of probe start */
+};
+
+void result_init(struct result *r);
+void result_clear(struct result *r);
+
+/* Adds a finding; the message is printf-formatted and truncated to 400
+ * bytes. A code already present is not added twice. */
+void result_add(struct result *r, enum severity sev, const char *code,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+bool result_has(const struct result *r, const char *code);
+
+/* Computes r->status from the findings (info never changes it). */
+enum status result_finish(struct result *r);
+
+/* Appends a transcript line (bytes copied, cut at RESULT_MAX_LINE). */
+void result_transcript(struct result *r, double t_ms, char dir,
+                       const char *line, size_t len);
+
+/* Attachment limit arithmetic (DESIGN.md "The attachment limit"). */
+void size_compute(struct size_info *s, uint64_t reserve);
+
+#endif

@@ -1,0 +1,28 @@
+/* EHLO reply -> extension list. Pure and fuzzable. */
+#ifndef SP_SMTP_EHLO_H
+#define SP_SMTP_EHLO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "result.h"
+#include "smtp_reply.h"
+
+/* Fills e from a 250 reply: hostname = first word of line 1, each further
+ * line one extension (keyword upper-cased, params as sent, trimmed).
+ * At most RESULT_MAX_EXT extensions are kept. Returns 0, or -1 on no memory.
+ * e must be zeroed or cleared first. */
+int smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e);
+void smtp_ehlo_clear(struct ehlo_info *e);
+
+/* Params of keyword kw (case-insensitive) or NULL if not offered. */
+const char *smtp_ehlo_find(const struct ehlo_info *e, const char *kw);
+
+/* SIZE params: 1 if a non-zero limit was parsed into *limit, 0 when SIZE
+ * says "no fixed limit" (no number or 0), -1 when the number is malformed
+ * or does not fit. */
+int smtp_ehlo_size(const char *params, uint64_t *limit);
+
+/* One-line meaning of a well-known extension keyword, or NULL. */
+const char *smtp_ehlo_describe(const char *kw);
+
+#endif

@@ -1,0 +1,26 @@
+/* Target spec parser: host | host:port | [v6]:port | smtp:// | smtps:// |
+ * submission:// | user@domain | domain. Pure and fuzzable. */
+#ifndef SP_TARGET_H
+#define SP_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "result.h"
+
+struct target {
+	char host[254];          /* name (lower-cased, no trailing dot) or IP literal */
+	uint16_t port;           /* 0 when not given */
+	bool mode_set;           /* scheme fixed a TLS mode */
+	enum tls_mode mode;
+	int literal;             /* 0, AF_INET or AF_INET6 when host is an IP literal */
+	bool mail_domain;        /* given as user@domain: implies --mx */
+};
+
+/* 0 on success; -1 with a one-line reason in err. */
+int target_parse(const char *spec, struct target *t, char *err, size_t errlen);
+
+/* Strict decimal port 1..65535; 0 on success. */
+int target_port(const char *s, uint16_t *port);
+
+#endif

@@ -1,0 +1,54 @@
+/* mbedTLS over a non-blocking socket. One config per run (trust anchors
+ * parsed once), one context per probe. Verification is never enforced:
+ * VERIFY_OPTIONAL, and the verdict is read back into struct tls_info. */
+#ifndef SP_TLSIO_H
+#define SP_TLSIO_H
+
+#include <stddef.h>
+#include <time.h>
+#include "result.h"
+
+enum tlsio_rc {
+	TLSIO_OK = 0,
+	TLSIO_WANT_READ,
+	TLSIO_WANT_WRITE,
+	TLSIO_CLOSED,            /* peer closed (close_notify or EOF) */
+	TLSIO_FAIL               /* detail in err */
+};
+
+struct tlsio_cfg;
+struct tlsio;
+
+/* Loads trust anchors: cafile and/or capath, else the system store
+ * (/etc/ssl/certs/ca-certificates.crt, then /etc/ssl/certs). NULL with a
+ * one-line reason in err when a named file cannot be read or parsed.
+ * Calls psa_crypto_init() once. */
+struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
+                                char *err, size_t errlen);
+void tlsio_cfg_free(struct tlsio_cfg *cfg);
+
+/* servername: SNI and the name verified (NULL or an IP literal: no SNI,
+ * name checked against IP SANs). */
+struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
+                        char *err, size_t errlen);
+void tlsio_free(struct tlsio *t);
+
+enum tlsio_rc tlsio_handshake(struct tlsio *t, char *err, size_t errlen);
+/* *got = bytes read; TLS 1.3 session tickets are consumed silently. */
+enum tlsio_rc tlsio_read(struct tlsio *t, void *buf, size_t len, size_t *got,
+                         char *err, size_t errlen);
+enum tlsio_rc tlsio_write(struct tlsio *t, const void *buf, size_t len,
+                          size_t *put, char *err, size_t errlen);
+/* Bytes already decrypted and waiting (poll won't tell). */
+size_t tlsio_pending(const struct tlsio *t);
+
+/* After the handshake: version, cipher, group, ALPN, chain (at most
+ * RESULT_MAX_CHAIN kept, chain_total counts all), trusted, hostname_match,
+ * errors. servername is copied into ti->servername. */
+void tlsio_info(struct tlsio *t, const char *servername, time_t now,
+                struct tls_info *ti);
+
+/* "mbed TLS 3.6.6" */
+const char *tlsio_version(void);
+
+#endif
