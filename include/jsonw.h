@@ -17,6 +17,7 @@ struct jsonw {
 	int depth;
 	bool need_comma[32];
 	bool pretty;
+	bool after_key;          /* a key was written: the next value takes no separator */
 };
 void jsonw_init(struct jsonw *w, FILE *f, bool pretty);
 void jsonw_key(struct jsonw *w, const char *key);      /* inside an object */

@@ -1,0 +1,63 @@
+/* One c-ares channel per run, driven by the loop through the socket-state
+ * callback; no c-ares thread. Queries report a classified outcome so that
+ * NXDOMAIN, NODATA, SERVFAIL and timeouts become distinct findings. */
+#ifndef SP_DNS_H
+#define SP_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ares.h>
+#include "loop.h"
+
+enum dns_err {
+	DNS_OK = 0,
+	DNS_NXDOMAIN,            /* the name does not exist */
+	DNS_NODATA,              /* the name exists, no record of that type */
+	DNS_SERVFAIL,
+	DNS_REFUSED,
+	DNS_TIMEOUT,
+	DNS_BADRESP,             /* malformed or mismatched answer */
+	DNS_ERROR,               /* anything else (no server, no memory, ...) */
+	DNS_CANCELLED
+};
+const char *dns_err_name(enum dns_err e);
+
+#define DNS_MAX_ADDRS 16
+
+struct dns_addr {
+	int family;              /* AF_INET / AF_INET6 */
+	unsigned char addr[16];
+};
+
+struct dns;
+struct dns_query;
+
+/* servers: "ip[:port],..." in c-ares csv form, or NULL for resolv.conf. */
+struct dns *dns_new(struct loop *l, const char *servers, double timeout_ms,
+                    char *err, size_t errlen);
+void dns_free(struct dns *d);
+
+/* A raw record query; rec is NULL unless the outcome is DNS_OK/DNS_NODATA. */
+typedef void (*dns_rr_cb)(void *arg, enum dns_err e, const ares_dns_record_t *rec);
+struct dns_query *dns_query_rr(struct dns *d, const char *name,
+                               ares_dns_rec_type_t type, dns_rr_cb cb, void *arg);
+
+/* A and/or AAAA in parallel; one callback when both are in. Addresses are
+ * ordered AAAA first then A, deduplicated, at most DNS_MAX_ADDRS. */
+typedef void (*dns_addr_cb)(void *arg, enum dns_err e4, enum dns_err e6,
+                            const struct dns_addr *addrs, size_t n);
+struct dns_query *dns_resolve(struct dns *d, const char *name, bool want4,
+                              bool want6, dns_addr_cb cb, void *arg);
+
+/* The caller no longer wants the answer: the callback will not be called;
+ * memory is released when c-ares finishes with the query. */
+void dns_cancel(struct dns_query *q);
+
+/* This host's FQDN for EHLO: gethostname(), qualified through /etc/hosts
+ * when it has no dot (never through DNS). */
+void dns_local_fqdn(struct dns *d, char *out, size_t outlen);
+
+/* "c-ares 1.34.5" */
+const char *dns_version(void);
+
+#endif

@@ -1,0 +1,46 @@
+/* Parsed command line: what the run was asked to do. Filled by cli.c,
+ * read by everything else. */
+#ifndef SP_OPTIONS_H
+#define SP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "result.h"
+
+enum output_fmt { OUT_TEXT = 0, OUT_JSON, OUT_NAGIOS, OUT_PROMETHEUS };
+enum color_when { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER };
+
+#define OPT_MAX_PINS 16
+
+struct options {
+	char **targets;                  /* borrowed from argv */
+	size_t ntargets;
+	uint16_t port;                   /* 0: from target or default */
+	bool mode_set;
+	enum tls_mode mode;
+	bool mx;
+	bool only4, only6;
+	char helo[256];                  /* "" until defaulted */
+	const char *servername;          /* NULL: the host probed */
+	const char *cafile, *capath;
+	char pins[OPT_MAX_PINS][45];
+	size_t npins;
+	char resolvers[1024];            /* c-ares csv, "" = system */
+	double timeout_ms, connect_timeout_ms;
+	enum output_fmt output;
+	bool transcript, explain;
+	int warn_days, crit_days;
+	enum color_when color;
+	uint64_t size_reserve;
+};
+
+enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
+
+/* Parses argv. CLI_EXIT_OK after --help/--version output; CLI_ERROR with a
+ * one-line message in err naming the bad argument. */
+enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void cli_usage(FILE *f);
+
+#endif

@@ -1,0 +1,33 @@
+/* One probe's state machine: resolve, connect, greeting, EHLO (HELO
+ * fallback), STARTTLS, TLS handshake, EHLO again, QUIT. It knows nothing of
+ * its driver: it fills a result and calls back once when it is finished. */
+#ifndef SP_SMTP_SESSION_H
+#define SP_SMTP_SESSION_H
+
+#include "dns.h"
+#include "loop.h"
+#include "options.h"
+#include "result.h"
+#include "target.h"
+#include "tlsio.h"
+
+/* What a run shares with its probes (all borrowed). */
+struct probe_env {
+	struct loop *loop;
+	struct dns *dns;
+	struct tlsio_cfg *tls;
+	const struct options *opt;
+};
+
+struct smtp_session;
+typedef void (*session_done_cb)(void *arg, struct smtp_session *s);
+
+/* r is borrowed (owned by the run) and must outlive the session. The
+ * callback runs from the loop; free the session after it returns. */
+struct smtp_session *smtp_session_new(const struct probe_env *env,
+                                      const struct target *t, const char *spec,
+                                      struct result *r, session_done_cb cb, void *arg);
+void smtp_session_start(struct smtp_session *s);
+void smtp_session_free(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,380 @@
+/* argv -> struct options. No I/O beyond reading files named on the command
+ * line. Every bad argument gets one line naming it (and exit 3 in main). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cert.h"
+#include "dns.h"
+#include "options.h"
+#include "target.h"
+#include "tlsio.h"
+
+enum {
+	O_STARTTLS = 1000, O_IMPLICIT, O_NOTLS, O_MX, O_HELO, O_SERVERNAME,
+	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
+	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE
+};
+
+static const struct option longopts[] = {
+	{ "port",            required_argument, NULL, 'p' },
+	{ "starttls",        no_argument,       NULL, O_STARTTLS },
+	{ "implicit-tls",    no_argument,       NULL, O_IMPLICIT },
+	{ "no-tls",          no_argument,       NULL, O_NOTLS },
+	{ "ipv4",            no_argument,       NULL, '4' },
+	{ "ipv6",            no_argument,       NULL, '6' },
+	{ "helo",            required_argument, NULL, O_HELO },
+	{ "servername",      required_argument, NULL, O_SERVERNAME },
+	{ "cafile",          required_argument, NULL, O_CAFILE },
+	{ "capath",          required_argument, NULL, O_CAPATH },
+	{ "pin",             required_argument, NULL, O_PIN },
+	{ "resolver",        required_argument, NULL, O_RESOLVER },
+	{ "timeout",         required_argument, NULL, O_TIMEOUT },
+	{ "connect-timeout", required_argument, NULL, O_CTIMEOUT },
+	{ "output",          required_argument, NULL, 'o' },
+	{ "json",            no_argument,       NULL, O_JSON },
+	{ "transcript",      no_argument,       NULL, 'v' },
+	{ "explain",         no_argument,       NULL, O_EXPLAIN },
+	{ "warn-days",       required_argument, NULL, O_WARN },
+	{ "crit-days",       required_argument, NULL, O_CRIT },
+	{ "size-reserve",    required_argument, NULL, O_RESERVE },
+	{ "color",           required_argument, NULL, O_COLOR },
+	{ "help",            no_argument,       NULL, 'h' },
+	{ "version",         no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+void cli_usage(FILE *f)
+{
+	fputs(
+"usage: smtp-probe [OPTIONS] TARGET...\n"
+"Ask an SMTP server what it offers, without ever sending mail.\n"
+"\n"
+"TARGET   host | host:port | [v6addr]:port | smtp://host[:port]\n"
+"         | smtps://host[:port] | submission://host[:port]\n"
+"\n"
+"Connection:\n"
+"  -p, --port N            port (default 25; smtps:// 465, submission:// 587)\n"
+"      --starttls | --implicit-tls | --no-tls\n"
+"                          TLS mode (default: STARTTLS when offered, implicit on 465)\n"
+"  -4, -6                  one address family only (default: both, Happy Eyeballs)\n"
+"      --helo NAME         name sent in EHLO/HELO (default: this host's FQDN)\n"
+"      --resolver IP[:PORT]  DNS server to ask, repeatable (default: resolv.conf)\n"
+"      --timeout SECONDS   per step (default 10)\n"
+"      --connect-timeout SECONDS  (default: --timeout)\n"
+"TLS and certificates:\n"
+"      --servername NAME   SNI and name to verify (default: the host probed)\n"
+"      --cafile FILE | --capath DIR   trust anchors (default: system store)\n"
+"      --pin sha256//BASE64  expected SPKI pin, repeatable\n"
+"      --warn-days N --crit-days N   expiry thresholds (default 30 / 7)\n"
+"Output:\n"
+"  -o, --output FORMAT     text (default) | json;  --json = -o json\n"
+"  -v, --transcript        the SMTP dialogue, timestamped\n"
+"      --explain           the dialogue explained line by line\n"
+"      --size-reserve N    bytes kept for headers in the attachment limit (4096)\n"
+"      --color WHEN        auto | always | never\n"
+"  -h, --help              this help;  -V, --version   versions\n"
+"\n"
+"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage).\n", f);
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *ms)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !(v > 0) || v > 3600)
+		return -1;
+	*ms = v * 1000.0;
+	return 0;
+}
+
+/* "ip", "ip:port", "[v6]", "[v6]:port", bare v6 -> c-ares csv entry. */
+static int add_resolver(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	char host[64], entry[96];
+	const char *port = NULL;
+	unsigned char buf[16];
+	unsigned long long p;
+	size_t len = strlen(o->resolvers);
+	int v6;
+
+	if (arg[0] == '[') {
+		const char *e = strchr(arg, ']');
+
+		if (e == NULL || (size_t)(e - arg - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, arg + 1, (size_t)(e - arg - 1));
+		host[e - arg - 1] = '\0';
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1] != '\0')
+			goto bad;
+	} else if (strchr(arg, ':') != NULL && strchr(arg, ':') == strrchr(arg, ':')) {
+		const char *c = strchr(arg, ':');
+
+		if ((size_t)(c - arg) >= sizeof(host))
+			goto bad;
+		memcpy(host, arg, (size_t)(c - arg));
+		host[c - arg] = '\0';
+		port = c + 1;
+	} else {
+		if (strlen(arg) >= sizeof(host))
+			goto bad;
+		strcpy(host, arg);
+	}
+	v6 = strchr(host, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, buf) != 1)
+		goto bad;
+	if (port != NULL && (parse_uint(port, 65535, &p) != 0 || p == 0))
+		goto bad;
+	snprintf(entry, sizeof(entry), "%s%s%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "",
+	         port ? ":" : "", port ? port : "");
+	if (len + strlen(entry) + 2 > sizeof(o->resolvers)) {
+		snprintf(err, errlen, "too many --resolver options");
+		return -1;
+	}
+	snprintf(o->resolvers + len, sizeof(o->resolvers) - len, "%s%s", len ? "," : "", entry);
+	return 0;
+bad:
+	snprintf(err, errlen, "bad --resolver '%s': want IP or IP:PORT ([v6]:PORT)", arg);
+	return -1;
+}
+
+static int check_readable(const char *what, const char *path, bool dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s '%s' is %s a directory", what, path, dir ? "not" : "");
+		return -1;
+	}
+	if (access(path, R_OK) != 0) {
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	unsigned long long v;
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = 10000;
+	o->warn_days = 30;
+	o->crit_days = 7;
+	o->size_reserve = 4096;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:46o:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (target_port(optarg, &o->port) != 0) {
+				snprintf(err, errlen, "bad --port '%s': want 1..65535", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case O_STARTTLS:
+		case O_IMPLICIT:
+		case O_NOTLS:
+			if (o->mode_set) {
+				snprintf(err, errlen, "--starttls, --implicit-tls and --no-tls exclude each other");
+				return CLI_ERROR;
+			}
+			o->mode_set = true;
+			o->mode = c == O_STARTTLS ? TLS_MODE_STARTTLS :
+			          c == O_IMPLICIT ? TLS_MODE_IMPLICIT : TLS_MODE_NONE;
+			break;
+		case '4':
+			o->only4 = true;
+			break;
+		case '6':
+			o->only6 = true;
+			break;
+		case O_HELO: {
+			struct target t;
+			char e2[128];
+
+			if (target_parse(optarg, &t, e2, sizeof(e2)) != 0 || t.port || t.mode_set ||
+			    t.mail_domain || strlen(optarg) >= sizeof(o->helo)) {
+				snprintf(err, errlen, "bad --helo '%s': want a host name", optarg);
+				return CLI_ERROR;
+			}
+			snprintf(o->helo, sizeof(o->helo), "%s", optarg);
+			break;
+		}
+		case O_SERVERNAME:
+			if (optarg[0] == '\0' || strlen(optarg) > 253 || strpbrk(optarg, " /\\@:") != NULL) {
+				snprintf(err, errlen, "bad --servername '%s': want a host name", optarg);
+				return CLI_ERROR;
+			}
+			o->servername = optarg;
+			break;
+		case O_CAFILE:
+			if (check_readable("CA file", optarg, false, err, errlen) != 0)
+				return CLI_ERROR;
+			o->cafile = optarg;
+			break;
+		case O_CAPATH:
+			if (check_readable("CA directory", optarg, true, err, errlen) != 0)
+				return CLI_ERROR;
+			o->capath = optarg;
+			break;
+		case O_PIN:
+			if (o->npins == OPT_MAX_PINS) {
+				snprintf(err, errlen, "too many --pin options (at most %d)", OPT_MAX_PINS);
+				return CLI_ERROR;
+			}
+			if (cert_pin_parse(optarg, o->pins[o->npins]) != 0) {
+				snprintf(err, errlen, "bad --pin '%.80s': want sha256//BASE64 "
+				         "(44 characters of base64)", optarg);
+				return CLI_ERROR;
+			}
+			o->npins++;
+			break;
+		case O_RESOLVER:
+			if (add_resolver(o, optarg, err, errlen) != 0)
+				return CLI_ERROR;
+			break;
+		case O_TIMEOUT:
+			if (parse_seconds(optarg, &o->timeout_ms) != 0) {
+				snprintf(err, errlen, "bad --timeout '%s': want seconds, 0 < N <= 3600", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case O_CTIMEOUT:
+			if (parse_seconds(optarg, &o->connect_timeout_ms) != 0) {
+				snprintf(err, errlen, "bad --connect-timeout '%s': want seconds, 0 < N <= 3600",
+				         optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case 'o':
+			if (strcmp(optarg, "text") == 0)
+				o->output = OUT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				o->output = OUT_JSON;
+			else {
+				snprintf(err, errlen, "bad --output '%s': want text or json", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case O_JSON:
+			o->output = OUT_JSON;
+			break;
+		case 'v':
+			o->transcript = true;
+			break;
+		case O_EXPLAIN:
+			o->explain = true;
+			break;
+		case O_WARN:
+		case O_CRIT:
+			if (parse_uint(optarg, 100000, &v) != 0) {
+				snprintf(err, errlen, "bad --%s '%s': want a number of days",
+				         c == O_WARN ? "warn-days" : "crit-days", optarg);
+				return CLI_ERROR;
+			}
+			if (c == O_WARN)
+				o->warn_days = (int)v;
+			else
+				o->crit_days = (int)v;
+			break;
+		case O_RESERVE:
+			if (parse_uint(optarg, 1ULL << 40, &v) != 0) {
+				snprintf(err, errlen, "bad --size-reserve '%s': want bytes", optarg);
+				return CLI_ERROR;
+			}
+			o->size_reserve = v;
+			break;
+		case O_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				o->color = COLOR_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o->color = COLOR_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o->color = COLOR_NEVER;
+			else {
+				snprintf(err, errlen, "bad --color '%s': want auto, always or never", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case 'h':
+			cli_usage(stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf("smtp-probe %s (%s, %s)\n", SP_VERSION, tlsio_version(), dns_version());
+			return CLI_EXIT_OK;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return CLI_ERROR;
+		default:
+			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return CLI_ERROR;
+		}
+	}
+	if (o->only4 && o->only6) {
+		snprintf(err, errlen, "-4 and -6 exclude each other");
+		return CLI_ERROR;
+	}
+	if (o->connect_timeout_ms <= 0)
+		o->connect_timeout_ms = o->timeout_ms;
+	if (o->warn_days < o->crit_days) {
+		snprintf(err, errlen, "--warn-days %d is below --crit-days %d", o->warn_days,
+		         o->crit_days);
+		return CLI_ERROR;
+	}
+	if (optind >= argc) {
+		snprintf(err, errlen, "no target given (see --help)");
+		return CLI_ERROR;
+	}
+	o->targets = argv + optind;
+	o->ntargets = (size_t)(argc - optind);
+	for (i = 0; i < (int)o->ntargets; i++) {
+		struct target t;
+		char e2[200];
+
+		if (target_parse(o->targets[i], &t, e2, sizeof(e2)) != 0) {
+			snprintf(err, errlen, "bad target: %s", e2);
+			return CLI_ERROR;
+		}
+		if (t.mail_domain) {
+			snprintf(err, errlen, "'%s' is a mail domain: MX lookups (--mx) are not "
+			         "available in this version", o->targets[i]);
+			return CLI_ERROR;
+		}
+	}
+	return CLI_OK;
+}

@@ -1,0 +1,144 @@
+/* The result model: init/clear, findings and the one place that maps
+ * findings to a status (and so to the exit code). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "result.h"
+#include "smtp_ehlo.h"
+#include "cert.h"
+
+const char *status_name(enum status s)
+{
+	static const char *const names[] = { "ok", "warning", "critical", "unknown" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == ST_UNKNOWN + 1, "status names");
+	return (unsigned)s <= ST_UNKNOWN ? names[s] : "unknown";
+}
+
+const char *severity_name(enum severity s)
+{
+	static const char *const names[] = { "info", "warning", "critical" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == SEV_CRITICAL + 1, "severity names");
+	return (unsigned)s <= SEV_CRITICAL ? names[s] : "critical";
+}
+
+const char *tls_mode_name(enum tls_mode m)
+{
+	static const char *const names[] = { "starttls", "implicit", "none" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == TLS_MODE_NONE + 1, "mode names");
+	return (unsigned)m <= TLS_MODE_NONE ? names[m] : "none";
+}
+
+void result_init(struct result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = ST_UNKNOWN;
+	r->t.dns_ms = r->t.connect_ms = r->t.greeting_ms = r->t.ehlo_ms = -1;
+	r->t.starttls_ms = r->t.tls_ms = r->t.ehlo_tls_ms = r->t.total_ms = -1;
+	r->warn_days = 30;
+	r->crit_days = 7;
+}
+
+void result_clear(struct result *r)
+{
+	size_t i;
+
+	free(r->target);
+	free(r->host);
+	for (i = 0; i < r->nfindings; i++)
+		free(r->findings[i].message);
+	free(r->greeting.text);
+	free(r->greeting.hostname);
+	smtp_ehlo_clear(&r->ehlo);
+	smtp_ehlo_clear(&r->ehlo_tls);
+	free(r->auth.mechanisms);
+	free(r->auth.mechanisms_tls);
+	free(r->auth.reply);
+	for (i = 0; i < r->tls.nerrors; i++)
+		free(r->tls.errors[i]);
+	for (i = 0; i < r->tls.nchain; i++)
+		cert_info_clear(&r->tls.chain[i]);
+	for (i = 0; i < r->ntranscript; i++)
+		free(r->transcript[i].line);
+	result_init(r);
+}
+
+bool result_has(const struct result *r, const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+void result_add(struct result *r, enum severity sev, const char *code,
+                const char *fmt, ...)
+{
+	struct finding *f;
+	char msg[400];
+	va_list ap;
+
+	if (result_has(r, code))
+		return;
+	if (r->nfindings == RESULT_MAX_FINDINGS) {
+		/* Keep the worst: overwrite the last slot only if this is worse. */
+		f = &r->findings[RESULT_MAX_FINDINGS - 1];
+		if (sev <= f->sev)
+			return;
+		free(f->message);
+		r->nfindings--;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f = &r->findings[r->nfindings];
+	f->sev = sev;
+	snprintf(f->code, sizeof(f->code), "%s", code);
+	f->message = strdup(msg);   /* NULL on no memory: renderers print "" */
+	r->nfindings++;
+}
+
+enum status result_finish(struct result *r)
+{
+	enum status st = ST_OK;
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++) {
+		if (r->findings[i].sev == SEV_CRITICAL)
+			st = ST_CRITICAL;
+		else if (r->findings[i].sev == SEV_WARNING && st < ST_WARNING)
+			st = ST_WARNING;
+	}
+	r->status = st;
+	return st;
+}
+
+void result_transcript(struct result *r, double t_ms, char dir,
+                       const char *line, size_t len)
+{
+	struct tline *tl;
+	char *copy;
+
+	if (!r->want_transcript)
+		return;
+	if (r->ntranscript == RESULT_MAX_TRANSCRIPT) {
+		r->transcript_dropped++;
+		return;
+	}
+	if (len > RESULT_MAX_LINE)
+		len = RESULT_MAX_LINE;
+	copy = malloc(len + 1);
+	if (copy == NULL) {
+		r->transcript_dropped++;
+		return;
+	}
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	tl = &r->transcript[r->ntranscript++];
+	tl->t_ms = t_ms;
+	tl->dir = dir;
+	tl->line = copy;
+}
