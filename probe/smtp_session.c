@@ -432,8 +432,9 @@ static void tls_step(struct smtp_session *s)
 	if (rc == TLSIO_CLOSED && err[0] == '\0')
 		snprintf(err, sizeof(err), "the server closed the connection during the handshake");
 	snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
-	event(s, "TLS handshake failed: %s", err);
-	result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "TLS handshake failed: %s%s",
+	event(s, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
+	result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
+	           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
 	           err, s->state == SMTP_ST_TLS_IMPLICIT ?
 	           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
 	s->r->t.tls_ms = since(s->t_step);
