@@ -42,10 +42,17 @@ typedef void (*dns_rr_cb)(void *arg, enum dns_err e, const ares_dns_record_t *re
 struct dns_query *dns_query_rr(struct dns *d, const char *name,
                                ares_dns_rec_type_t type, dns_rr_cb cb, void *arg);
 
-/* A and/or AAAA in parallel; one callback when both are in. Addresses are
- * ordered AAAA first then A, deduplicated, at most DNS_MAX_ADDRS. */
-typedef void (*dns_addr_cb)(void *arg, enum dns_err e4, enum dns_err e6,
-                            const struct dns_addr *addrs, size_t n);
+/* The outcome of an address lookup. */
+struct dns_answer {
+	enum dns_err e4, e6;         /* per family; DNS_NODATA when not asked */
+	const struct dns_addr *addrs;/* AAAA first then A, deduplicated */
+	size_t n;                    /* at most DNS_MAX_ADDRS */
+	bool cname;                  /* the name is an alias (CNAME) */
+	char canonical[256];         /* the name the alias chain ended at */
+};
+
+/* A and/or AAAA in parallel; one callback when both are in. */
+typedef void (*dns_addr_cb)(void *arg, const struct dns_answer *a);
 struct dns_query *dns_resolve(struct dns *d, const char *name, bool want4,
                               bool want6, dns_addr_cb cb, void *arg);
 

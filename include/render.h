@@ -19,6 +19,14 @@ void render_json(FILE *f, const struct result *r, const struct render_opts *o);
 /* The dialogue annotated line by line in plain language, then the verdict. */
 void render_explain(FILE *f, const struct result *r, const struct render_opts *o);
 
+/* Monitoring Plugins output: one status line with perfdata, then long
+ * output with each finding. n results (several targets): worst status. */
+void render_nagios(FILE *f, const struct result *const *r, size_t n,
+                   const struct render_opts *o);
+/* Prometheus text exposition format for n results (label target=...). */
+void render_prometheus(FILE *f, const struct result *const *r, size_t n,
+                       const struct render_opts *o);
+
 /* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
  * shown as \xNN; writes at most max bytes of input. */
 void render_safe(FILE *f, const char *s, size_t max);

@@ -5,6 +5,7 @@
 #ifndef SP_RESULT_H
 #define SP_RESULT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,14 @@ struct timings {
 	       ehlo_tls_ms, total_ms;
 };
 
+/* Reverse DNS of the address probed (--mx). */
+struct ptr_info {
+	bool checked;
+	char *name;                       /* owned: PTR target, NULL when none */
+	bool confirmed;                   /* the name resolves back (FCrDNS) */
+	char error[64];                   /* "" or why the lookup failed */
+};
+
 struct tline {
 	double t_ms;                      /* since probe start */
 	char dir;                         /* 'C' client, 'S' server, '*' event */
@@ -154,6 +163,8 @@ struct result {
 	size_t ntranscript;
 	size_t transcript_dropped;
 
+	struct ptr_info ptr;
+
 	int warn_days, crit_days;         /* thresholds used (for renderers) */
 	time_t started;                   /* wall clock of probe start */
 };
@@ -166,6 +177,14 @@ void result_clear(struct result *r);
 void result_add(struct result *r, enum severity sev, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool result_has(const struct result *r, const char *code);
+
+/* The same for any findings array (a domain's, say). */
+void findings_add(struct finding *f, size_t *n, enum severity sev, const char *code,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *code,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+enum status findings_status(const struct finding *f, size_t n);
+void findings_clear(struct finding *f, size_t *n);
 
 /* Computes r->status from the findings (info never changes it). */
 enum status result_finish(struct result *r);

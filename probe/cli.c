@@ -75,7 +75,8 @@ void cli_usage(FILE *f)
 "      --pin sha256//BASE64  expected SPKI pin, repeatable\n"
 "      --warn-days N --crit-days N   expiry thresholds (default 30 / 7)\n"
 "Output:\n"
-"  -o, --output FORMAT     text (default) | json;  --json = -o json\n"
+"  -o, --output FORMAT     text (default) | json | nagios | prometheus;\n"
+"      --json              same as -o json\n"
 "  -v, --transcript        the SMTP dialogue, timestamped\n"
 "      --explain           the dialogue explained line by line\n"
 "      --size-reserve N    bytes kept for headers in the attachment limit (4096)\n"
@@ -286,8 +287,13 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 				o->output = OUT_TEXT;
 			else if (strcmp(optarg, "json") == 0)
 				o->output = OUT_JSON;
+			else if (strcmp(optarg, "nagios") == 0)
+				o->output = OUT_NAGIOS;
+			else if (strcmp(optarg, "prometheus") == 0)
+				o->output = OUT_PROMETHEUS;
 			else {
-				snprintf(err, errlen, "bad --output '%s': want text or json", optarg);
+				snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus",
+				         optarg);
 				return CLI_ERROR;
 			}
 			break;

@@ -33,6 +33,8 @@ struct dns_query {
 	void *arg;
 	char name[256];
 	enum dns_err e4, e6;
+	bool cname;
+	char canonical[256];
 	struct dns_addr a4[DNS_MAX_ADDRS], a6[DNS_MAX_ADDRS];
 	size_t n4, n6;
 };
@@ -279,6 +281,14 @@ static void collect(struct dns_query *q, const ares_dns_record_t *rec, int famil
 		size_t k;
 
 		memset(&a, 0, sizeof(a));
+		if (ares_dns_rr_get_type(rr) == ARES_REC_TYPE_CNAME) {
+			const char *target = ares_dns_rr_get_str(rr, ARES_RR_CNAME_CNAME);
+
+			q->cname = true;
+			if (target != NULL)
+				snprintf(q->canonical, sizeof(q->canonical), "%s", target);
+			continue;
+		}
 		if (family == AF_INET && ares_dns_rr_get_type(rr) == ARES_REC_TYPE_A) {
 			const struct in_addr *ia = ares_dns_rr_get_addr(rr, ARES_RR_A_ADDR);
 			if (ia == NULL)
@@ -305,13 +315,30 @@ static void collect(struct dns_query *q, const ares_dns_record_t *rec, int famil
 static void addr_finish(struct dns_query *q)
 {
 	struct dns_addr all[DNS_MAX_ADDRS];
+	struct dns_answer a;
 	size_t n = 0, i;
 
 	for (i = 0; i < q->n6 && n < DNS_MAX_ADDRS; i++)
 		all[n++] = q->a6[i];
 	for (i = 0; i < q->n4 && n < DNS_MAX_ADDRS; i++)
 		all[n++] = q->a4[i];
-	q->addr_cb(q->arg, q->e4, q->e6, all, n);
+	memset(&a, 0, sizeof(a));
+	a.e4 = q->e4;
+	a.e6 = q->e6;
+	a.addrs = all;
+	a.n = n;
+	a.cname = q->cname;
+	snprintf(a.canonical, sizeof(a.canonical), "%s", q->cname ? q->canonical : q->name);
+	q->addr_cb(q->arg, &a);
+}
+
+static void addr_cancelled(struct dns_query *q)
+{
+	struct dns_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.e4 = a.e6 = DNS_CANCELLED;
+	q->addr_cb(q->arg, &a);
 }
 
 static void addr_done(struct dns_query *q, int family, ares_status_t st,
@@ -332,7 +359,7 @@ static void addr_done(struct dns_query *q, int family, ares_status_t st,
 		if (!q->cancelled && q->e4 != DNS_CANCELLED && q->e6 != DNS_CANCELLED)
 			addr_finish(q);
 		else if (!q->cancelled)
-			q->addr_cb(q->arg, DNS_CANCELLED, DNS_CANCELLED, NULL, 0);
+			addr_cancelled(q);
 		q->cancelled = true;
 	}
 	q_release(q);

@@ -116,11 +116,29 @@ int main(int argc, char **argv)
 		smtp_session_start(run.sessions[i]);
 	if (run.done < run.n)
 		loop_run(run.env.loop);
-	for (i = 0; i < run.n; i++) {
-		render(&opt, &run.results[i], i, run.n);
+	if (opt.output == OUT_NAGIOS || opt.output == OUT_PROMETHEUS) {
+		const struct result **all = calloc(run.n, sizeof(*all));
+		struct render_opts ro;
+
+		memset(&ro, 0, sizeof(ro));
+		if (all == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			goto fail;
+		}
+		for (i = 0; i < run.n; i++)
+			all[i] = &run.results[i];
+		if (opt.output == OUT_NAGIOS)
+			render_nagios(stdout, all, run.n, &ro);
+		else
+			render_prometheus(stdout, all, run.n, &ro);
+		free(all);
+	} else {
+		for (i = 0; i < run.n; i++)
+			render(&opt, &run.results[i], i, run.n);
+	}
+	for (i = 0; i < run.n; i++)
 		if (run.results[i].status > worst)
 			worst = run.results[i].status;
-	}
 	fflush(stdout);
 	rc = (int)worst;
 	goto done;

@@ -46,8 +46,8 @@ void result_clear(struct result *r)
 
 	free(r->target);
 	free(r->host);
-	for (i = 0; i < r->nfindings; i++)
-		free(r->findings[i].message);
+	findings_clear(r->findings, &r->nfindings);
+	free(r->ptr.name);
 	free(r->greeting.text);
 	free(r->greeting.hostname);
 	smtp_ehlo_clear(&r->ehlo);
@@ -64,56 +64,92 @@ void result_clear(struct result *r)
 	result_init(r);
 }
 
-bool result_has(const struct result *r, const char *code)
+static bool findings_has(const struct finding *f, size_t n, const char *code)
 {
 	size_t i;
 
-	for (i = 0; i < r->nfindings; i++)
-		if (strcmp(r->findings[i].code, code) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(f[i].code, code) == 0)
 			return true;
 	return false;
+}
+
+bool result_has(const struct result *r, const char *code)
+{
+	return findings_has(r->findings, r->nfindings, code);
+}
+
+void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *code,
+                   const char *fmt, va_list ap)
+{
+	struct finding *slot;
+	char msg[400];
+
+	if (findings_has(f, *n, code))
+		return;
+	if (*n == RESULT_MAX_FINDINGS) {
+		/* Full: the last slot goes to the worse of the two. */
+		slot = &f[RESULT_MAX_FINDINGS - 1];
+		if (sev <= slot->sev)
+			return;
+		free(slot->message);
+		(*n)--;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	slot = &f[*n];
+	slot->sev = sev;
+	snprintf(slot->code, sizeof(slot->code), "%s", code);
+	slot->message = strdup(msg);   /* NULL on no memory: renderers print "" */
+	(*n)++;
+}
+
+void findings_add(struct finding *f, size_t *n, enum severity sev, const char *code,
+                  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	findings_vadd(f, n, sev, code, fmt, ap);
+	va_end(ap);
 }
 
 void result_add(struct result *r, enum severity sev, const char *code,
                 const char *fmt, ...)
 {
-	struct finding *f;
-	char msg[400];
 	va_list ap;
 
-	if (result_has(r, code))
-		return;
-	if (r->nfindings == RESULT_MAX_FINDINGS) {
-		/* Keep the worst: overwrite the last slot only if this is worse. */
-		f = &r->findings[RESULT_MAX_FINDINGS - 1];
-		if (sev <= f->sev)
-			return;
-		free(f->message);
-		r->nfindings--;
-	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	findings_vadd(r->findings, &r->nfindings, sev, code, fmt, ap);
 	va_end(ap);
-	f = &r->findings[r->nfindings];
-	f->sev = sev;
-	snprintf(f->code, sizeof(f->code), "%s", code);
-	f->message = strdup(msg);   /* NULL on no memory: renderers print "" */
-	r->nfindings++;
 }
 
-enum status result_finish(struct result *r)
+enum status findings_status(const struct finding *f, size_t n)
 {
 	enum status st = ST_OK;
 	size_t i;
 
-	for (i = 0; i < r->nfindings; i++) {
-		if (r->findings[i].sev == SEV_CRITICAL)
+	for (i = 0; i < n; i++) {
+		if (f[i].sev == SEV_CRITICAL)
 			st = ST_CRITICAL;
-		else if (r->findings[i].sev == SEV_WARNING && st < ST_WARNING)
+		else if (f[i].sev == SEV_WARNING && st < ST_WARNING)
 			st = ST_WARNING;
 	}
-	r->status = st;
 	return st;
+}
+
+void findings_clear(struct finding *f, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free(f[i].message);
+	*n = 0;
+}
+
+enum status result_finish(struct result *r)
+{
+	r->status = findings_status(r->findings, r->nfindings);
+	return r->status;
 }
 
 void result_transcript(struct result *r, double t_ms, char dir,

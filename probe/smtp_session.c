@@ -885,12 +885,13 @@ static const char *dns_code(enum dns_err e)
 	}
 }
 
-static void on_resolved(void *arg, enum dns_err e4, enum dns_err e6,
-                        const struct dns_addr *addrs, size_t n)
+static void on_resolved(void *arg, const struct dns_answer *ans)
 {
 	struct smtp_session *s = arg;
 	const struct options *o = s->env->opt;
-	enum dns_err e;
+	const struct dns_addr *addrs = ans->addrs;
+	size_t n = ans->n;
+	enum dns_err e4 = ans->e4, e6 = ans->e6, e;
 
 	s->dq = NULL;
 	s->r->t.dns_ms = since(s->t0);

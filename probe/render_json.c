@@ -1,0 +1,327 @@
+/* JSON renderer: one document per result, keys as in DESIGN.md "Result
+ * model and JSON". Every server string goes through json_escape, so the
+ * document is valid whatever bytes the server sent. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "jsonw.h"
+#include "render.h"
+#include "render_util.h"
+
+static void key_str(struct jsonw *w, const char *k, const char *v)
+{
+	jsonw_key(w, k);
+	jsonw_str(w, v);
+}
+
+/* "" means "none" for fixed-size fields of the model. */
+static void key_str_or_null(struct jsonw *w, const char *k, const char *v)
+{
+	jsonw_key(w, k);
+	jsonw_str(w, v && v[0] ? v : NULL);
+}
+
+static void key_ms(struct jsonw *w, const char *k, double v)
+{
+	jsonw_key(w, k);
+	if (v < 0)
+		jsonw_null(w);
+	else
+		jsonw_num(w, v);
+}
+
+static void key_bool(struct jsonw *w, const char *k, bool v)
+{
+	jsonw_key(w, k);
+	jsonw_bool(w, v);
+}
+
+static const char *family_name(int family)
+{
+	if (family == AF_INET)
+		return "ipv4";
+	if (family == AF_INET6)
+		return "ipv6";
+	return NULL;
+}
+
+static void key_time(struct jsonw *w, const char *k, time_t t)
+{
+	char buf[32];
+
+	render_rfc3339(buf, sizeof(buf), t);
+	key_str_or_null(w, k, buf);
+}
+
+/* "PLAIN LOGIN" -> ["PLAIN", "LOGIN"]; NULL -> null. */
+static void key_words(struct jsonw *w, const char *k, const char *s)
+{
+	jsonw_key(w, k);
+	if (s == NULL) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_arr_begin(w);
+	while (*s) {
+		size_t n;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		n = strcspn(s, " \t");
+		if (n)
+			jsonw_strn(w, s, n);
+		s += n;
+	}
+	jsonw_arr_end(w);
+}
+
+static void put_ehlo(struct jsonw *w, const char *k, const struct ehlo_info *e)
+{
+	jsonw_key(w, k);
+	if (!e->present) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_obj_begin(w);
+	jsonw_key(w, "code");
+	jsonw_int(w, e->code);
+	key_str(w, "hostname", e->hostname);
+	key_bool(w, "helo", e->helo);
+	jsonw_key(w, "lines");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; e->lines && i < e->nlines; i++)
+		jsonw_str(w, e->lines[i]);
+	jsonw_arr_end(w);
+	jsonw_key(w, "extensions");
+	jsonw_obj_begin(w);
+	for (size_t i = 0; e->ext && i < e->next; i++) {
+		bool dup = false;
+
+		if (e->ext[i].keyword == NULL)
+			continue;
+		/* Duplicate keys are legal JSON but most parsers keep the last;
+		 * we promise the first, as the server's first word counts. */
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = e->ext[j].keyword && strcmp(e->ext[j].keyword, e->ext[i].keyword) == 0;
+		if (dup)
+			continue;
+		jsonw_key(w, e->ext[i].keyword);
+		jsonw_str(w, e->ext[i].params ? e->ext[i].params : "");
+	}
+	jsonw_obj_end(w);
+	jsonw_obj_end(w);
+}
+
+static void put_size(struct jsonw *w, const struct size_info *s)
+{
+	jsonw_key(w, "size");
+	jsonw_obj_begin(w);
+	key_bool(w, "advertised", s->advertised);
+	jsonw_key(w, "limit");
+	if (s->has_limit)
+		jsonw_uint(w, s->limit);
+	else
+		jsonw_null(w);
+	jsonw_key(w, "reserve");
+	jsonw_uint(w, s->reserve);
+	jsonw_key(w, "max_attachment_base64");
+	if (s->has_limit)
+		jsonw_uint(w, s->max_attachment_base64);
+	else
+		jsonw_null(w);
+	jsonw_key(w, "max_attachment_binary");
+	if (s->has_limit && s->binary)
+		jsonw_uint(w, s->max_attachment_binary);
+	else
+		jsonw_null(w);
+	jsonw_obj_end(w);
+}
+
+static void put_cert(struct jsonw *w, const struct cert_info *c)
+{
+	jsonw_obj_begin(w);
+	key_str(w, "subject", c->subject);
+	key_str(w, "issuer", c->issuer);
+	jsonw_key(w, "san");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < c->nsan && i < RESULT_MAX_SAN; i++)
+		jsonw_str(w, c->san[i]);
+	jsonw_arr_end(w);
+	key_time(w, "not_before", c->not_before);
+	key_time(w, "not_after", c->not_after);
+	jsonw_key(w, "days_left");
+	jsonw_int(w, c->days_left);
+	key_str_or_null(w, "key", c->key);
+	key_str_or_null(w, "signature", c->signature);
+	key_str_or_null(w, "sha256", c->sha256);
+	key_str_or_null(w, "spki_sha256", c->spki_sha256);
+	key_bool(w, "self_signed", c->self_signed);
+	jsonw_obj_end(w);
+}
+
+static void put_tls(struct jsonw *w, const struct tls_info *t)
+{
+	jsonw_key(w, "tls");
+	if (!t->attempted) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_obj_begin(w);
+	key_bool(w, "ok", t->ok);
+	key_str_or_null(w, "version", t->version);
+	key_str_or_null(w, "cipher", t->cipher);
+	key_str_or_null(w, "group", t->group);
+	key_str_or_null(w, "alpn", t->alpn);
+	key_str_or_null(w, "error", t->error);
+	key_str_or_null(w, "servername", t->servername);
+	jsonw_key(w, "verify");
+	jsonw_obj_begin(w);
+	key_bool(w, "checked", t->verified);
+	key_bool(w, "trusted", t->trusted);
+	key_bool(w, "hostname_match", t->hostname_match);
+	jsonw_key(w, "errors");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < t->nerrors && i < 16; i++)
+		jsonw_str(w, t->errors[i]);
+	jsonw_arr_end(w);
+	jsonw_obj_end(w);
+	jsonw_key(w, "pin");
+	jsonw_obj_begin(w);
+	key_bool(w, "checked", t->pin_checked);
+	key_bool(w, "match", t->pin_match);
+	jsonw_obj_end(w);
+	jsonw_key(w, "chain_total");
+	jsonw_uint(w, t->chain_total);
+	jsonw_key(w, "chain");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < t->nchain && i < RESULT_MAX_CHAIN; i++)
+		put_cert(w, &t->chain[i]);
+	jsonw_arr_end(w);
+	jsonw_obj_end(w);
+}
+
+static void put_timings(struct jsonw *w, const struct timings *t)
+{
+	jsonw_key(w, "timings");
+	jsonw_obj_begin(w);
+	key_ms(w, "dns_ms", t->dns_ms);
+	key_ms(w, "connect_ms", t->connect_ms);
+	key_ms(w, "greeting_ms", t->greeting_ms);
+	key_ms(w, "ehlo_ms", t->ehlo_ms);
+	key_ms(w, "starttls_ms", t->starttls_ms);
+	key_ms(w, "tls_ms", t->tls_ms);
+	key_ms(w, "ehlo_tls_ms", t->ehlo_tls_ms);
+	key_ms(w, "total_ms", t->total_ms);
+	jsonw_obj_end(w);
+}
+
+static void put_transcript(struct jsonw *w, const struct result *r)
+{
+	jsonw_key(w, "transcript");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < r->ntranscript && i < RESULT_MAX_TRANSCRIPT; i++) {
+		const struct tline *t = &r->transcript[i];
+		char dir[2] = { (t->dir == 'C' || t->dir == 'S') ? t->dir : '*', 0 };
+
+		jsonw_obj_begin(w);
+		key_ms(w, "t_ms", t->t_ms);
+		key_str(w, "dir", dir);
+		key_str(w, "line", t->line ? t->line : "");
+		jsonw_obj_end(w);
+	}
+	jsonw_arr_end(w);
+	jsonw_key(w, "transcript_dropped");
+	jsonw_uint(w, r->transcript_dropped);
+}
+
+void render_json(FILE *f, const struct result *r, const struct render_opts *o)
+{
+	struct jsonw w;
+	bool pretty = o && o->pretty;
+
+	jsonw_init(&w, f, pretty);
+	jsonw_obj_begin(&w);
+	key_str(&w, "schema", "smtp-probe/1");
+	key_str(&w, "target", r->target);
+	key_str(&w, "host", r->host);
+	jsonw_key(&w, "port");
+	jsonw_uint(&w, r->port);
+	key_str(&w, "tls_mode", tls_mode_name(r->tls_mode));
+	key_str(&w, "status", status_name(r->status));
+	key_time(&w, "started", r->started);
+
+	jsonw_key(&w, "findings");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
+		const struct finding *fd = &r->findings[i];
+
+		jsonw_obj_begin(&w);
+		key_str(&w, "severity", severity_name(fd->sev));
+		jsonw_key(&w, "code");
+		jsonw_strn(&w, fd->code, strnlen(fd->code, sizeof(fd->code)));
+		key_str(&w, "message", fd->message ? fd->message : "");
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+
+	jsonw_key(&w, "attempts");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < r->nattempts && i < RESULT_MAX_ATTEMPTS; i++) {
+		const struct attempt *a = &r->attempts[i];
+
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "address");
+		jsonw_strn(&w, a->address, strnlen(a->address, sizeof(a->address)));
+		key_str(&w, "family", family_name(a->family));
+		key_ms(&w, "connect_ms", a->connect_ms);
+		jsonw_key(&w, "error");
+		jsonw_strn(&w, a->error[0] ? a->error : NULL, strnlen(a->error, sizeof(a->error)));
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	key_str_or_null(&w, "address", r->address);
+	key_str(&w, "family", family_name(r->family));
+
+	jsonw_key(&w, "greeting");
+	if (r->greeting.present) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "code");
+		jsonw_int(&w, r->greeting.code);
+		key_str(&w, "text", r->greeting.text);
+		key_str(&w, "hostname", r->greeting.hostname);
+		jsonw_obj_end(&w);
+	} else {
+		jsonw_null(&w);
+	}
+
+	put_ehlo(&w, "ehlo", &r->ehlo);
+	put_ehlo(&w, "ehlo_tls", &r->ehlo_tls);
+
+	jsonw_key(&w, "starttls");
+	jsonw_obj_begin(&w);
+	key_bool(&w, "offered", r->starttls_offered);
+	jsonw_key(&w, "code");
+	if (r->starttls_code)
+		jsonw_int(&w, r->starttls_code);
+	else
+		jsonw_null(&w);
+	jsonw_obj_end(&w);
+
+	put_size(&w, &r->size);
+
+	jsonw_key(&w, "auth");
+	jsonw_obj_begin(&w);
+	key_words(&w, "mechanisms", r->auth.mechanisms);
+	key_words(&w, "mechanisms_tls", r->auth.mechanisms_tls);
+	key_bool(&w, "tested", r->auth.tested);
+	key_bool(&w, "accepted", r->auth.accepted);
+	key_str(&w, "reply", r->auth.tested ? r->auth.reply : NULL);
+	jsonw_obj_end(&w);
+
+	put_tls(&w, &r->tls);
+	put_timings(&w, &r->t);
+	if ((o && (o->transcript || o->explain)) || r->want_transcript)
+		put_transcript(&w, r);
+	jsonw_obj_end(&w);
+	putc('\n', f);
+}

@@ -1,0 +1,508 @@
+/* Text renderer: the report for a person, 80 columns, one section per
+ * question an operator asks (where did we connect, what did it say, what
+ * does it offer, is TLS right, how big may mail be, so what). */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "render.h"
+#include "render_util.h"
+
+#define LABEL_COL 15             /* "  label        value" */
+#define SAFE_MAX  1024           /* bytes of one server string shown */
+
+/* Safe copy sized for the worst case (every byte as \xNN). */
+struct safe_str {
+	char s[SAFE_MAX * 4 + 8];
+};
+
+static const char *safe(struct safe_str *b, const char *s)
+{
+	render_safe_buf(b->s, sizeof(b->s), s ? s : "", SAFE_MAX);
+	return b->s;
+}
+
+static void label(FILE *f, const char *name)
+{
+	fprintf(f, "  %-12s ", name);
+}
+
+/* A labelled value wrapped under the value column. */
+static void field(FILE *f, const char *name, const char *value)
+{
+	label(f, name);
+	render_wrap(f, value, LABEL_COL, LABEL_COL);
+}
+
+static const char *family_word(int family)
+{
+	return family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "?";
+}
+
+static const char *mode_word(enum tls_mode m)
+{
+	switch (m) {
+	case TLS_MODE_STARTTLS: return "STARTTLS";
+	case TLS_MODE_IMPLICIT: return "implicit TLS";
+	default:                return "no TLS";
+	}
+}
+
+static void header(FILE *f, const struct result *r)
+{
+	struct safe_str t, a;
+	char line[sizeof(t.s) * 2 + 64];
+
+	if (r->address[0])
+		render_fmt(line, sizeof(line), "%s \u2192 %s, port %u, %s",
+		         safe(&t, r->target), safe(&a, r->address), r->port,
+		         mode_word(r->tls_mode));
+	else
+		render_fmt(line, sizeof(line), "%s \u2192 no address answered, port %u, %s",
+		         safe(&t, r->target), r->port, mode_word(r->tls_mode));
+	render_wrap(f, line, 0, 4);
+}
+
+/* Timings wrap only between items, never inside "tls 9.7". */
+static void add_timing(FILE *f, int *col, const char *name, double ms)
+{
+	char item[64];
+	int n;
+
+	if (ms < 0)
+		return;
+	n = snprintf(item, sizeof(item), "%s %.1f", name, ms);
+	if (*col > LABEL_COL && *col + 2 + n + 3 > RENDER_WIDTH) {
+		fprintf(f, ",\n%*s", LABEL_COL, "");
+		*col = LABEL_COL;
+	} else if (*col > LABEL_COL) {
+		fputs(", ", f);
+		*col += 2;
+	}
+	fputs(item, f);
+	*col += n;
+}
+
+static void connection(FILE *f, const struct result *r)
+{
+	char buf[512];
+
+	fputs("Connection\n", f);
+	for (size_t i = 0; i < r->nattempts && i < RESULT_MAX_ATTEMPTS; i++) {
+		const struct attempt *a = &r->attempts[i];
+		struct safe_str sa, se;
+
+		safe(&sa, a->address);
+		if (a->error[0])
+			render_fmt(buf, sizeof(buf), "%s (%s): %s", sa.s,
+			         family_word(a->family), safe(&se, a->error));
+		else if (a->connect_ms >= 0)
+			render_fmt(buf, sizeof(buf), "%s (%s): connected in %.1f ms",
+			         sa.s, family_word(a->family), a->connect_ms);
+		else
+			render_fmt(buf, sizeof(buf), "%s (%s): not tried",
+			         sa.s, family_word(a->family));
+		field(f, i == 0 ? "attempts" : "", buf);
+	}
+	if (r->nattempts == 0)
+		field(f, "attempts", "none (no address to connect to)");
+	if (r->address[0]) {
+		struct safe_str sa;
+
+		render_fmt(buf, sizeof(buf), "%s (%s)", safe(&sa, r->address),
+		         family_word(r->family));
+		field(f, "address", buf);
+	}
+	if (r->t.total_ms >= 0) {
+		int col = LABEL_COL;
+
+		label(f, "timings (ms)");
+		add_timing(f, &col, "dns", r->t.dns_ms);
+		add_timing(f, &col, "connect", r->t.connect_ms);
+		add_timing(f, &col, "greeting", r->t.greeting_ms);
+		add_timing(f, &col, "ehlo", r->t.ehlo_ms);
+		add_timing(f, &col, "starttls", r->t.starttls_ms);
+		add_timing(f, &col, "tls", r->t.tls_ms);
+		add_timing(f, &col, "ehlo after tls", r->t.ehlo_tls_ms);
+		add_timing(f, &col, "total", r->t.total_ms);
+		putc('\n', f);
+	}
+}
+
+static const char *greeting_meaning(int code)
+{
+	switch (code) {
+	case 220: return "ready";
+	case 421: return "busy or tarpitting: try again later";
+	case 554: return "refused: the server will not talk to this client";
+	default:
+		return code >= 200 && code < 300 ? "accepted" :
+		       code >= 400 && code < 500 ? "temporary refusal" :
+		       code >= 500 ? "refused" : "unexpected";
+	}
+}
+
+static void greeting(FILE *f, const struct result *r)
+{
+	char buf[64];
+	const char *p;
+	bool first = true;
+
+	fputs("Greeting\n", f);
+	if (!r->greeting.present) {
+		fputs("  no greeting received\n", f);
+		return;
+	}
+	render_fmt(buf, sizeof(buf), "%d (%s)", r->greeting.code,
+	         greeting_meaning(r->greeting.code));
+	field(f, "reply", buf);
+	if (r->greeting.hostname) {
+		struct safe_str h;
+
+		field(f, "host name", safe(&h, r->greeting.hostname));
+	}
+	/* Multi-line greetings: one shown line per server line. */
+	p = r->greeting.text ? r->greeting.text : "";
+	do {
+		size_t n = strcspn(p, "\n");
+		char one[SAFE_MAX + 1];
+		struct safe_str s;
+
+		if (n > SAFE_MAX)
+			n = SAFE_MAX;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		field(f, first ? "text" : "", safe(&s, one));
+		first = false;
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	} while (*p);
+}
+
+static const char *ext_find(const struct ehlo_info *e, const char *kw)
+{
+	for (size_t i = 0; e->ext && i < e->next; i++)
+		if (e->ext[i].keyword && strcmp(e->ext[i].keyword, kw) == 0)
+			return e->ext[i].params ? e->ext[i].params : "";
+	return NULL;
+}
+
+static bool ext_seen_before(const struct ehlo_info *e, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (e->ext[j].keyword && strcmp(e->ext[j].keyword, e->ext[i].keyword) == 0)
+			return true;
+	return false;
+}
+
+/* One row: change mark, keyword, then the rest (already safe). */
+static void ext_row_safe(FILE *f, char mark, const char *kw, const char *rest)
+{
+	struct safe_str k;
+	int col;
+
+	safe(&k, kw);
+	if (rest[0] == '\0') {
+		fprintf(f, "  %c %s\n", mark, k.s);
+		return;
+	}
+	col = fprintf(f, "  %c %-20s", mark, k.s);
+	if (col > 24) {
+		putc(' ', f);
+		col++;
+	}
+	render_wrap(f, rest, col, 26);
+}
+
+static void ext_row(FILE *f, char mark, const char *kw, const char *params,
+                    const char *note)
+{
+	struct safe_str p;
+	char rest[sizeof(p.s) + 64];
+
+	render_fmt(rest, sizeof(rest), "%s%s%s", safe(&p, params),
+	         params[0] && note[0] ? "  " : "", note);
+	ext_row_safe(f, mark, kw, rest);
+}
+
+static void ehlo_head(char *buf, size_t sz, const char *when, const struct ehlo_info *e)
+{
+	struct safe_str h;
+
+	render_fmt(buf, sz, "%s%s %d%s%s", when, e->helo ? "HELO" : "EHLO", e->code,
+	         e->hostname ? " from " : "", e->hostname ? safe(&h, e->hostname) : "");
+}
+
+static void extensions(FILE *f, const struct result *r)
+{
+	const struct ehlo_info *b = &r->ehlo, *a = &r->ehlo_tls;
+	char buf[SAFE_MAX * 4 + 64];
+	bool both = b->present && a->present, marks = false;
+	struct safe_str s1, s2;
+
+	fputs("Extensions\n", f);
+	if (!b->present && !a->present) {
+		fputs("  no EHLO reply\n", f);
+		goto auth;
+	}
+	if (b->present) {
+		ehlo_head(buf, sizeof(buf), "before TLS: ", b);
+		field(f, "reply", buf);
+	}
+	if (a->present) {
+		ehlo_head(buf, sizeof(buf), "after TLS: ", a);
+		field(f, b->present ? "" : "reply", buf);
+	}
+	if ((b->present && b->helo) || (a->present && a->helo))
+		field(f, "", "HELO was used because EHLO was refused: no extensions are known");
+
+	/* Rows in the server's own order; with both lists, the pre-TLS order
+	 * first and the features TLS added after it. */
+	if (b->present) {
+		for (size_t i = 0; b->ext && i < b->next; i++) {
+			const char *kw = b->ext[i].keyword, *pb, *pa;
+
+			if (kw == NULL || ext_seen_before(b, i))
+				continue;
+			pb = b->ext[i].params ? b->ext[i].params : "";
+			if (!both) {
+				ext_row(f, ' ', kw, pb, "");
+				continue;
+			}
+			pa = ext_find(a, kw);
+			if (pa == NULL) {
+				ext_row(f, '-', kw, pb, "(before TLS only)");
+				marks = true;
+			} else if (strcmp(pa, pb) != 0) {
+				render_fmt(buf, sizeof(buf), "%s \u2192 %s  (changed after TLS)",
+				         pb[0] ? safe(&s1, pb) : "(none)",
+				         pa[0] ? safe(&s2, pa) : "(none)");
+				ext_row_safe(f, '~', kw, buf);
+				marks = true;
+			} else {
+				ext_row(f, ' ', kw, pb, "");
+			}
+		}
+	}
+	if (a->present) {
+		for (size_t i = 0; a->ext && i < a->next; i++) {
+			const char *kw = a->ext[i].keyword;
+
+			if (kw == NULL || ext_seen_before(a, i))
+				continue;
+			if (!both) {
+				if (!b->present)
+					ext_row(f, ' ', kw, a->ext[i].params ? a->ext[i].params : "", "");
+				continue;
+			}
+			if (ext_find(b, kw) == NULL) {
+				ext_row(f, '+', kw, a->ext[i].params ? a->ext[i].params : "",
+				        "(after TLS only)");
+				marks = true;
+			}
+		}
+	}
+	if (marks)
+		fputs("  (+ offered only after TLS, - only before TLS, ~ changed by TLS)\n", f);
+
+auth:
+	if (r->auth.mechanisms || r->auth.mechanisms_tls || r->tls.ok) {
+		render_fmt(buf, sizeof(buf), "before TLS: %s; after TLS: %s",
+		         r->auth.mechanisms ? safe(&s1, r->auth.mechanisms) : "not offered",
+		         r->auth.mechanisms_tls ? safe(&s2, r->auth.mechanisms_tls) :
+		         r->tls.ok ? "not offered" : "no TLS");
+		field(f, "AUTH", buf);
+	}
+	if (r->auth.tested) {
+		render_fmt(buf, sizeof(buf), "%s%s%s",
+		         r->auth.accepted ? "credentials accepted" : "credentials rejected",
+		         r->auth.reply ? ": " : "", r->auth.reply ? safe(&s1, r->auth.reply) : "");
+		field(f, "AUTH test", buf);
+	}
+}
+
+static void tls_not_attempted(FILE *f, const struct result *r)
+{
+	const char *why;
+
+	if (r->tls_mode == TLS_MODE_NONE)
+		why = "not attempted (TLS disabled with --no-tls)";
+	else if (r->ehlo.present && !r->starttls_offered)
+		why = "not attempted: the server does not offer STARTTLS, so mail to it "
+		      "travels unencrypted";
+	else if (r->starttls_code && r->starttls_code != 220)
+		why = "not attempted: the server refused STARTTLS";
+	else
+		why = "not attempted: the dialogue ended before TLS";
+	fputs("  ", f);
+	render_wrap(f, why, 2, 2);
+}
+
+static void tls(FILE *f, const struct result *r, const struct render_opts *o)
+{
+	const struct tls_info *t = &r->tls;
+	char buf[2048];
+	struct safe_str s;
+
+	fputs("TLS\n", f);
+	if (!t->attempted) {
+		tls_not_attempted(f, r);
+		return;
+	}
+	if (!t->ok) {
+		render_fmt(buf, sizeof(buf), "failed: %s", t->error[0] ? safe(&s, t->error) : "unknown error");
+		field(f, "handshake", buf);
+	}
+	if (t->version[0])
+		field(f, "version", safe(&s, t->version));
+	if (t->cipher[0])
+		field(f, "cipher", safe(&s, t->cipher));
+	if (t->group[0])
+		field(f, "group", safe(&s, t->group));
+	if (t->alpn[0])
+		field(f, "ALPN", safe(&s, t->alpn));
+	if (t->servername[0])
+		field(f, "server name", safe(&s, t->servername));
+	if (!t->verified) {
+		field(f, "verified", "no (no certificate was seen)");
+	} else {
+		render_fmt(buf, sizeof(buf), "%s", t->trusted ? "yes" : "no");
+		for (size_t i = 0; !t->trusted && i < t->nerrors && i < 16; i++)
+			render_appendf(buf, sizeof(buf), "%s%s", i ? "; " : ": ",
+			               safe(&s, t->errors[i]));
+		label(f, "trusted");
+		fputs(render_sev_color(o, t->trusted ? SEV_INFO : SEV_CRITICAL), f);
+		if (o && o->color && t->trusted)
+			fputs("\033[32m", f);
+		render_wrap(f, buf, LABEL_COL, LABEL_COL);
+		fputs(render_reset(o), f);
+		safe(&s, t->servername[0] ? t->servername : "?");
+		render_fmt(buf, sizeof(buf), t->hostname_match ?
+		         "yes: the certificate is valid for %s" :
+		         "no: the certificate is not valid for %s", s.s);
+		field(f, "name match", buf);
+	}
+	if (t->pin_checked)
+		field(f, "pin", t->pin_match ? "matches a --pin" : "does NOT match any --pin");
+	else
+		field(f, "pin", "not checked");
+}
+
+static void fingerprint(FILE *f, const char *hex)
+{
+	char line[64];
+	size_t n = strlen(hex), j = 0;
+	bool first = true;
+
+	/* 16 colon-separated pairs per line: 47 columns. */
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (j)
+			line[j++] = ':';
+		line[j++] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ? hex[i] - 32 : hex[i]);
+		line[j++] = (char)(hex[i + 1] >= 'a' && hex[i + 1] <= 'f' ? hex[i + 1] - 32 : hex[i + 1]);
+		if (j >= 47 || i + 3 >= n) {
+			line[j] = '\0';
+			fprintf(f, "    %-11s%s\n", first ? "SHA-256" : "", line);
+			first = false;
+			j = 0;
+		}
+	}
+	if (first)
+		fprintf(f, "    %-11s%s\n", "SHA-256", "?");
+}
+
+static void cert_field(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, "    %-11s", name);
+	render_wrap(f, value, LABEL_COL, LABEL_COL);
+}
+
+static void chain(FILE *f, const struct result *r, const struct render_opts *o)
+{
+	const struct tls_info *t = &r->tls;
+	char buf[4096], d1[32], d2[32];
+	struct safe_str s;
+
+	if (!t->attempted || t->nchain == 0)
+		return;
+	fprintf(f, "\nCertificate chain (%zu presented", t->chain_total);
+	if (t->chain_total > t->nchain)
+		fprintf(f, ", first %zu shown", t->nchain);
+	fputs(")\n", f);
+	for (size_t i = 0; i < t->nchain && i < RESULT_MAX_CHAIN; i++) {
+		const struct cert_info *c = &t->chain[i];
+		struct tm tm;
+		enum severity sev = SEV_INFO;
+
+		render_fmt(buf, sizeof(buf), "%s%s", safe(&s, c->subject),
+		         c->self_signed ? " (self-signed)" : "");
+		fprintf(f, "  #%zu ", i);
+		render_wrap(f, buf, 5, LABEL_COL);
+		cert_field(f, "issuer", safe(&s, c->issuer));
+		buf[0] = '\0';
+		for (size_t k = 0; k < c->nsan && k < RESULT_MAX_SAN; k++)
+			render_appendf(buf, sizeof(buf), "%s%s", k ? ", " : "",
+			               safe(&s, c->san[k]));
+		if (c->nsan)
+			cert_field(f, "names", buf);
+		d1[0] = d2[0] = '\0';
+		if (gmtime_r(&c->not_before, &tm))
+			strftime(d1, sizeof(d1), "%Y-%m-%d %H:%M UTC", &tm);
+		if (gmtime_r(&c->not_after, &tm))
+			strftime(d2, sizeof(d2), "%Y-%m-%d %H:%M UTC", &tm);
+		cert_field(f, "valid from", d1);
+		if (c->days_left < 0)
+			render_fmt(buf, sizeof(buf), "%s (EXPIRED %ld day%s ago)", d2,
+			         -c->days_left, c->days_left == -1 ? "" : "s");
+		else
+			render_fmt(buf, sizeof(buf), "%s (%ld day%s left)", d2, c->days_left,
+			         c->days_left == 1 ? "" : "s");
+		if (c->days_left < r->crit_days)
+			sev = SEV_CRITICAL;
+		else if (c->days_left < r->warn_days)
+			sev = SEV_WARNING;
+		fprintf(f, "    %-11s%s", "expires", render_sev_color(o, sev));
+		render_wrap(f, buf, LABEL_COL, LABEL_COL);
+		fputs(sev != SEV_INFO ? render_reset(o) : "", f);
+		render_fmt(buf, sizeof(buf), "%s, signed with %s",
+		         c->key[0] ? c->key : "?", c->signature[0] ? c->signature : "?");
+		cert_field(f, "key", buf);
+		fingerprint(f, c->sha256);
+		render_fmt(buf, sizeof(buf), "sha256//%s", c->spki_sha256);
+		cert_field(f, "SPKI pin", buf);
+	}
+}
+
+static void limits(FILE *f, const struct result *r)
+{
+	char buf[1024];
+
+	fputs("Limits\n", f);
+	if (!r->ehlo.present && !r->ehlo_tls.present)
+		render_fmt(buf, sizeof(buf), "unknown (no EHLO reply)");
+	else
+		render_size_sentence(buf, sizeof(buf), &r->size);
+	field(f, "SIZE", buf);
+}
+
+void render_text(FILE *f, const struct result *r, const struct render_opts *o)
+{
+	header(f, r);
+	fputc('\n', f);
+	connection(f, r);
+	fputc('\n', f);
+	greeting(f, r);
+	fputc('\n', f);
+	extensions(f, r);
+	fputc('\n', f);
+	tls(f, r, o);
+	chain(f, r, o);
+	fputc('\n', f);
+	limits(f, r);
+	fputc('\n', f);
+	if (o && o->transcript) {
+		render_transcript(f, r);
+		fputc('\n', f);
+	}
+	render_verdict(f, r, o);
+}

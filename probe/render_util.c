@@ -1,0 +1,466 @@
+/* Shared pieces of the renderers: terminal-safe server text, UTF-8
+ * checking, number/date formatting, word wrapping, the verdict section.
+ * Server bytes are never trusted to be printable: a banner can carry
+ * escape sequences that rewrite the operator's terminal. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "render_util.h"
+
+size_t render_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c, lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
+	/* RFC 3629 table 3-7: the second byte's range rules out overlongs
+	 * (E0, F0), surrogates (ED) and code points past U+10FFFF (F4). */
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+static uint32_t utf8_decode(const unsigned char *p, size_t len)
+{
+	switch (len) {
+	case 2: return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	case 3: return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	case 4: return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+	               (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+	default: return p[0];
+	}
+}
+
+/* Valid UTF-8 that still misleads a terminal or a reader: C1 controls
+ * (U+009B is CSI on some terminals), bidi overrides that reorder what is
+ * shown (Trojan Source), line/paragraph separators, BOM. */
+static bool cp_dangerous(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x2028 || cp == 0x2029 || cp == 0xfeff;
+}
+
+struct safe_sink {
+	FILE *f;
+	char *buf;
+	size_t cap, len;
+	bool full;
+};
+
+static void sink_put(struct safe_sink *k, const char *p, size_t n)
+{
+	if (k->f) {
+		fwrite(p, 1, n, k->f);
+		return;
+	}
+	/* Keep room for "..." and the NUL; never split an escape. */
+	if (k->full || k->len + n + 4 > k->cap) {
+		k->full = true;
+		return;
+	}
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+}
+
+/* Plain ASCII may be cut anywhere; escapes and code points may not. */
+static void sink_put_run(struct safe_sink *k, const char *p, size_t n)
+{
+	if (!k->f && !k->full && k->len + n + 4 > k->cap) {
+		size_t room = k->cap - k->len - 4;
+
+		sink_put(k, p, room);
+		k->full = true;
+		return;
+	}
+	sink_put(k, p, n);
+}
+
+static void sink_hex(struct safe_sink *k, unsigned char c)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	char e[4] = { '\\', 'x', hx[c >> 4], hx[c & 15] };
+
+	sink_put(k, e, 4);
+}
+
+static void safe_core(struct safe_sink *k, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (p == NULL)
+		return;
+	while (i < max && p[i] && !k->full) {
+		unsigned char c = p[i];
+		size_t l, run = 0;
+
+		while (i + run < max && p[i + run] >= 0x20 && p[i + run] < 0x7f)
+			run++;
+		if (run) {
+			sink_put_run(k, (const char *)p + i, run);
+			i += run;
+			continue;
+		}
+		if (c < 0x80) {
+			sink_hex(k, c);      /* C0 control or DEL */
+			i++;
+			continue;
+		}
+		l = render_utf8_len(p + i, max - i);
+		if (l && !cp_dangerous(utf8_decode(p + i, l))) {
+			sink_put(k, (const char *)p + i, l);
+			i += l;
+			continue;
+		}
+		if (l == 0)
+			l = 1;
+		for (size_t j = 0; j < l; j++)
+			sink_hex(k, p[i + j]);
+		i += l;
+	}
+	/* Stopped at max before the NUL: the text was cut. s is a C string,
+	 * so p[i] (i <= strlen) is readable. */
+	if (k->full || (i >= max && p[i] != '\0')) {
+		/* Cut short: say so rather than pass a fragment off as whole. */
+		k->full = false;
+		if (k->f)
+			fputs("...", k->f);
+		else if (k->len + 4 <= k->cap) {
+			memcpy(k->buf + k->len, "...", 3);
+			k->len += 3;
+		}
+	}
+}
+
+void render_safe(FILE *f, const char *s, size_t max)
+{
+	struct safe_sink k = { .f = f };
+
+	safe_core(&k, s, max);
+}
+
+size_t render_safe_buf(char *out, size_t outsz, const char *s, size_t max)
+{
+	struct safe_sink k = { .buf = out, .cap = outsz };
+
+	if (outsz == 0)
+		return 0;
+	if (outsz < 4) {
+		out[0] = '\0';
+		return 0;
+	}
+	safe_core(&k, s, max);
+	out[k.len] = '\0';
+	return k.len;
+}
+
+void render_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (outsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out, outsz, fmt, ap);
+	va_end(ap);
+}
+
+void render_appendf(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strnlen(out, outsz);
+
+	if (n + 1 >= outsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + n, outsz - n, fmt, ap);
+	va_end(ap);
+}
+
+void render_thousands(char *out, size_t outsz, uint64_t v)
+{
+	char d[24], t[32];
+	int n = snprintf(d, sizeof(d), "%" PRIu64, v);
+	size_t j = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			t[j++] = ',';
+		t[j++] = d[i];
+	}
+	t[j] = '\0';
+	snprintf(out, outsz, "%s", t);
+}
+
+void render_rfc3339(char *out, size_t outsz, time_t t)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, outsz, "%s", "");
+		return;
+	}
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void render_date(char *out, size_t outsz, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, outsz, "%s", "?");
+		return;
+	}
+	strftime(out, outsz, "%Y-%m-%d", &tm);
+}
+
+void render_human(char *out, size_t outsz, uint64_t bytes, bool decimal_first)
+{
+	double b = (double)bytes;
+	const char *du, *bu;
+	double dv, bv;
+
+	if (bytes >= 1000000000ULL) {
+		dv = b / 1e9; du = "GB"; bv = b / 1073741824.0; bu = "GiB";
+	} else if (bytes >= 1000000ULL) {
+		dv = b / 1e6; du = "MB"; bv = b / 1048576.0; bu = "MiB";
+	} else {
+		dv = b / 1e3; du = "kB"; bv = b / 1024.0; bu = "KiB";
+	}
+	if (decimal_first)
+		snprintf(out, outsz, "%.1f %s / %.1f %s", dv, du, bv, bu);
+	else
+		snprintf(out, outsz, "%.1f %s / %.1f %s", bv, bu, dv, du);
+}
+
+void render_size_sentence(char *out, size_t outsz, const struct size_info *s)
+{
+	char lim[32], lh[48], att[32], ah[48], res[32], bin[32], bh[48];
+
+	if (!s->advertised) {
+		snprintf(out, outsz, "not advertised (the server announces no limit; "
+		         "it may still refuse a large message after it is sent)");
+		return;
+	}
+	if (!s->has_limit) {
+		snprintf(out, outsz, "no fixed limit (SIZE without a number, or 0)");
+		return;
+	}
+	render_thousands(lim, sizeof(lim), s->limit);
+	render_human(lh, sizeof(lh), s->limit, false);
+	render_thousands(att, sizeof(att), s->max_attachment_base64);
+	render_human(ah, sizeof(ah), s->max_attachment_base64, true);
+	render_thousands(res, sizeof(res), s->reserve);
+	if (!s->binary) {
+		snprintf(out, outsz, "%s bytes (%s); largest attachment \u2248 %s bytes "
+		         "(%s) as base64 with %s bytes reserved for headers",
+		         lim, lh, att, ah, res);
+		return;
+	}
+	render_thousands(bin, sizeof(bin), s->max_attachment_binary);
+	render_human(bh, sizeof(bh), s->max_attachment_binary, true);
+	snprintf(out, outsz, "%s bytes (%s); largest attachment \u2248 %s bytes "
+	         "(%s) as base64 with %s bytes reserved for headers, or %s bytes "
+	         "(%s) sent as binary (BINARYMIME + CHUNKING)",
+	         lim, lh, att, ah, res, bin, bh);
+}
+
+/* Display columns of a UTF-8 string: one per code point (no East Asian
+ * wide characters in what we print ourselves). */
+static int ucols(const char *s, size_t n)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+static void newline_indent(FILE *f, int indent)
+{
+	fprintf(f, "\n%*s", indent, "");
+}
+
+void render_wrap(FILE *f, const char *text, int col, int indent)
+{
+	int width = RENDER_WIDTH;
+	bool line_has_word = false;
+	const char *p = text ? text : "";
+
+	if (width - indent < 20)
+		width = indent + 20;
+	while (*p) {
+		const char *q;
+		size_t wlen;
+		int wc;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p == '\n') {
+			/* An explicit break starts a fresh indented line. */
+			newline_indent(f, indent);
+			col = indent;
+			line_has_word = false;
+			p++;
+			continue;
+		}
+		q = p;
+		while (*q && *q != ' ' && *q != '\n')
+			q++;
+		wlen = (size_t)(q - p);
+		wc = ucols(p, wlen);
+		if (line_has_word && col + 1 + wc > width) {
+			newline_indent(f, indent);
+			col = indent;
+			line_has_word = false;
+		}
+		if (line_has_word) {
+			putc(' ', f);
+			col++;
+		}
+		/* A word wider than the line is cut at code point boundaries. */
+		while (col + wc > width) {
+			size_t take = 0;
+			int room = width - col, got = 0;
+
+			while (take < wlen && got < room) {
+				take++;
+				while (take < wlen && ((unsigned char)p[take] & 0xc0) == 0x80)
+					take++;
+				got++;
+			}
+			fwrite(p, 1, take, f);
+			p += take;
+			wlen -= take;
+			wc -= got;
+			newline_indent(f, indent);
+			col = indent;
+		}
+		fwrite(p, 1, wlen, f);
+		col += wc;
+		line_has_word = true;
+		p = q;
+	}
+	putc('\n', f);
+}
+
+const char *render_sev_color(const struct render_opts *o, enum severity sev)
+{
+	if (!o || !o->color)
+		return "";
+	switch (sev) {
+	case SEV_CRITICAL: return "\033[31m";
+	case SEV_WARNING:  return "\033[33m";
+	default:           return "";
+	}
+}
+
+const char *render_status_color(const struct render_opts *o, enum status st)
+{
+	if (!o || !o->color)
+		return "";
+	switch (st) {
+	case ST_OK:       return "\033[32m";
+	case ST_WARNING:  return "\033[33m";
+	case ST_CRITICAL: return "\033[31m";
+	default:          return "";
+	}
+}
+
+const char *render_reset(const struct render_opts *o)
+{
+	return o && o->color ? "\033[0m" : "";
+}
+
+static const char *status_words(enum status st)
+{
+	switch (st) {
+	case ST_OK:       return "OK: everything checked is fine.";
+	case ST_WARNING:  return "WARNING: the server works, but something needs attention.";
+	case ST_CRITICAL: return "CRITICAL: the server cannot be used as probed, or is not safe to use.";
+	default:          return "UNKNOWN: the probe could not reach a conclusion.";
+	}
+}
+
+static const char *sev_tag(enum severity sev)
+{
+	switch (sev) {
+	case SEV_CRITICAL: return "CRITICAL";
+	case SEV_WARNING:  return "WARNING";
+	default:           return "INFO";
+	}
+}
+
+void render_verdict(FILE *f, const struct result *r, const struct render_opts *o)
+{
+	char msg[4 * 400 + 8];
+
+	fputs("Verdict\n", f);
+	fprintf(f, "  %s%s%s\n", render_status_color(o, r->status),
+	        status_words(r->status), render_reset(o));
+	if (r->nfindings == 0)
+		fputs("  No findings.\n", f);
+	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
+		const struct finding *fd = &r->findings[i];
+		char code[sizeof(fd->code) * 4 + 8];
+		int col;
+
+		render_safe_buf(code, sizeof(code), fd->code, sizeof(fd->code));
+		render_safe_buf(msg, sizeof(msg), fd->message, 400);
+		fprintf(f, "  %s[%s]%s %s:", render_sev_color(o, fd->sev),
+		        sev_tag(fd->sev), render_reset(o), code);
+		col = 2 + 2 + (int)strlen(sev_tag(fd->sev)) + 1 + ucols(code, strlen(code)) + 1;
+		fputc(' ', f);
+		render_wrap(f, msg, col + 1, 4);
+	}
+}
+
+void render_transcript(FILE *f, const struct result *r)
+{
+	char line[RESULT_MAX_LINE * 4 + 8];
+	char head[32];
+
+	fputs("Transcript\n", f);
+	if (r->ntranscript == 0)
+		fputs("  (no dialogue)\n", f);
+	for (size_t i = 0; i < r->ntranscript && i < RESULT_MAX_TRANSCRIPT; i++) {
+		const struct tline *t = &r->transcript[i];
+		char dir = (t->dir == 'C' || t->dir == 'S') ? t->dir : '*';
+
+		render_safe_buf(line, sizeof(line), t->line, RESULT_MAX_LINE);
+		snprintf(head, sizeof(head), "%8.1f %c ", t->t_ms, dir);
+		fputs(head, f);
+		render_wrap(f, line, (int)strlen(head), 13);
+	}
+	if (r->transcript_dropped)
+		fprintf(f, "  (%zu more lines not kept)\n", r->transcript_dropped);
+}

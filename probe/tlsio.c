@@ -1,0 +1,669 @@
+/* mbedTLS over a non-blocking socket: one config per run, one context per
+ * probe, the verdict read back instead of enforced. The bio callbacks also
+ * watch the server's cleartext handshake records to learn the key-exchange
+ * group, which mbedTLS 3.6 keeps only in its private handshake struct. */
+#include "tlsio.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/psa_util.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+#include <psa/crypto.h>
+
+#include "cert.h"
+
+#define TLSIO_SYS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
+#define TLSIO_SYS_CAPATH "/etc/ssl/certs"
+#define TLSIO_NAME_MAX   256
+#define TLSIO_SNIFF_MAX  512     /* bytes kept of one handshake message */
+
+struct tlsio_cfg {
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca;             /* owned: trust anchors, parsed once */
+	bool have_ca;
+};
+
+/* A passive reader of the server's handshake records up to the first
+ * record that is not a cleartext handshake record (ChangeCipherSpec or
+ * encrypted data): ServerHello's key_share (TLS 1.3) and the start of
+ * ServerKeyExchange (TLS 1.2) name the group. Bounded: message bodies past
+ * TLSIO_SNIFF_MAX bytes are skipped, not stored. */
+struct tlsio_sniff {
+	bool done;
+	bool seen;                       /* any byte received */
+	unsigned char first;             /* the first byte: 0x16 if TLS */
+	unsigned char rhdr[5];
+	size_t rhdr_got, rec_left;
+	unsigned char hhdr[4];
+	size_t hhdr_got, msg_left;
+	unsigned char body[TLSIO_SNIFF_MAX];
+	size_t body_len;
+	uint16_t group;                  /* TLS NamedGroup, 0 unknown */
+	unsigned char ske[3];            /* first bytes of ServerKeyExchange */
+	size_t ske_len;
+	size_t dh_plen;                  /* TLS 1.2 DHE: length of p */
+};
+
+struct tlsio {
+	mbedtls_ssl_context ssl;
+	int fd;                          /* borrowed: the probe owns it */
+	int sys_errno;                   /* errno of the last failed send/recv */
+	bool eof;                        /* recv returned 0 */
+	char name[TLSIO_NAME_MAX];       /* the name to verify, "" none */
+	struct tlsio_sniff sn;
+};
+
+static int tlsio_psa_users;
+
+/* mbedTLS 3.6.6 offers rsa_pss_rsae_* in a TLS 1.2+1.3 ClientHello but then
+ * rejects a TLS 1.2 ServerKeyExchange signed with them (ILLEGAL_PARAMETER;
+ * Mbed-TLS/mbedtls#10668, fixed upstream by #10672). Listing PKCS#1 v1.5
+ * before PSS makes servers that follow the client's order (OpenSSL's
+ * default) pick PKCS#1 in TLS 1.2; TLS 1.3 is unaffected, since it only
+ * allows PSS for RSA CertificateVerify. Unsupported entries are skipped
+ * by mbedTLS when the extension is written. */
+static const uint16_t tlsio_sig_algs[] = {
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512,
+	MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+	MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+	MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,
+	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,
+	MBEDTLS_TLS1_3_SIG_NONE
+};
+
+static void tlsio_sniff_message(struct tlsio_sniff *sn, unsigned char type)
+{
+	const unsigned char *b = sn->body, *end = sn->body + sn->body_len;
+
+	if (type == 12) {                /* ServerKeyExchange */
+		sn->ske_len = sn->body_len < 3 ? sn->body_len : 3;
+		memcpy(sn->ske, b, sn->ske_len);
+		if (sn->body_len >= 2)
+			sn->dh_plen = (size_t)b[0] << 8 | b[1];
+		return;
+	}
+	if (type != 2)                   /* ServerHello (and HelloRetryRequest) */
+		return;
+	/* version(2) random(32) session_id<1> cipher(2) compression(1) ext<2> */
+	if (end - b < 35)
+		return;
+	b += 34;
+	if ((size_t)(end - b) < 1u + b[0] + 3u)
+		return;
+	b += 1 + b[0] + 3;
+	if (end - b < 2)
+		return;
+	b += 2;                          /* extensions length: walk to `end` */
+	while (end - b >= 4) {
+		unsigned etype = (unsigned)b[0] << 8 | b[1];
+		size_t elen = (size_t)b[2] << 8 | b[3];
+		b += 4;
+		if ((size_t)(end - b) < elen)
+			return;
+		/* key_share: server_share.group, or HRR's selected_group */
+		if (etype == 51 && elen >= 2)
+			sn->group = (uint16_t)(b[0] << 8 | b[1]);
+		b += elen;
+	}
+}
+
+static void tlsio_sniff_hs(struct tlsio_sniff *sn, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		if (sn->hhdr_got < 4) {
+			sn->hhdr[sn->hhdr_got++] = *p++;
+			n--;
+			if (sn->hhdr_got == 4) {
+				sn->msg_left = (size_t)sn->hhdr[1] << 16 |
+				               (size_t)sn->hhdr[2] << 8 | sn->hhdr[3];
+				sn->body_len = 0;
+				if (sn->msg_left == 0) {
+					tlsio_sniff_message(sn, sn->hhdr[0]);
+					sn->hhdr_got = 0;
+				}
+			}
+			continue;
+		}
+		size_t k = n < sn->msg_left ? n : sn->msg_left;
+		size_t keep = TLSIO_SNIFF_MAX - sn->body_len;
+		if (keep > k)
+			keep = k;
+		memcpy(sn->body + sn->body_len, p, keep);
+		sn->body_len += keep;
+		sn->msg_left -= k;
+		p += k;
+		n -= k;
+		if (sn->msg_left == 0) {
+			tlsio_sniff_message(sn, sn->hhdr[0]);
+			sn->hhdr_got = 0;
+		}
+	}
+}
+
+static void tlsio_sniff(struct tlsio_sniff *sn, const unsigned char *p, size_t n)
+{
+	if (!sn->seen && n > 0) {
+		sn->seen = true;
+		sn->first = p[0];
+	}
+	while (n > 0 && !sn->done) {
+		if (sn->rec_left == 0) {
+			sn->rhdr[sn->rhdr_got++] = *p++;
+			n--;
+			if (sn->rhdr_got == 5) {
+				sn->rhdr_got = 0;
+				sn->rec_left = (size_t)sn->rhdr[3] << 8 | sn->rhdr[4];
+				if (sn->rhdr[0] != MBEDTLS_SSL_MSG_HANDSHAKE)
+					sn->done = true;
+			}
+			continue;
+		}
+		size_t k = n < sn->rec_left ? n : sn->rec_left;
+		tlsio_sniff_hs(sn, p, k);
+		sn->rec_left -= k;
+		p += k;
+		n -= k;
+	}
+}
+
+static int tlsio_bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tlsio *t = ctx;
+	ssize_t n;
+
+	do
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return (int)n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	t->sys_errno = errno;
+	return (errno == EPIPE || errno == ECONNRESET) ? MBEDTLS_ERR_NET_CONN_RESET
+	                                               : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int tlsio_bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tlsio *t = ctx;
+	ssize_t n;
+
+	do
+		n = recv(t->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		tlsio_sniff(&t->sn, buf, (size_t)n);
+		return (int)n;
+	}
+	if (n == 0) {
+		t->eof = true;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	t->sys_errno = errno;
+	return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+static const char *tlsio_alert_name(unsigned d)
+{
+	switch (d) {
+	case 0:   return "close_notify";
+	case 10:  return "unexpected_message";
+	case 20:  return "bad_record_mac";
+	case 22:  return "record_overflow";
+	case 40:  return "handshake_failure";
+	case 42:  return "bad_certificate";
+	case 43:  return "unsupported_certificate";
+	case 44:  return "certificate_revoked";
+	case 45:  return "certificate_expired";
+	case 46:  return "certificate_unknown";
+	case 47:  return "illegal_parameter";
+	case 48:  return "unknown_ca";
+	case 49:  return "access_denied";
+	case 50:  return "decode_error";
+	case 51:  return "decrypt_error";
+	case 70:  return "protocol_version";
+	case 71:  return "insufficient_security";
+	case 80:  return "internal_error";
+	case 86:  return "inappropriate_fallback";
+	case 90:  return "user_canceled";
+	case 100: return "no_renegotiation";
+	case 109: return "missing_extension";
+	case 110: return "unsupported_extension";
+	case 112: return "unrecognized_name";
+	case 113: return "bad_certificate_status_response";
+	case 115: return "unknown_psk_identity";
+	case 116: return "certificate_required";
+	case 120: return "no_application_protocol";
+	default:  return "unknown";
+	}
+}
+
+/* One readable line for an mbedTLS failure of this connection. */
+static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, size_t errlen)
+{
+	char msg[128];
+
+	if (err == NULL || errlen == 0)
+		return;
+	if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+	    t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
+	    t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL) {
+		unsigned d = t->ssl.MBEDTLS_PRIVATE(in_msg)[1];
+		snprintf(err, errlen, "%s: server sent TLS alert %u (%s)", what, d, tlsio_alert_name(d));
+		return;
+	}
+	if (ret == MBEDTLS_ERR_SSL_CONN_EOF || (ret == 0 && t->eof)) {
+		snprintf(err, errlen, "%s: connection closed by the server", what);
+		return;
+	}
+	/* A record type outside 20..24 as the very first byte: the server
+	 * is not speaking TLS here (an SMTP banner on an "smtps" port, HTTP). */
+	if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD && t->sn.seen &&
+	    (t->sn.first < 20 || t->sn.first > 24)) {
+		snprintf(err, errlen, "%s: the server did not answer with TLS (first byte 0x%02x)",
+		         what, t->sn.first);
+		return;
+	}
+	if ((ret == MBEDTLS_ERR_NET_CONN_RESET || ret == MBEDTLS_ERR_NET_SEND_FAILED ||
+	     ret == MBEDTLS_ERR_NET_RECV_FAILED) && t->sys_errno != 0) {
+		snprintf(err, errlen, "%s: %s", what, strerror(t->sys_errno));
+		return;
+	}
+	mbedtls_strerror(ret, msg, sizeof(msg));
+	snprintf(err, errlen, "%s: %s (-0x%04x)", what, msg, (unsigned)-ret);
+}
+
+/* A CA file named by the user must load; a system one may be missing. */
+static int tlsio_load_file(mbedtls_x509_crt *ca, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char msg[128];
+	int ret;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read CA file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	ret = mbedtls_x509_crt_parse_file(ca, path);
+	if (ret < 0) {
+		mbedtls_strerror(ret, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot read CA file '%s': %s", path, msg);
+		return -1;
+	}
+	if (ca->raw.p == NULL) {
+		snprintf(err, errlen, "cannot read CA file '%s': no certificate could be parsed", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_path also counts non-certificate files as failures; only an
+ * unreadable directory or no certificate at all is an error. */
+static int tlsio_load_dir(mbedtls_x509_crt *ca, const char *path, char *err, size_t errlen)
+{
+	char msg[128];
+	int ret = mbedtls_x509_crt_parse_path(ca, path);
+
+	if (ret < 0) {
+		mbedtls_strerror(ret, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot read CA directory '%s': %s", path, msg);
+		return -1;
+	}
+	if (ca->raw.p == NULL) {
+		snprintf(err, errlen, "cannot read CA directory '%s': no certificate could be parsed", path);
+		return -1;
+	}
+	return 0;
+}
+
+struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
+                                char *err, size_t errlen)
+{
+	struct tlsio_cfg *cfg = NULL;
+	char scratch[256];
+	psa_status_t st;
+	int ret;
+
+	st = psa_crypto_init();
+	if (st != PSA_SUCCESS) {
+		snprintf(err, errlen, "PSA crypto initialisation failed (%d)", (int)st);
+		return NULL;
+	}
+	tlsio_psa_users++;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	mbedtls_ssl_config_init(&cfg->conf);
+	mbedtls_x509_crt_init(&cfg->ca);
+
+	if (cafile != NULL || capath != NULL) {
+		if (cafile != NULL && tlsio_load_file(&cfg->ca, cafile, err, errlen) != 0)
+			goto fail;
+		if (capath != NULL && tlsio_load_dir(&cfg->ca, capath, err, errlen) != 0)
+			goto fail;
+	} else if (tlsio_load_file(&cfg->ca, TLSIO_SYS_CAFILE, scratch, sizeof(scratch)) != 0) {
+		/* No system store is not an error: every chain is then untrusted. */
+		(void)tlsio_load_dir(&cfg->ca, TLSIO_SYS_CAPATH, scratch, sizeof(scratch));
+	}
+	cfg->have_ca = cfg->ca.raw.p != NULL;
+
+	ret = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_CLIENT,
+	                                  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret != 0) {
+		mbedtls_strerror(ret, scratch, sizeof(scratch));
+		snprintf(err, errlen, "TLS configuration failed: %s", scratch);
+		goto fail;
+	}
+	mbedtls_ssl_conf_min_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_max_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+	/* A probe reports a bad chain, it does not refuse to look at it. */
+	mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+	mbedtls_ssl_conf_sig_algs(&cfg->conf, tlsio_sig_algs);
+	mbedtls_ssl_conf_ca_chain(&cfg->conf, cfg->have_ca ? &cfg->ca : NULL, NULL);
+	mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+	return cfg;
+fail:
+	if (cfg != NULL)
+		tlsio_cfg_free(cfg);             /* drops the PSA reference too */
+	else if (--tlsio_psa_users == 0)
+		mbedtls_psa_crypto_free();
+	return NULL;
+}
+
+void tlsio_cfg_free(struct tlsio_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	mbedtls_ssl_config_free(&cfg->conf);
+	mbedtls_x509_crt_free(&cfg->ca);
+	free(cfg);
+	if (--tlsio_psa_users == 0)
+		mbedtls_psa_crypto_free();
+}
+
+/* IP literal (brackets and %zone tolerated)? */
+static bool tlsio_is_ip(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	unsigned char b[16];
+	size_t n = strlen(s);
+	char *pct;
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if ((pct = strchr(buf, '%')) != NULL)
+		*pct = '\0';
+	return inet_pton(AF_INET, buf, b) == 1 || inet_pton(AF_INET6, buf, b) == 1;
+}
+
+struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
+                        char *err, size_t errlen)
+{
+	struct tlsio *t = calloc(1, sizeof(*t));
+	char sni[TLSIO_NAME_MAX];
+	int ret;
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->fd = fd;
+	mbedtls_ssl_init(&t->ssl);
+	if ((ret = mbedtls_ssl_setup(&t->ssl, &cfg->conf)) != 0) {
+		tlsio_error(t, ret, "TLS setup failed", err, errlen);
+		goto fail;
+	}
+	if (servername != NULL && *servername != '\0') {
+		size_t n = strlen(servername);
+		if (n >= sizeof(t->name)) {
+			snprintf(err, errlen, "server name too long (%zu bytes)", n);
+			goto fail;
+		}
+		memcpy(t->name, servername, n + 1);
+	}
+	if (t->name[0] == '\0' || tlsio_is_ip(t->name)) {
+		/* RFC 6066 3: no IP literals in SNI; the explicit NULL also tells
+		 * mbedTLS >= 3.6.3 that skipping its name check is deliberate. */
+		ret = mbedtls_ssl_set_hostname(&t->ssl, NULL);
+	} else {
+		size_t n = strlen(t->name);
+		memcpy(sni, t->name, n + 1);
+		if (sni[n - 1] == '.')       /* SNI is sent without the root dot */
+			sni[n - 1] = '\0';
+		ret = mbedtls_ssl_set_hostname(&t->ssl, sni);
+	}
+	if (ret != 0) {
+		tlsio_error(t, ret, "cannot set server name", err, errlen);
+		goto fail;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, tlsio_bio_send, tlsio_bio_recv, NULL);
+	return t;
+fail:
+	tlsio_free(t);
+	return NULL;
+}
+
+void tlsio_free(struct tlsio *t)
+{
+	if (t == NULL)
+		return;
+	mbedtls_ssl_free(&t->ssl);
+	free(t);
+}
+
+enum tlsio_rc tlsio_handshake(struct tlsio *t, char *err, size_t errlen)
+{
+	int ret = mbedtls_ssl_handshake(&t->ssl);
+
+	switch (ret) {
+	case 0:
+		return TLSIO_OK;
+	case MBEDTLS_ERR_SSL_WANT_READ:
+		return TLSIO_WANT_READ;
+	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		return TLSIO_WANT_WRITE;
+	default:
+		tlsio_error(t, ret, "TLS handshake failed", err, errlen);
+		return TLSIO_FAIL;
+	}
+}
+
+enum tlsio_rc tlsio_read(struct tlsio *t, void *buf, size_t len, size_t *got,
+                         char *err, size_t errlen)
+{
+	/* Each NewSessionTicket consumes a record, so this ends; the bound only
+	 * guards against a server that floods tickets. */
+	for (int i = 0; i < 64; i++) {
+		int ret = mbedtls_ssl_read(&t->ssl, buf, len);
+		*got = 0;
+		if (ret > 0) {
+			*got = (size_t)ret;
+			return TLSIO_OK;
+		}
+		switch (ret) {
+		case 0:
+		case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+		case MBEDTLS_ERR_SSL_CONN_EOF:
+			return TLSIO_CLOSED;
+		case MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET:
+			continue;
+		case MBEDTLS_ERR_SSL_WANT_READ:
+			return TLSIO_WANT_READ;
+		case MBEDTLS_ERR_SSL_WANT_WRITE:
+			return TLSIO_WANT_WRITE;
+		default:
+			tlsio_error(t, ret, "TLS read failed", err, errlen);
+			return TLSIO_FAIL;
+		}
+	}
+	return TLSIO_WANT_READ;
+}
+
+/* On WANT_*, call again later with the same buffer (mbedTLS keeps the
+ * record it already built). */
+enum tlsio_rc tlsio_write(struct tlsio *t, const void *buf, size_t len,
+                          size_t *put, char *err, size_t errlen)
+{
+	int ret = mbedtls_ssl_write(&t->ssl, buf, len);
+
+	*put = 0;
+	if (ret >= 0) {
+		*put = (size_t)ret;
+		return TLSIO_OK;
+	}
+	switch (ret) {
+	case MBEDTLS_ERR_SSL_WANT_READ:
+		return TLSIO_WANT_READ;
+	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		return TLSIO_WANT_WRITE;
+	default:
+		tlsio_error(t, ret, "TLS write failed", err, errlen);
+		return TLSIO_FAIL;
+	}
+}
+
+size_t tlsio_pending(const struct tlsio *t)
+{
+	return mbedtls_ssl_get_bytes_avail(&t->ssl);
+}
+
+/* TLS NamedGroup registry names (IANA "TLS Supported Groups"). */
+static const char *tlsio_group_name(uint16_t g)
+{
+	switch (g) {
+	case 21:     return "secp224r1";
+	case 22:     return "secp256k1";
+	case 23:     return "secp256r1";
+	case 24:     return "secp384r1";
+	case 25:     return "secp521r1";
+	case 26:     return "brainpoolP256r1";
+	case 27:     return "brainpoolP384r1";
+	case 28:     return "brainpoolP512r1";
+	case 29:     return "x25519";
+	case 30:     return "x448";
+	case 31:     return "brainpoolP256r1tls13";
+	case 32:     return "brainpoolP384r1tls13";
+	case 33:     return "brainpoolP512r1tls13";
+	case 256:    return "ffdhe2048";
+	case 257:    return "ffdhe3072";
+	case 258:    return "ffdhe4096";
+	case 259:    return "ffdhe6144";
+	case 260:    return "ffdhe8192";
+	case 0x11eb: return "SecP256r1MLKEM768";
+	case 0x11ec: return "X25519MLKEM768";
+	case 0x11ed: return "SecP384r1MLKEM1024";
+	default:     return NULL;
+	}
+}
+
+static void tlsio_group_text(const struct tlsio *t, const char *suite, char *out, size_t outlen)
+{
+	const struct tlsio_sniff *sn = &t->sn;
+	uint16_t g = sn->group;
+	const char *name;
+
+	out[0] = '\0';
+	/* TLS 1.2: ServerKeyExchange is ECDHE (curve_type 3 = named_curve) or
+	 * DHE (p first); the suite says which, the bytes alone could mislead. */
+	if (g == 0 && strstr(suite, "-ECDHE-") != NULL && sn->ske_len == 3 && sn->ske[0] == 3)
+		g = (uint16_t)(sn->ske[1] << 8 | sn->ske[2]);
+	if (g == 0 && strstr(suite, "-DHE-") != NULL && sn->dh_plen > 0) {
+		snprintf(out, outlen, "dhe%zu", sn->dh_plen * 8);
+		return;
+	}
+	if (g == 0)
+		return;                  /* RSA key transport, or PSK only */
+	if ((name = tlsio_group_name(g)) != NULL)
+		snprintf(out, outlen, "%s", name);
+	else
+		snprintf(out, outlen, "0x%04x", g);
+}
+
+/* mbedTLS "TLS1-3-AES-128-GCM-SHA256" / "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"
+ * -> IANA "TLS_AES_128_GCM_SHA256" / "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256". */
+static void tlsio_cipher_text(const char *suite, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	if (strncmp(suite, "TLS1-3-", 7) == 0 && outlen > 4) {
+		memcpy(out, "TLS_", 4);
+		o = 4;
+		suite += 7;
+	}
+	for (; *suite && o + 1 < outlen; suite++)
+		out[o++] = *suite == '-' ? '_' : *suite;
+	out[o] = '\0';
+}
+
+void tlsio_info(struct tlsio *t, const char *servername, time_t now,
+                struct tls_info *ti)
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+	const char *suite = mbedtls_ssl_get_ciphersuite(&t->ssl);
+	const char *alpn = mbedtls_ssl_get_alpn_protocol(&t->ssl);
+	const char *name = servername != NULL ? servername : t->name;
+	uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+
+	for (size_t i = 0; i < ti->nchain; i++)
+		cert_info_clear(&ti->chain[i]);
+	for (size_t i = 0; i < ti->nerrors; i++)
+		free(ti->errors[i]);
+	ti->nchain = ti->chain_total = ti->nerrors = 0;
+
+	snprintf(ti->version, sizeof(ti->version), "%s", mbedtls_ssl_get_version(&t->ssl));
+	if (suite != NULL)
+		tlsio_cipher_text(suite, ti->cipher, sizeof(ti->cipher));
+	else
+		ti->cipher[0] = '\0';
+	tlsio_group_text(t, suite ? suite : "", ti->group, sizeof(ti->group));
+	snprintf(ti->alpn, sizeof(ti->alpn), "%s", alpn ? alpn : "");
+	snprintf(ti->servername, sizeof(ti->servername), "%s", name);
+
+	for (const mbedtls_x509_crt *c = crt; c != NULL && c->raw.p != NULL; c = c->next) {
+		if (ti->nchain < RESULT_MAX_CHAIN && cert_extract(c, now, &ti->chain[ti->nchain]) == 0)
+			ti->nchain++;
+		ti->chain_total++;
+	}
+	/* (uint32_t)-1: no verification happened (no certificate seen). */
+	ti->verified = crt != NULL && flags != (uint32_t)-1;
+	ti->trusted = ti->verified && (flags & ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH) == 0;
+	ti->hostname_match = crt != NULL && name[0] != '\0' && cert_matches_host(crt, name);
+	if (ti->verified)
+		ti->nerrors = cert_verify_errors(flags, ti->errors,
+		                                 sizeof(ti->errors) / sizeof(ti->errors[0]));
+}
+
+const char *tlsio_version(void)
+{
+	static char buf[32];   /* the API asks for at least 18 bytes */
+
+	if (buf[0] == '\0')
+		mbedtls_version_get_string_full(buf);
+	return buf;
+}

@@ -1,0 +1,434 @@
+/* Golden tests of the renderers: fixed results built here (a Postfix
+ * STARTTLS probe with a chain of two, a refused connection, a hostile
+ * server) rendered as text, JSON and explain, diffed against
+ * tests/golden/NAME.ref. Run from the repository root; UPDATE_GOLDEN=1
+ * rewrites the .ref files. Times are fixed: renderers never read the clock. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "render.h"
+#include "render_util.h"
+#include "result.h"
+#include "smtp_ehlo.h"
+#include "t.h"
+#include "json_check.h"
+
+#define GOLDEN_DIR "tests/golden/"
+
+static time_t utc(int y, int mo, int d, int h, int mi)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+	                 .tm_hour = h, .tm_min = mi };
+
+	return timegm(&tm);
+}
+
+/* The fixed "now" of every scenario: 2026-11-08 07:00 UTC. */
+static time_t now_fixed(void)
+{
+	return utc(2026, 11, 8, 7, 0);
+}
+
+static void ehlo_fill(struct ehlo_info *e, int code, const char *const *lines, size_t n)
+{
+	struct smtp_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.code = code;
+	rep.lines = (char **)(uintptr_t)lines;
+	rep.nlines = n;
+	if (smtp_ehlo_parse(&rep, false, e) != 0) {
+		fprintf(stderr, "smtp_ehlo_parse failed\n");
+		exit(2);
+	}
+}
+
+static void tx(struct result *r, double t, char dir, const char *line)
+{
+	result_transcript(r, t, dir, line, strlen(line));
+}
+
+static void cert_set(struct cert_info *c, const char *subject, const char *issuer,
+                     const char *const *san, size_t nsan, time_t nb, time_t na,
+                     const char *key, const char *sig, const char *sha, const char *spki)
+{
+	c->subject = strdup(subject);
+	c->issuer = strdup(issuer);
+	for (size_t i = 0; i < nsan; i++)
+		c->san[c->nsan++] = strdup(san[i]);
+	c->not_before = nb;
+	c->not_after = na;
+	/* floor((not_after - now) / 86400), as the model defines it */
+	{
+		long long d = (long long)(na - now_fixed());
+
+		c->days_left = (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+	}
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	snprintf(c->signature, sizeof(c->signature), "%s", sig);
+	snprintf(c->sha256, sizeof(c->sha256), "%s", sha);
+	snprintf(c->spki_sha256, sizeof(c->spki_sha256), "%s", spki);
+	c->self_signed = strcmp(subject, issuer) == 0;
+}
+
+static void build_postfix(struct result *r)
+{
+	static const char *const before[] = {
+		"mx1.test", "PIPELINING", "SIZE 104857600", "VRFY", "ETRN", "STARTTLS",
+		"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING",
+	};
+	static const char *const after[] = {
+		"mx1.test", "PIPELINING", "SIZE 104857600", "VRFY", "ETRN",
+		"AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8",
+		"CHUNKING",
+	};
+	static const char *const san0[] = { "DNS:mx1.test", "DNS:mail.test", "DNS:smtp.mx1.test" };
+	struct attempt *a;
+	double t;
+
+	result_init(r);
+	r->target = strdup("mx1.test");
+	r->host = strdup("mx1.test");
+	r->port = 25;
+	r->tls_mode = TLS_MODE_STARTTLS;
+	r->started = now_fixed();
+	r->want_transcript = true;
+
+	a = &r->attempts[r->nattempts++];
+	snprintf(a->address, sizeof(a->address), "::1");
+	a->family = AF_INET6;
+	a->connect_ms = -1;
+	snprintf(a->error, sizeof(a->error), "connection refused");
+	a = &r->attempts[r->nattempts++];
+	snprintf(a->address, sizeof(a->address), "127.0.0.1");
+	a->family = AF_INET;
+	a->connect_ms = 0.3;
+	snprintf(r->address, sizeof(r->address), "127.0.0.1");
+	r->family = AF_INET;
+
+	r->greeting.present = true;
+	r->greeting.code = 220;
+	r->greeting.text = strdup("mx1.test ESMTP Postfix (Debian/GNU)");
+	r->greeting.hostname = strdup("mx1.test");
+	ehlo_fill(&r->ehlo, 250, before, sizeof(before) / sizeof(before[0]));
+	ehlo_fill(&r->ehlo_tls, 250, after, sizeof(after) / sizeof(after[0]));
+	r->starttls_offered = true;
+	r->starttls_code = 220;
+
+	r->size.advertised = true;
+	r->size.has_limit = true;
+	r->size.limit = 104857600;
+	size_compute(&r->size, 4096);
+	r->auth.mechanisms = NULL;
+	r->auth.mechanisms_tls = strdup("PLAIN LOGIN");
+
+	r->tls.attempted = true;
+	r->tls.ok = true;
+	snprintf(r->tls.version, sizeof(r->tls.version), "TLSv1.3");
+	snprintf(r->tls.cipher, sizeof(r->tls.cipher), "TLS_AES_256_GCM_SHA384");
+	snprintf(r->tls.group, sizeof(r->tls.group), "x25519");
+	snprintf(r->tls.servername, sizeof(r->tls.servername), "mx1.test");
+	r->tls.verified = true;
+	r->tls.trusted = true;
+	r->tls.hostname_match = true;
+	r->tls.chain_total = 2;
+	cert_set(&r->tls.chain[r->tls.nchain++], "CN=mx1.test",
+	         "CN=smtp-probe Test Intermediate CA,O=smtp-probe tests", san0, 3,
+	         utc(2025, 11, 28, 7, 0), utc(2026, 11, 28, 7, 0), "EC P-256", "ECDSA-SHA256",
+	         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	         "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	cert_set(&r->tls.chain[r->tls.nchain++],
+	         "CN=smtp-probe Test Intermediate CA,O=smtp-probe tests",
+	         "CN=smtp-probe Test Root CA,O=smtp-probe tests", NULL, 0,
+	         utc(2025, 1, 1, 0, 0), utc(2030, 1, 1, 0, 0), "RSA 2048", "RSA-SHA256",
+	         "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+	         "f4pz0mjMxXGCJXqWD5AFR6AvOyeIrhHQpA4s2Ot69Y8=");
+
+	r->t.dns_ms = 0.8;
+	r->t.connect_ms = 0.3;
+	r->t.greeting_ms = 2.1;
+	r->t.ehlo_ms = 0.5;
+	r->t.starttls_ms = 0.4;
+	r->t.tls_ms = 9.7;
+	r->t.ehlo_tls_ms = 0.6;
+	r->t.total_ms = 15.2;
+
+	tx(r, 0.8, '*', "connect to ::1 port 25 failed: connection refused");
+	tx(r, 1.1, '*', "connected to 127.0.0.1 port 25");
+	tx(r, 3.2, 'S', "220 mx1.test ESMTP Postfix (Debian/GNU)");
+	tx(r, 3.2, 'C', "EHLO probe.example");
+	t = 3.7;
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "250%c%s",
+		         i + 1 < sizeof(before) / sizeof(before[0]) ? '-' : ' ', before[i]);
+		tx(r, t, 'S', line);
+	}
+	tx(r, 3.7, 'C', "STARTTLS");
+	tx(r, 4.1, 'S', "220 2.0.0 Ready to start TLS");
+	tx(r, 13.8, '*', "TLS handshake complete: TLSv1.3 TLS_AES_256_GCM_SHA384 x25519");
+	tx(r, 13.8, '*', "certificate: CN=mx1.test, issued by CN=smtp-probe Test "
+	   "Intermediate CA,O=smtp-probe tests, expires 2026-11-28 (20 days)");
+	tx(r, 13.8, '*', "verification OK");
+	tx(r, 13.8, 'C', "EHLO probe.example");
+	t = 14.4;
+	for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "250%c%s",
+		         i + 1 < sizeof(after) / sizeof(after[0]) ? '-' : ' ', after[i]);
+		tx(r, t, 'S', line);
+	}
+	tx(r, 14.4, 'C', "QUIT");
+	tx(r, 15.2, 'S', "221 2.0.0 Bye");
+
+	result_add(r, SEV_WARNING, "cert-expires-soon",
+	           "certificate for mx1.test expires in %ld days (2026-11-28)",
+	           r->tls.chain[0].days_left);
+	result_add(r, SEV_INFO, "address-unreachable",
+	           "::1 port 25: connection refused; the probe used 127.0.0.1");
+	result_finish(r);
+}
+
+static void build_refused(struct result *r)
+{
+	struct attempt *a;
+
+	result_init(r);
+	r->target = strdup("submission://relay.test");
+	r->host = strdup("relay.test");
+	r->port = 587;
+	r->tls_mode = TLS_MODE_STARTTLS;
+	r->started = now_fixed();
+	r->want_transcript = true;
+	a = &r->attempts[r->nattempts++];
+	snprintf(a->address, sizeof(a->address), "127.0.0.2");
+	a->family = AF_INET;
+	a->connect_ms = -1;
+	snprintf(a->error, sizeof(a->error), "connection refused");
+	r->t.dns_ms = 0.5;
+	r->t.total_ms = 1.0;
+	result_add(r, SEV_CRITICAL, "connect-failed",
+	           "could not connect to any address of relay.test port 587");
+	result_finish(r);
+}
+
+/* A server that sends terminal escapes, invalid UTF-8 and a bidi override;
+ * the output must stay valid JSON and harmless on a terminal. */
+static void build_hostile(struct result *r)
+{
+	static const char *const lines[] = {
+		"evil\x1b[2J.test", "SIZE 0", "X-\xff\xfe", "AUTH PLAIN\r\n", "8BITMIME",
+	};
+	struct attempt *a;
+
+	result_init(r);
+	r->target = strdup("127.0.0.9:2525");
+	r->host = strdup("127.0.0.9");
+	r->port = 2525;
+	r->tls_mode = TLS_MODE_STARTTLS;
+	r->started = now_fixed();
+	a = &r->attempts[r->nattempts++];
+	snprintf(a->address, sizeof(a->address), "127.0.0.9");
+	a->family = AF_INET;
+	a->connect_ms = 0.2;
+	snprintf(r->address, sizeof(r->address), "127.0.0.9");
+	r->family = AF_INET;
+	r->greeting.present = true;
+	r->greeting.code = 220;
+	r->greeting.text = strdup("evil\x1b[2J.test \"hi\" \\ caf\xc3\xa9 \xc0\xaf \xe2\x80\xae"
+	                          "txt.exe\nsecond\x07line \xed\xa0\x80");
+	r->greeting.hostname = strdup("evil\x1b[2J.test");
+	ehlo_fill(&r->ehlo, 250, lines, sizeof(lines) / sizeof(lines[0]));
+	r->size.advertised = true;
+	r->size.has_limit = false;
+	size_compute(&r->size, 4096);
+	r->auth.mechanisms = strdup("PLAIN\r\n");
+	r->t.connect_ms = 0.2;
+	r->t.total_ms = 3.0;
+	result_add(r, SEV_CRITICAL, "starttls-missing",
+	           "the server does not offer STARTTLS: mail to it travels unencrypted");
+	result_add(r, SEV_INFO, "auth-before-tls",
+	           "AUTH is offered before TLS");
+	result_finish(r);
+}
+
+static char *render_to_string(void (*fn)(FILE *, const struct result *, const struct render_opts *),
+                              const struct result *r, const struct render_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, r, o);
+	fclose(f);
+	return buf;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	char chunk[4096];
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			buf = realloc(buf, cap);
+			if (buf == NULL)
+				exit(2);
+		}
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (buf == NULL)
+		buf = calloc(1, 1);
+	else
+		buf[len] = '\0';
+	return buf;
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[256], tname[128];
+	char *want;
+	const char *upd = getenv("UPDATE_GOLDEN");
+
+	snprintf(path, sizeof(path), GOLDEN_DIR "%s.ref", name);
+	snprintf(tname, sizeof(tname), "golden %s", name);
+	if (upd && strcmp(upd, "1") == 0) {
+		FILE *f = fopen(path, "wb");
+
+		T_CHECK(tname, f != NULL && fputs(got, f) >= 0 && fclose(f) == 0);
+		return;
+	}
+	want = read_file(path);
+	if (want == NULL) {
+		t_failed++;
+		printf("FAIL %s: cannot read %s (run from the repo root; "
+		       "UPDATE_GOLDEN=1 creates it)\n", tname, path);
+		return;
+	}
+	if (strcmp(got, want) == 0) {
+		t_passed++;
+		printf("ok %s\n", tname);
+	} else {
+		/* Name the first differing line, so the failure says where. */
+		const char *g = got, *w = want;
+		int line = 1;
+
+		while (*g && *g == *w) {
+			if (*g == '\n')
+				line++;
+			g++;
+			w++;
+		}
+		t_failed++;
+		printf("FAIL %s: differs from %s at line %d\n", tname, path, line);
+	}
+	free(want);
+}
+
+/* Every line fits 80 columns (code points, as the terminal shows them). */
+static void check_width(const char *name, const char *s)
+{
+	char tname[128];
+	int col = 0, worst = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n') {
+			col = 0;
+			continue;
+		}
+		if ((*p & 0xc0) != 0x80 && ++col > worst)
+			worst = col;
+	}
+	snprintf(tname, sizeof(tname), "%s fits 80 columns", name);
+	T_CHECK(tname, worst <= 80);
+	if (worst > 80)
+		printf("# widest line: %d columns\n", worst);
+}
+
+/* No byte that a terminal would act on: C0 controls (but \n), DEL, ESC. */
+static void check_terminal_safe(const char *name, const char *s)
+{
+	char tname[128];
+	bool ok = true;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			ok = false;
+	snprintf(tname, sizeof(tname), "%s has no control bytes", name);
+	T_CHECK(tname, ok);
+}
+
+static void check_text(const char *name, char *out)
+{
+	golden(name, out);
+	check_width(name, out);
+	check_terminal_safe(name, out);
+	free(out);
+}
+
+static void check_json(const char *name, char *out)
+{
+	char tname[128];
+	size_t n = strlen(out);
+
+	golden(name, out);
+	snprintf(tname, sizeof(tname), "%s is one valid JSON document", name);
+	T_CHECK(tname, n > 0 && out[n - 1] == '\n' && json_check_doc(out, n));
+	free(out);
+}
+
+int main(void)
+{
+	struct result *r = calloc(1, sizeof(*r));
+	struct render_opts plain = { 0 }, verbose = { .transcript = true },
+	                   pretty = { .pretty = true }, color = { .color = true },
+	                   expl = { .explain = true };
+	char *s;
+
+	if (r == NULL)
+		return 2;
+
+	build_postfix(r);
+	check_text("postfix.text", render_to_string(render_text, r, &plain));
+	check_text("postfix.text_v", render_to_string(render_text, r, &verbose));
+	check_text("postfix.explain", render_to_string(render_explain, r, &expl));
+	check_json("postfix.json", render_to_string(render_json, r, &plain));
+	check_json("postfix.pretty.json", render_to_string(render_json, r, &pretty));
+	s = render_to_string(render_text, r, &color);
+	T_CHECK("color: yellow warning present", strstr(s, "\033[33m[WARNING]\033[0m") != NULL);
+	free(s);
+	s = render_to_string(render_text, r, &plain);
+	T_CHECK("color: none without o->color", strchr(s, '\033') == NULL);
+	free(s);
+	/* JSON without -v / --explain and without want_transcript: no dialogue. */
+	r->want_transcript = false;
+	s = render_to_string(render_json, r, &plain);
+	T_CHECK("json: transcript only when asked", strstr(s, "\"transcript\"") == NULL);
+	free(s);
+	result_clear(r);
+
+	build_refused(r);
+	check_text("refused.text", render_to_string(render_text, r, &plain));
+	check_text("refused.explain", render_to_string(render_explain, r, &expl));
+	check_json("refused.json", render_to_string(render_json, r, &plain));
+	result_clear(r);
+
+	build_hostile(r);
+	check_text("hostile.text", render_to_string(render_text, r, &plain));
+	check_json("hostile.json", render_to_string(render_json, r, &plain));
+	result_clear(r);
+
+	free(r);
+	T_DONE();
+}
