@@ -93,3 +93,28 @@ clean:
 
 distclean: clean
 	rm -rf deps
+
+# Installation (packagers: DESTDIR, PREFIX, BINDIR, MANDIR; the Debian
+# package uses `make install DESTDIR=debian/smtp-probe PREFIX=/usr`).
+# Not stripped: dh_strip and distribution tools do that themselves.
+INSTALL     ?= install
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share/smtp-probe
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+
+install: $(BUILD)/smtp-probe
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR) \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 0755 $(BUILD)/smtp-probe $(DESTDIR)$(BINDIR)/smtp-probe
+	$(INSTALL) -m 0644 doc/smtp-probe.1 $(DESTDIR)$(MANDIR)/man1/smtp-probe.1
+	$(INSTALL) -m 0644 docs/smtp-probe.schema.json $(DESTDIR)$(DATADIR)/smtp-probe.schema.json
+	$(INSTALL) -m 0644 completions/smtp-probe.bash $(DESTDIR)$(BASHCOMPDIR)/smtp-probe
+	$(INSTALL) -m 0644 completions/_smtp-probe $(DESTDIR)$(ZSHCOMPDIR)/_smtp-probe
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/smtp-probe $(DESTDIR)$(MANDIR)/man1/smtp-probe.1 \
+	  $(DESTDIR)$(DATADIR)/smtp-probe.schema.json \
+	  $(DESTDIR)$(BASHCOMPDIR)/smtp-probe $(DESTDIR)$(ZSHCOMPDIR)/_smtp-probe
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true

@@ -20,7 +20,9 @@ struct options {
 	uint16_t port;                   /* 0: from target or default */
 	bool mode_set;
 	enum tls_mode mode;
-	bool mx;
+	bool mx;                         /* --mx, or a user@domain target */
+	bool all_addresses;
+	size_t concurrency;              /* probes in flight at once */
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

@@ -16,6 +16,9 @@ struct render_opts {
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
 void render_json(FILE *f, const struct result *r, const struct render_opts *o);
+/* The same document as one object inside a larger one (a domain's probes[]). */
+struct jsonw;
+void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o);
 /* The dialogue annotated line by line in plain language, then the verdict. */
 void render_explain(FILE *f, const struct result *r, const struct render_opts *o);
 
@@ -26,6 +29,11 @@ void render_nagios(FILE *f, const struct result *const *r, size_t n,
 /* Prometheus text exposition format for n results (label target=...). */
 void render_prometheus(FILE *f, const struct result *const *r, size_t n,
                        const struct render_opts *o);
+
+/* A mail domain (--mx): summary first, then each probe. */
+struct domain_result;
+void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
+void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
 
 /* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
  * shown as \xNN; writes at most max bytes of input. */

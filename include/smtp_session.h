@@ -27,6 +27,10 @@ typedef void (*session_done_cb)(void *arg, struct smtp_session *s);
 struct smtp_session *smtp_session_new(const struct probe_env *env,
                                       const struct target *t, const char *spec,
                                       struct result *r, session_done_cb cb, void *arg);
+/* Probe these addresses instead of resolving the host (the MX view has
+ * resolved it already). Call before start. */
+void smtp_session_set_addrs(struct smtp_session *s, const struct dns_addr *a,
+                            size_t n, double dns_ms);
 void smtp_session_start(struct smtp_session *s);
 void smtp_session_free(struct smtp_session *s);
 

@@ -20,7 +20,7 @@
 enum {
 	O_STARTTLS = 1000, O_IMPLICIT, O_NOTLS, O_MX, O_HELO, O_SERVERNAME,
 	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
-	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE
+	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR
 };
 
 static const struct option longopts[] = {
@@ -28,6 +28,9 @@ static const struct option longopts[] = {
 	{ "starttls",        no_argument,       NULL, O_STARTTLS },
 	{ "implicit-tls",    no_argument,       NULL, O_IMPLICIT },
 	{ "no-tls",          no_argument,       NULL, O_NOTLS },
+	{ "mx",              no_argument,       NULL, O_MX },
+	{ "all-addresses",   no_argument,       NULL, O_ALLADDR },
+	{ "concurrency",     required_argument, NULL, 'c' },
 	{ "ipv4",            no_argument,       NULL, '4' },
 	{ "ipv6",            no_argument,       NULL, '6' },
 	{ "helo",            required_argument, NULL, O_HELO },
@@ -59,12 +62,17 @@ void cli_usage(FILE *f)
 "\n"
 "TARGET   host | host:port | [v6addr]:port | smtp://host[:port]\n"
 "         | smtps://host[:port] | submission://host[:port]\n"
+"         | user@domain or domain (with --mx)\n"
 "\n"
 "Connection:\n"
 "  -p, --port N            port (default 25; smtps:// 465, submission:// 587)\n"
 "      --starttls | --implicit-tls | --no-tls\n"
 "                          TLS mode (default: STARTTLS when offered, implicit on 465)\n"
 "  -4, -6                  one address family only (default: both, Happy Eyeballs)\n"
+"      --mx                look up the domain's MX hosts and probe each\n"
+"      --all-addresses     probe every address of every host (default: first\n"
+"                          that answers)\n"
+"  -c, --concurrency N     probes in flight at once (default 16)\n"
 "      --helo NAME         name sent in EHLO/HELO (default: this host's FQDN)\n"
 "      --resolver IP[:PORT]  DNS server to ask, repeatable (default: resolv.conf)\n"
 "      --timeout SECONDS   per step (default 10)\n"
@@ -197,9 +205,10 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	o->warn_days = 30;
 	o->crit_days = 7;
 	o->size_reserve = 4096;
+	o->concurrency = 16;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:46o:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:46o:c:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (target_port(optarg, &o->port) != 0) {
@@ -217,6 +226,19 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			o->mode_set = true;
 			o->mode = c == O_STARTTLS ? TLS_MODE_STARTTLS :
 			          c == O_IMPLICIT ? TLS_MODE_IMPLICIT : TLS_MODE_NONE;
+			break;
+		case O_MX:
+			o->mx = true;
+			break;
+		case O_ALLADDR:
+			o->all_addresses = true;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 10000, &v) != 0 || v == 0) {
+				snprintf(err, errlen, "bad --concurrency '%s': want 1..10000", optarg);
+				return CLI_ERROR;
+			}
+			o->concurrency = (size_t)v;
 			break;
 		case '4':
 			o->only4 = true;
@@ -362,6 +384,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		         o->crit_days);
 		return CLI_ERROR;
 	}
+	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
+		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
+		         "name the MX hosts as targets)");
+		return CLI_ERROR;
+	}
 	if (optind >= argc) {
 		snprintf(err, errlen, "no target given (see --help)");
 		return CLI_ERROR;
@@ -376,9 +403,14 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			snprintf(err, errlen, "bad target: %s", e2);
 			return CLI_ERROR;
 		}
-		if (t.mail_domain) {
-			snprintf(err, errlen, "'%s' is a mail domain: MX lookups (--mx) are not "
-			         "available in this version", o->targets[i]);
+		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {
+			snprintf(err, errlen, "bad target '%s' for --mx: want a mail domain",
+			         o->targets[i]);
+			return CLI_ERROR;
+		}
+		if ((o->mx || t.mail_domain) && t.port) {
+			snprintf(err, errlen, "bad target '%s' for --mx: give the port with --port",
+			         o->targets[i]);
 			return CLI_ERROR;
 		}
 	}

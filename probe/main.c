@@ -8,6 +8,7 @@
 
 #include "dns.h"
 #include "loop.h"
+#include "mx.h"
 #include "options.h"
 #include "render.h"
 #include "result.h"
@@ -15,23 +16,45 @@
 #include "target.h"
 #include "tlsio.h"
 
+/* One target of the run: a single probe, or a mail domain's MX audit. */
+struct job {
+	bool domain;
+	struct result r;                 /* !domain */
+	struct domain_result d;          /* domain */
+	struct smtp_session *s;          /* owned */
+	struct mx_audit *a;              /* owned */
+	struct run *run;                 /* borrowed */
+};
+
 struct run {
 	struct probe_env env;
-	struct result *results;          /* owned, one per target */
-	struct smtp_session **sessions;  /* owned */
+	struct job *jobs;                /* owned */
 	size_t n, done;
 };
 
-static void on_done(void *arg, struct smtp_session *s)
+static void job_done(struct run *run)
 {
-	struct run *run = arg;
-
-	(void)s;                         /* freed by main after the loop */
 	if (++run->done == run->n)
 		loop_stop(run->env.loop);
 }
 
-static void render(const struct options *o, const struct result *r, size_t i, size_t n)
+static void on_probe_done(void *arg, struct smtp_session *s)
+{
+	struct job *j = arg;
+
+	(void)s;                         /* freed by main after the loop */
+	job_done(j->run);
+}
+
+static void on_domain_done(void *arg, struct mx_audit *a)
+{
+	struct job *j = arg;
+
+	(void)a;
+	job_done(j->run);
+}
+
+static void render(const struct options *o, const struct job *j, size_t i, size_t n)
 {
 	struct render_opts ro;
 
@@ -42,20 +65,46 @@ static void render(const struct options *o, const struct result *r, size_t i, si
 		ro.color = true;
 	else if (o->color == COLOR_AUTO)
 		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-	switch (o->output) {
-	case OUT_JSON:
+	if (o->output == OUT_JSON) {
 		ro.pretty = n == 1 && isatty(STDOUT_FILENO);
-		render_json(stdout, r, &ro);
-		break;
-	default:
-		if (i > 0)
-			fputc('\n', stdout);
-		if (o->explain)
-			render_explain(stdout, r, &ro);
+		if (j->domain)
+			render_domain_json(stdout, &j->d, &ro);
 		else
-			render_text(stdout, r, &ro);
-		break;
+			render_json(stdout, &j->r, &ro);
+		return;
 	}
+	if (i > 0)
+		fputc('\n', stdout);
+	if (j->domain)
+		render_domain_text(stdout, &j->d, &ro);
+	else if (o->explain)
+		render_explain(stdout, &j->r, &ro);
+	else
+		render_text(stdout, &j->r, &ro);
+}
+
+static enum status job_status(const struct job *j)
+{
+	return j->domain ? j->d.status : j->r.status;
+}
+
+static int monitor_output(const struct options *o, struct run *run)
+{
+	const struct result **all = calloc(run->n, sizeof(*all));
+	struct render_opts ro;
+	size_t i;
+
+	if (all == NULL)
+		return -1;
+	memset(&ro, 0, sizeof(ro));
+	for (i = 0; i < run->n; i++)
+		all[i] = &run->jobs[i].r;
+	if (o->output == OUT_NAGIOS)
+		render_nagios(stdout, all, run->n, &ro);
+	else
+		render_prometheus(stdout, all, run->n, &ro);
+	free(all);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -93,52 +142,53 @@ int main(int argc, char **argv)
 		goto fail;
 
 	run.n = opt.ntargets;
-	run.results = calloc(run.n, sizeof(*run.results));
-	run.sessions = calloc(run.n, sizeof(*run.sessions));
-	if (run.results == NULL || run.sessions == NULL) {
+	run.jobs = calloc(run.n, sizeof(*run.jobs));
+	if (run.jobs == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < run.n; i++) {
+		struct job *j = &run.jobs[i];
 		struct target t;
 
-		result_init(&run.results[i]);
+		j->run = &run;
+		result_init(&j->r);
+		domain_result_init(&j->d);
 		if (target_parse(opt.targets[i], &t, err, sizeof(err)) != 0)
 			goto fail;   /* cli_parse checked them all */
-		run.sessions[i] = smtp_session_new(&run.env, &t, opt.targets[i],
-		                                   &run.results[i], on_done, &run);
-		if (run.sessions[i] == NULL) {
+		j->domain = opt.mx || t.mail_domain;
+		if (j->domain)
+			j->a = mx_audit_new(&run.env, opt.targets[i], t.host, &j->d,
+			                    on_domain_done, j);
+		else
+			j->s = smtp_session_new(&run.env, &t, opt.targets[i], &j->r,
+			                        on_probe_done, j);
+		if (j->a == NULL && j->s == NULL) {
 			snprintf(err, sizeof(err), "out of memory");
 			goto fail;
 		}
 	}
-	for (i = 0; i < run.n; i++)
-		smtp_session_start(run.sessions[i]);
+	for (i = 0; i < run.n; i++) {
+		if (run.jobs[i].domain)
+			mx_audit_start(run.jobs[i].a);
+		else
+			smtp_session_start(run.jobs[i].s);
+	}
 	if (run.done < run.n)
 		loop_run(run.env.loop);
-	if (opt.output == OUT_NAGIOS || opt.output == OUT_PROMETHEUS) {
-		const struct result **all = calloc(run.n, sizeof(*all));
-		struct render_opts ro;
 
-		memset(&ro, 0, sizeof(ro));
-		if (all == NULL) {
+	if (opt.output == OUT_NAGIOS || opt.output == OUT_PROMETHEUS) {
+		if (monitor_output(&opt, &run) != 0) {
 			snprintf(err, sizeof(err), "out of memory");
 			goto fail;
 		}
-		for (i = 0; i < run.n; i++)
-			all[i] = &run.results[i];
-		if (opt.output == OUT_NAGIOS)
-			render_nagios(stdout, all, run.n, &ro);
-		else
-			render_prometheus(stdout, all, run.n, &ro);
-		free(all);
 	} else {
 		for (i = 0; i < run.n; i++)
-			render(&opt, &run.results[i], i, run.n);
+			render(&opt, &run.jobs[i], i, run.n);
 	}
 	for (i = 0; i < run.n; i++)
-		if (run.results[i].status > worst)
-			worst = run.results[i].status;
+		if (job_status(&run.jobs[i]) > worst)
+			worst = job_status(&run.jobs[i]);
 	fflush(stdout);
 	rc = (int)worst;
 	goto done;
@@ -146,13 +196,13 @@ fail:
 	fprintf(stderr, "smtp-probe: %s\n", err);
 	rc = ST_UNKNOWN;
 done:
-	for (i = 0; i < run.n; i++) {
-		smtp_session_free(run.sessions ? run.sessions[i] : NULL);
-		if (run.results)
-			result_clear(&run.results[i]);
+	for (i = 0; run.jobs != NULL && i < run.n; i++) {
+		smtp_session_free(run.jobs[i].s);
+		mx_audit_free(run.jobs[i].a);
+		result_clear(&run.jobs[i].r);
+		domain_result_clear(&run.jobs[i].d);
 	}
-	free(run.sessions);
-	free(run.results);
+	free(run.jobs);
 	tlsio_cfg_free(run.env.tls);
 	dns_free(run.env.dns);
 	loop_free(run.env.loop);

@@ -38,6 +38,13 @@ static void say_at(FILE *f, int indent, const char *text)
 	render_wrap(f, text, indent, indent + 2);
 }
 
+/* A "- item" whose continuation lines hang under the item's text. */
+static void say_item(FILE *f, const char *text)
+{
+	fprintf(f, "%*s", EXPL_INDENT, "");
+	render_wrap(f, text, EXPL_INDENT, EXPL_INDENT + 2);
+}
+
 static bool starts_nocase(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
@@ -468,11 +475,18 @@ static void explain_tls_done(FILE *f, const struct result *r, const char *line)
 	say(f, buf);
 }
 
-static void explain_cert(FILE *f, const struct result *r, struct ex_state *st)
+static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
+                         const char *line)
 {
 	char buf[4096], subj[1100], iss[1100], date[32];
 	const struct cert_info *c;
 	size_t i = st->cert_seen++;
+	unsigned idx;
+
+	/* "certificate N: ..." names its place in the chain; a bare
+	 * "certificate: ..." is counted. */
+	if (sscanf(line + strlen("certificate"), " %u:", &idx) == 1)
+		i = idx;
 
 	if (i >= r->tls.nchain) {
 		say(f, "The server presents a certificate: its identity card, signed by "
@@ -551,7 +565,7 @@ static void explain_verify_error(FILE *f, const struct result *r, const char *er
 	else
 		render_fmt(buf, sizeof(buf), "- %s: clients that check certificates will "
 		           "refuse this one.", e);
-	say(f, buf);
+	say_item(f, buf);
 }
 
 static void explain_verify_failed(FILE *f, const struct result *r, const char *line)
@@ -588,8 +602,13 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 		    "and the probe have no TLS version or cipher in common, or the "
 		    "server's certificate or key is misconfigured. Mail clients will "
 		    "fail the same way.");
+	} else if (starts_nocase(line, "TLS handshake started") ||
+	           starts_nocase(line, "handshake started")) {
+		say(f, "The TLS handshake begins. The probe names the server it expects "
+		    "(SNI), so a server with several names can pick the right "
+		    "certificate.");
 	} else if (starts_nocase(line, "certificate")) {
-		explain_cert(f, r, st);
+		explain_cert(f, r, st, line);
 	} else if (starts_nocase(line, "verification OK") ||
 	           starts_nocase(line, "verified") ||
 	           starts_nocase(line, "certificate verified")) {
@@ -608,17 +627,33 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 		    "was renewed with a new key (update the pin) or you are not talking "
 		    "to your server." :
 		    "The server's key matches the pin you gave.");
+	} else if (contains_nocase(line, "unexpected byte")) {
+		say(f, "Extra bytes came together with the 220 reply to STARTTLS, "
+		    "before encryption started. That is the sign of the STARTTLS "
+		    "command-injection flaw (in the server or a device in between): "
+		    "the probe threw them away. Update the server software.");
+	} else if (contains_nocase(line, "resolved to")) {
+		say(f, "The name was looked up in DNS: these are the addresses the "
+		    "probe can try.");
+	} else if (starts_nocase(line, "DNS")) {
+		say(f, "The name could not be looked up in DNS: check its spelling, or "
+		    "the DNS server used.");
 	} else if (starts_nocase(line, "connect")) {
 		if (contains_nocase(line, "fail") || contains_nocase(line, "refused"))
-			say(f, "No TCP connection: nothing listens on this port, or a "
-			    "firewall blocks it.");
+			say(f, "No TCP connection: nothing listens on this port, a "
+			    "firewall blocks it, or the address is unreachable.");
+		else if (starts_nocase(line, "connected"))
+			say(f, "The connection is up. In SMTP the server speaks first.");
 		else
 			say(f, "The probe opens a network (TCP) connection to the server.");
 	} else if (contains_nocase(line, "timeout") || contains_nocase(line, "timed out")) {
 		say(f, "The server did not answer in time. A slow server, a firewall "
 		    "that silently drops traffic, or a tarpit.");
 	} else if (contains_nocase(line, "closed")) {
-		say(f, "The connection is closed.");
+		say(f, contains_nocase(line, "by the server") ?
+		    "The server hung up. If this happens before the dialogue is over, "
+		    "it is refusing this client or has crashed." :
+		    "The connection is closed.");
 	} else if (!st->said_event_note) {
 		st->said_event_note = true;
 		say(f, "(Lines marked * are notes from the probe, not sent on the "
@@ -653,7 +688,8 @@ static void in_short(FILE *f, const struct result *r)
 	if (mech) {
 		render_safe_buf(s1, sizeof(s1), mech, 256);
 		render_fmt(buf, sizeof(buf), "%s%s", s1,
-		           r->auth.mechanisms == NULL && r->auth.mechanisms_tls ?
+		           r->auth.mechanisms == NULL && r->auth.mechanisms_tls &&
+		           r->tls_mode == TLS_MODE_STARTTLS && r->ehlo.present ?
 		           " (only after STARTTLS)" : "");
 	} else {
 		render_fmt(buf, sizeof(buf), "not offered (the server relays by IP "

@@ -234,94 +234,113 @@ static void put_transcript(struct jsonw *w, const struct result *r)
 	jsonw_uint(w, r->transcript_dropped);
 }
 
+static void put_ptr(struct jsonw *w, const struct ptr_info *p)
+{
+	jsonw_key(w, "ptr");
+	if (!p->checked) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_obj_begin(w);
+	key_str(w, "name", p->name);
+	key_bool(w, "confirmed", p->confirmed);
+	key_str_or_null(w, "error", p->error);
+	jsonw_obj_end(w);
+}
+
 void render_json(FILE *f, const struct result *r, const struct render_opts *o)
 {
 	struct jsonw w;
-	bool pretty = o && o->pretty;
 
-	jsonw_init(&w, f, pretty);
-	jsonw_obj_begin(&w);
-	key_str(&w, "schema", "smtp-probe/1");
-	key_str(&w, "target", r->target);
-	key_str(&w, "host", r->host);
-	jsonw_key(&w, "port");
-	jsonw_uint(&w, r->port);
-	key_str(&w, "tls_mode", tls_mode_name(r->tls_mode));
-	key_str(&w, "status", status_name(r->status));
-	key_time(&w, "started", r->started);
+	jsonw_init(&w, f, o && o->pretty);
+	render_json_object(&w, r, o);
+	putc('\n', f);
+}
 
-	jsonw_key(&w, "findings");
-	jsonw_arr_begin(&w);
+void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o)
+{
+	jsonw_obj_begin(w);
+	key_str(w, "schema", "smtp-probe/1");
+	key_str(w, "target", r->target);
+	key_str(w, "host", r->host);
+	jsonw_key(w, "port");
+	jsonw_uint(w, r->port);
+	key_str(w, "tls_mode", tls_mode_name(r->tls_mode));
+	key_str(w, "status", status_name(r->status));
+	key_time(w, "started", r->started);
+
+	jsonw_key(w, "findings");
+	jsonw_arr_begin(w);
 	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
 		const struct finding *fd = &r->findings[i];
 
-		jsonw_obj_begin(&w);
-		key_str(&w, "severity", severity_name(fd->sev));
-		jsonw_key(&w, "code");
-		jsonw_strn(&w, fd->code, strnlen(fd->code, sizeof(fd->code)));
-		key_str(&w, "message", fd->message ? fd->message : "");
-		jsonw_obj_end(&w);
+		jsonw_obj_begin(w);
+		key_str(w, "severity", severity_name(fd->sev));
+		jsonw_key(w, "code");
+		jsonw_strn(w, fd->code, strnlen(fd->code, sizeof(fd->code)));
+		key_str(w, "message", fd->message ? fd->message : "");
+		jsonw_obj_end(w);
 	}
-	jsonw_arr_end(&w);
+	jsonw_arr_end(w);
 
-	jsonw_key(&w, "attempts");
-	jsonw_arr_begin(&w);
+	jsonw_key(w, "attempts");
+	jsonw_arr_begin(w);
 	for (size_t i = 0; i < r->nattempts && i < RESULT_MAX_ATTEMPTS; i++) {
 		const struct attempt *a = &r->attempts[i];
 
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "address");
-		jsonw_strn(&w, a->address, strnlen(a->address, sizeof(a->address)));
-		key_str(&w, "family", family_name(a->family));
-		key_ms(&w, "connect_ms", a->connect_ms);
-		jsonw_key(&w, "error");
-		jsonw_strn(&w, a->error[0] ? a->error : NULL, strnlen(a->error, sizeof(a->error)));
-		jsonw_obj_end(&w);
+		jsonw_obj_begin(w);
+		jsonw_key(w, "address");
+		jsonw_strn(w, a->address, strnlen(a->address, sizeof(a->address)));
+		key_str(w, "family", family_name(a->family));
+		key_ms(w, "connect_ms", a->connect_ms);
+		jsonw_key(w, "error");
+		jsonw_strn(w, a->error[0] ? a->error : NULL, strnlen(a->error, sizeof(a->error)));
+		jsonw_obj_end(w);
 	}
-	jsonw_arr_end(&w);
-	key_str_or_null(&w, "address", r->address);
-	key_str(&w, "family", family_name(r->family));
+	jsonw_arr_end(w);
+	key_str_or_null(w, "address", r->address);
+	key_str(w, "family", family_name(r->family));
 
-	jsonw_key(&w, "greeting");
+	jsonw_key(w, "greeting");
 	if (r->greeting.present) {
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "code");
-		jsonw_int(&w, r->greeting.code);
-		key_str(&w, "text", r->greeting.text);
-		key_str(&w, "hostname", r->greeting.hostname);
-		jsonw_obj_end(&w);
+		jsonw_obj_begin(w);
+		jsonw_key(w, "code");
+		jsonw_int(w, r->greeting.code);
+		key_str(w, "text", r->greeting.text);
+		key_str(w, "hostname", r->greeting.hostname);
+		jsonw_obj_end(w);
 	} else {
-		jsonw_null(&w);
+		jsonw_null(w);
 	}
 
-	put_ehlo(&w, "ehlo", &r->ehlo);
-	put_ehlo(&w, "ehlo_tls", &r->ehlo_tls);
+	put_ehlo(w, "ehlo", &r->ehlo);
+	put_ehlo(w, "ehlo_tls", &r->ehlo_tls);
 
-	jsonw_key(&w, "starttls");
-	jsonw_obj_begin(&w);
-	key_bool(&w, "offered", r->starttls_offered);
-	jsonw_key(&w, "code");
+	jsonw_key(w, "starttls");
+	jsonw_obj_begin(w);
+	key_bool(w, "offered", r->starttls_offered);
+	jsonw_key(w, "code");
 	if (r->starttls_code)
-		jsonw_int(&w, r->starttls_code);
+		jsonw_int(w, r->starttls_code);
 	else
-		jsonw_null(&w);
-	jsonw_obj_end(&w);
+		jsonw_null(w);
+	jsonw_obj_end(w);
 
-	put_size(&w, &r->size);
+	put_size(w, &r->size);
 
-	jsonw_key(&w, "auth");
-	jsonw_obj_begin(&w);
-	key_words(&w, "mechanisms", r->auth.mechanisms);
-	key_words(&w, "mechanisms_tls", r->auth.mechanisms_tls);
-	key_bool(&w, "tested", r->auth.tested);
-	key_bool(&w, "accepted", r->auth.accepted);
-	key_str(&w, "reply", r->auth.tested ? r->auth.reply : NULL);
-	jsonw_obj_end(&w);
+	jsonw_key(w, "auth");
+	jsonw_obj_begin(w);
+	key_words(w, "mechanisms", r->auth.mechanisms);
+	key_words(w, "mechanisms_tls", r->auth.mechanisms_tls);
+	key_bool(w, "tested", r->auth.tested);
+	key_bool(w, "accepted", r->auth.accepted);
+	key_str(w, "reply", r->auth.tested ? r->auth.reply : NULL);
+	jsonw_obj_end(w);
 
-	put_tls(&w, &r->tls);
-	put_timings(&w, &r->t);
+	put_tls(w, &r->tls);
+	put_ptr(w, &r->ptr);
+	put_timings(w, &r->t);
 	if ((o && (o->transcript || o->explain)) || r->want_transcript)
-		put_transcript(&w, r);
-	jsonw_obj_end(&w);
-	putc('\n', f);
+		put_transcript(w, r);
+	jsonw_obj_end(w);
 }

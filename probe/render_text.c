@@ -306,7 +306,11 @@ static void extensions(FILE *f, const struct result *r)
 		fputs("  (+ offered only after TLS, - only before TLS, ~ changed by TLS)\n", f);
 
 auth:
-	if (r->auth.mechanisms || r->auth.mechanisms_tls || r->tls.ok) {
+	if (!b->present && r->auth.mechanisms_tls) {
+		/* Implicit TLS: there is no "before TLS" to compare with. */
+		render_fmt(buf, sizeof(buf), "%s (inside TLS)", safe(&s1, r->auth.mechanisms_tls));
+		field(f, "AUTH", buf);
+	} else if (r->auth.mechanisms || r->auth.mechanisms_tls || r->tls.ok) {
 		render_fmt(buf, sizeof(buf), "before TLS: %s; after TLS: %s",
 		         r->auth.mechanisms ? safe(&s1, r->auth.mechanisms) : "not offered",
 		         r->auth.mechanisms_tls ? safe(&s2, r->auth.mechanisms_tls) :

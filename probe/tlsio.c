@@ -627,8 +627,11 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
 	const char *suite = mbedtls_ssl_get_ciphersuite(&t->ssl);
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&t->ssl);
-	const char *name = servername != NULL ? servername : t->name;
 	uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+	char name[sizeof(ti->servername)];
+
+	/* Copied first: the caller may pass ti->servername itself. */
+	snprintf(name, sizeof(name), "%s", servername != NULL ? servername : t->name);
 
 	for (size_t i = 0; i < ti->nchain; i++)
 		cert_info_clear(&ti->chain[i]);

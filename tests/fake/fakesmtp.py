@@ -43,19 +43,25 @@ a reply line must end in \\r\\n written out.
   chain-unlinked N       like chain N, but only the leaf (issued by the CA of
                          ca.pem) is on the path; N-1 bystander certificates
                          follow it (CERTDIR/unlinkedN.pem)
+  tls-cert FILE [KEY]    like starttls, with CERTDIR/FILE (a PEM chain) and
+                         CERTDIR/KEY (default leaf.key)
   bigsubject             like starttls, with a certificate whose subject is
                          about 10 KB (CERTDIR/bigsubject.pem)
   stall                  do nothing until the client goes or the server ends
 
-A step may also be run by the 'expect' of a client that closed: then the
-connection is over and the rest of the script is skipped. The end of the
-script closes the connection.
+A TLS step must come right after the send of the 220 (no sleep, drip ends
+without a pause): bytes the client sends while the script sleeps are read
+as plaintext and the handshake stalls (asyncio's start_tls limitation).
+
+When the client closes, the 'expect' or 'readraw' waiting for it ends the
+connection and the rest of the script is skipped. The end of the script
+closes the connection.
 
 Certificates (--make-certs DIR, openssl on PATH): ca.pem/ca.key (a CA),
 leaf.pem/leaf.key (mx.fake.test, signed by the CA, valid 1 year),
 chainN.pem for N in CHAIN_SIZES (a leaf and N-1 intermediates, one key
 leaf.key for all), unlinkedN.pem, bigsubject.pem (leaf.key, subject ~10 KB,
-signed by the CA).
+signed by the CA), bigchain.pem (leaf + 2 x bigsubject: ~26 KB of chain).
 """
 import argparse
 import asyncio
@@ -106,7 +112,7 @@ def unescape(text):
 
 STEPS = {"send", "sendraw-hex", "expect", "readraw", "sleep", "drip", "drip-forever",
          "flood", "lines", "close", "reset", "starttls", "tls-garbage", "tls-alert",
-         "chain", "chain-unlinked", "bigsubject", "stall"}
+         "chain", "chain-unlinked", "tls-cert", "bigsubject", "stall"}
 
 
 def parse_scenario(path):
@@ -157,20 +163,25 @@ def make_certs(d):
     # A chain of N: intermediate k (1..N-1) has subject "CN=int k" and is
     # signed by "CN=int k+1" (the last by itself); the leaf is signed by
     # "int 1". One key for all keeps this fast; the chain only has to parse.
+    # No key identifiers: ~300 bytes a certificate keeps a chain of 50 under
+    # 16 KB, the largest handshake message a TLS library must take (mbedTLS
+    # refuses bigger ones; bigchain.pem below is one).
+    cext = p("int.ext")
+    with open(cext, "w") as f:
+        f.write("basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n"
+                "authorityKeyIdentifier=none\n")
     for n in CHAIN_SIZES:
         pems = []
         for k in range(n - 1, 0, -1):
             out = p("int%d.pem" % k)
             if k == n - 1:
                 _openssl("req", "-x509", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % k,
-                         "-days", "365", "-out", out,
-                         "-addext", "basicConstraints=critical,CA:TRUE")
+                         "-days", "365", "-out", out, "-addext", "basicConstraints=critical,CA:TRUE",
+                         "-addext", "subjectKeyIdentifier=none",
+                         "-addext", "authorityKeyIdentifier=none")
             else:
                 _openssl("req", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % k,
                          "-out", p("int.csr"))
-                cext = p("int.ext")
-                with open(cext, "w") as f:
-                    f.write("basicConstraints=critical,CA:TRUE\n")
                 _openssl("x509", "-req", "-in", p("int.csr"), "-CA", p("int%d.pem" % (k + 1)),
                          "-CAkey", p("leaf.key"), "-set_serial", str(1000 + k), "-days", "365",
                          "-extfile", cext, "-out", out)
@@ -197,6 +208,11 @@ def make_certs(d):
     _openssl("x509", "-req", "-in", p("big.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
              "-set_serial", "4242", "-days", "365", "-extfile", ext,
              "-out", p("bigsubject.pem"))
+    # Three certificates, but a Certificate message of ~26 KB.
+    with open(p("bigchain.pem"), "w") as out:
+        for n in ("leaf.pem", "bigsubject.pem", "bigsubject.pem"):
+            with open(p(n)) as f:
+                out.write(f.read())
     return d
 
 
@@ -218,7 +234,16 @@ class Conn:
         await self.w.drain()
 
     async def tls(self, cert, key):
+        # asyncio hands start_tls only what it has not read yet: a ClientHello
+        # that came in while this task slept (e.g. a sleep after the 220)
+        # sits in the plaintext buffer and the handshake stalls. So a TLS
+        # step must follow the send of the 220 with no pause in between.
+        if self.r._buffer:                   # noqa: SLF001 - no public way to ask
+            self.log("warning: %d bytes read before TLS started; the handshake will fail"
+                     % len(self.r._buffer))
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if self.srv.tls_max == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(cert, key)
         await self.w.start_tls(ctx)
 
@@ -265,9 +290,11 @@ class Conn:
             await asyncio.sleep(float(arg))
         elif step == "drip":
             text, _, interval = arg.rpartition(" ")
-            for b in unescape(text):
+            data = unescape(text)
+            for i, b in enumerate(data):
                 await self.write(bytes([b]))
-                await asyncio.sleep(float(interval))
+                if i + 1 < len(data):      # no pause after the last byte: see tls()
+                    await asyncio.sleep(float(interval))
         elif step == "drip-forever":
             parts = arg.split(" ", 1)
             interval = float(parts[0]) if parts[0] else 0.05
@@ -319,6 +346,10 @@ class Conn:
         elif step == "chain-unlinked":
             await self.tls(self.srv.certfile("unlinked%d.pem" % int(arg)),
                            self.srv.certfile("leaf.key"))
+        elif step == "tls-cert":
+            parts = arg.split()
+            await self.tls(self.srv.certfile(parts[0]),
+                           self.srv.certfile(parts[1] if len(parts) > 1 else "leaf.key"))
         elif step == "bigsubject":
             await self.tls(self.srv.certfile("bigsubject.pem"), self.srv.certfile("leaf.key"))
         elif step == "stall":
@@ -335,6 +366,7 @@ class Server:
         self.cert = args.cert
         self.key = args.key
         self.certdir = args.certdir
+        self.tls_max = args.tls_max
         self.nconn = 0
         self.tasks = set()
 
@@ -383,6 +415,8 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--certdir")
+    ap.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3",
+                    help="highest TLS version the TLS steps offer")
     ap.add_argument("--lifetime", type=float, default=60.0)
     ap.add_argument("--make-certs", metavar="DIR")
     args = ap.parse_args()

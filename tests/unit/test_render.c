@@ -155,8 +155,10 @@ static void build_postfix(struct result *r)
 	r->t.ehlo_tls_ms = 0.6;
 	r->t.total_ms = 15.2;
 
-	tx(r, 0.8, '*', "connect to ::1 port 25 failed: connection refused");
-	tx(r, 1.1, '*', "connected to 127.0.0.1 port 25");
+	tx(r, 0.8, '*', "mx1.test resolved to 2 addresses in 0.8 ms");
+	tx(r, 0.8, '*', "connecting to mx1.test port 25");
+	tx(r, 0.9, '*', "connection failed: ::1: connection refused");
+	tx(r, 1.1, '*', "connected to 127.0.0.1 port 25 in 0.3 ms");
 	tx(r, 3.2, 'S', "220 mx1.test ESMTP Postfix (Debian/GNU)");
 	tx(r, 3.2, 'C', "EHLO probe.example");
 	t = 3.7;
@@ -169,10 +171,14 @@ static void build_postfix(struct result *r)
 	}
 	tx(r, 3.7, 'C', "STARTTLS");
 	tx(r, 4.1, 'S', "220 2.0.0 Ready to start TLS");
+	tx(r, 4.1, '*', "TLS handshake started (SNI mx1.test)");
 	tx(r, 13.8, '*', "TLS handshake complete: TLSv1.3 TLS_AES_256_GCM_SHA384 x25519");
-	tx(r, 13.8, '*', "certificate: CN=mx1.test, issued by CN=smtp-probe Test "
+	tx(r, 13.8, '*', "certificate 0: CN=mx1.test, issued by CN=smtp-probe Test "
 	   "Intermediate CA,O=smtp-probe tests, expires 2026-11-28 (20 days)");
-	tx(r, 13.8, '*', "verification OK");
+	tx(r, 13.8, '*', "certificate 1: CN=smtp-probe Test Intermediate CA,O=smtp-probe "
+	   "tests, issued by CN=smtp-probe Test Root CA,O=smtp-probe tests, expires "
+	   "2030-01-01 (1149 days)");
+	tx(r, 13.8, '*', "verification OK: trusted chain, valid for mx1.test");
 	tx(r, 13.8, 'C', "EHLO probe.example");
 	t = 14.4;
 	for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
@@ -242,6 +248,11 @@ static void build_hostile(struct result *r)
 	r->greeting.text = strdup("evil\x1b[2J.test \"hi\" \\ caf\xc3\xa9 \xc0\xaf \xe2\x80\xae"
 	                          "txt.exe\nsecond\x07line \xed\xa0\x80");
 	r->greeting.hostname = strdup("evil\x1b[2J.test");
+	/* One 200-byte word: wrapping must cut it, not overflow 80 columns. */
+	r->auth.reply = malloc(201);
+	memset(r->auth.reply, 'x', 200);
+	r->auth.reply[200] = '\0';
+	r->auth.tested = true;
 	ehlo_fill(&r->ehlo, 250, lines, sizeof(lines) / sizeof(lines[0]));
 	r->size.advertised = true;
 	r->size.has_limit = false;
@@ -253,6 +264,89 @@ static void build_hostile(struct result *r)
 	           "the server does not offer STARTTLS: mail to it travels unencrypted");
 	result_add(r, SEV_INFO, "auth-before-tls",
 	           "AUTH is offered before TLS");
+	result_finish(r);
+}
+
+/* Implicit TLS on 465 with an expired self-signed certificate for another
+ * name, a pin that does not match, and a rejected login test. */
+static void build_badcert(struct result *r)
+{
+	static const char *const after[] = {
+		"smtps.test", "PIPELINING", "SIZE", "AUTH PLAIN LOGIN XOAUTH2", "8BITMIME",
+	};
+	static const char *const san0[] = { "DNS:other.test" };
+	struct attempt *a;
+
+	result_init(r);
+	r->target = strdup("smtps://smtps.test");
+	r->host = strdup("smtps.test");
+	r->port = 465;
+	r->tls_mode = TLS_MODE_IMPLICIT;
+	r->started = now_fixed();
+	r->want_transcript = true;
+	a = &r->attempts[r->nattempts++];
+	snprintf(a->address, sizeof(a->address), "127.0.0.3");
+	a->family = AF_INET;
+	a->connect_ms = 0.2;
+	snprintf(r->address, sizeof(r->address), "127.0.0.3");
+	r->family = AF_INET;
+	r->greeting.present = true;
+	r->greeting.code = 220;
+	r->greeting.text = strdup("smtps.test ESMTP");
+	r->greeting.hostname = strdup("smtps.test");
+	ehlo_fill(&r->ehlo_tls, 250, after, sizeof(after) / sizeof(after[0]));
+	r->size.advertised = true;
+	size_compute(&r->size, 4096);
+	r->auth.mechanisms_tls = strdup("PLAIN LOGIN XOAUTH2");
+	r->auth.tested = true;
+	r->auth.accepted = false;
+	r->auth.reply = strdup("535 5.7.8 Error: authentication failed");
+	r->tls.attempted = r->tls.ok = true;
+	snprintf(r->tls.version, sizeof(r->tls.version), "TLSv1.2");
+	snprintf(r->tls.cipher, sizeof(r->tls.cipher), "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA");
+	snprintf(r->tls.group, sizeof(r->tls.group), "secp256r1");
+	snprintf(r->tls.servername, sizeof(r->tls.servername), "smtps.test");
+	r->tls.verified = true;
+	r->tls.trusted = false;
+	r->tls.hostname_match = false;
+	r->tls.errors[r->tls.nerrors++] = strdup("certificate has expired");
+	r->tls.errors[r->tls.nerrors++] =
+		strdup("issuer not trusted (chain does not lead to a trusted root)");
+	r->tls.pin_checked = true;
+	r->tls.pin_match = false;
+	r->tls.chain_total = 1;
+	cert_set(&r->tls.chain[r->tls.nchain++], "CN=other.test", "CN=other.test", san0, 1,
+	         utc(2025, 10, 1, 12, 0), utc(2026, 11, 1, 12, 0), "RSA 2048", "RSA-SHA256",
+	         "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+	         "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=");
+	r->t.connect_ms = 0.2;
+	r->t.tls_ms = 4.0;
+	r->t.greeting_ms = 1.0;
+	r->t.ehlo_tls_ms = 0.4;
+	r->t.total_ms = 7.5;
+	tx(r, 0.2, '*', "connected to 127.0.0.3 port 465 in 0.2 ms");
+	tx(r, 0.2, '*', "TLS handshake started (SNI smtps.test)");
+	tx(r, 4.2, '*', "TLS handshake complete: TLSv1.2 TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA secp256r1");
+	tx(r, 4.2, '*', "certificate: CN=other.test, issued by CN=other.test, expires 2026-11-01 (-7 days)");
+	tx(r, 4.2, '*', "verification failed: certificate has expired; issuer not trusted "
+	   "(chain does not lead to a trusted root); not valid for smtps.test");
+	tx(r, 4.2, '*', "pin mismatch: no --pin matches the server key");
+	tx(r, 5.2, 'S', "220 smtps.test ESMTP");
+	tx(r, 5.2, 'C', "EHLO probe.example");
+	tx(r, 5.6, 'S', "250-smtps.test");
+	tx(r, 5.6, 'S', "250-PIPELINING");
+	tx(r, 5.6, 'S', "250-SIZE");
+	tx(r, 5.6, 'S', "250-AUTH PLAIN LOGIN XOAUTH2");
+	tx(r, 5.6, 'S', "250 8BITMIME");
+	tx(r, 5.7, 'C', "AUTH PLAIN <redacted>");
+	tx(r, 6.9, 'S', "535 5.7.8 Error: authentication failed");
+	tx(r, 7.0, 'C', "QUIT");
+	tx(r, 7.5, 'S', "221 2.0.0 Bye");
+	result_add(r, SEV_CRITICAL, "cert-expired", "certificate for smtps.test expired 7 days ago (2026-11-01)");
+	result_add(r, SEV_CRITICAL, "cert-untrusted", "issuer not trusted (chain does not lead to a trusted root)");
+	result_add(r, SEV_CRITICAL, "cert-hostname-mismatch", "certificate is for other.test, not smtps.test");
+	result_add(r, SEV_CRITICAL, "pin-mismatch", "no --pin matches the server key");
+	result_add(r, SEV_WARNING, "auth-rejected", "the login test was refused: 535 5.7.8 Error: authentication failed");
 	result_finish(r);
 }
 
@@ -424,9 +518,29 @@ int main(void)
 	check_json("refused.json", render_to_string(render_json, r, &plain));
 	result_clear(r);
 
+	build_badcert(r);
+	check_text("badcert.text", render_to_string(render_text, r, &plain));
+	check_text("badcert.explain", render_to_string(render_explain, r, &expl));
+	check_json("badcert.json", render_to_string(render_json, r, &plain));
+	result_clear(r);
+
 	build_hostile(r);
 	check_text("hostile.text", render_to_string(render_text, r, &plain));
 	check_json("hostile.json", render_to_string(render_json, r, &plain));
+	result_clear(r);
+
+	/* A result straight from result_init (NULL strings everywhere) must
+	 * render in every format without crashing, and as valid JSON. */
+	result_init(r);
+	s = render_to_string(render_text, r, &verbose);
+	T_CHECK("empty result: text", s != NULL && strstr(s, "Verdict") != NULL);
+	free(s);
+	s = render_to_string(render_explain, r, &expl);
+	T_CHECK("empty result: explain", s != NULL && strstr(s, "no dialogue") != NULL);
+	free(s);
+	s = render_to_string(render_json, r, &expl);
+	T_CHECK("empty result: valid JSON", json_check_doc(s, strlen(s)));
+	free(s);
 	result_clear(r);
 
 	free(r);

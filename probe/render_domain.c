@@ -1,0 +1,229 @@
+/* A mail domain's report (--mx): the routing summary first — MX hosts in
+ * preference order, which answered, STARTTLS, what differs — then the full
+ * report of every probe. Reads a finished domain_result only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "jsonw.h"
+#include "mx.h"
+#include "render.h"
+#include "render_util.h"
+
+static const char *word(enum status st)
+{
+	static const char *const w[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+	return (unsigned)st <= ST_UNKNOWN ? w[st] : "UNKNOWN";
+}
+
+static void host_line(FILE *f, const struct domain_result *d, size_t h)
+{
+	const struct mx_host *mh = &d->mx[h];
+	char addrs[200] = "", safe[300];
+	size_t k;
+
+	for (k = 0; k < mh->naddrs; k++) {
+		char a[64];
+
+		conn_addr_text(&mh->addrs[k], a, sizeof(a));
+		render_appendf(addrs, sizeof(addrs), "%s%s", k ? ", " : "", a);
+	}
+	render_safe_buf(safe, sizeof(safe), mh->name, 255);
+	fprintf(f, "  %5u  %s%s%s\n", mh->preference, safe,
+	        mh->cname ? " (alias: CNAME)" : "", mh->ip_literal ? " (an IP address)" : "");
+	if (mh->naddrs == 0)
+		fprintf(f, "         no address\n");
+	else {
+		char line[400];
+
+		render_fmt(line, sizeof(line), "%s%s", addrs,
+		           mh->from_additional ? " (from the MX answer)" : "");
+		fputs("         ", f);
+		render_wrap(f, line, 9, 9);
+	}
+	if (mh->probes > 0)
+		fprintf(f, "         %zu of %zu probe%s reached SMTP%s%s\n", mh->answered, mh->probes,
+		        mh->probes == 1 ? "" : "s",
+		        mh->has6 ? (mh->ok6 ? "; IPv6 answers" : "; IPv6 does not answer") : "",
+		        mh->has4 ? (mh->ok4 ? "; IPv4 answers" : "; IPv4 does not answer") : "");
+}
+
+void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o)
+{
+	char safe[300];
+	size_t i;
+
+	render_safe_buf(safe, sizeof(safe), d->domain ? d->domain : "", 255);
+	fprintf(f, "Mail domain %s: %s%s%s\n\n", safe, render_status_color(o, d->status),
+	        word(d->status), render_reset(o));
+	fprintf(f, "Mail routing\n");
+	if (d->null_mx)
+		fprintf(f, "  null MX (RFC 7505): this domain accepts no mail\n");
+	else if (d->nmx == 0)
+		fprintf(f, "  no MX host could be determined\n");
+	else {
+		if (d->implicit_mx)
+			fprintf(f, "  no MX records: mail goes to the domain's own address "
+			        "(implicit MX)\n");
+		fprintf(f, "  pref   host\n");
+		for (i = 0; i < d->nmx; i++)
+			host_line(f, d, i);
+	}
+	if (d->dns_ms >= 0)
+		fprintf(f, "  DNS    %.1f ms\n", d->dns_ms);
+	fprintf(f, "\nSummary\n");
+	if (!d->null_mx && d->nmx > 0) {
+		size_t answered = 0;
+
+		for (i = 0; i < d->nmx; i++)
+			if (d->mx[i].answered > 0)
+				answered++;
+		fprintf(f, "  %zu of %zu MX host%s answered; %zu of %zu address%s probed answered\n",
+		        answered, d->nmx, d->nmx == 1 ? "" : "s", d->addresses_answered,
+		        d->addresses_probed, d->addresses_probed == 1 ? "" : "es");
+		fprintf(f, "  STARTTLS on %zu of %zu that answered\n", d->starttls_count,
+		        d->addresses_answered);
+	}
+	if (d->nfindings == 0)
+		fprintf(f, "  no domain-level problems\n");
+	for (i = 0; i < d->nfindings; i++) {
+		const struct finding *fd = &d->findings[i];
+		char line[600];
+
+		render_fmt(line, sizeof(line), "[%s] %s: %s",
+		           fd->sev == SEV_CRITICAL ? "CRITICAL" : fd->sev == SEV_WARNING ?
+		           "WARNING" : "INFO", fd->code, fd->message ? fd->message : "");
+		fprintf(f, "  %s", render_sev_color(o, fd->sev));
+		render_wrap(f, line, 2, 4);
+		fputs(render_reset(o), f);
+	}
+	for (i = 0; i < d->nprobes; i++) {
+		fprintf(f, "\n--- probe %zu of %zu ", i + 1, d->nprobes);
+		fputs("------------------------------------------------------------\n", f);
+		if (o->explain)
+			render_explain(f, &d->probes[i], o);
+		else
+			render_text(f, &d->probes[i], o);
+	}
+}
+
+void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o)
+{
+	struct jsonw w;
+	size_t i, k;
+
+	jsonw_init(&w, f, o && o->pretty);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "schema");
+	jsonw_str(&w, "smtp-probe/1");
+	jsonw_key(&w, "target");
+	jsonw_str(&w, d->target);
+	jsonw_key(&w, "domain");
+	jsonw_str(&w, d->domain);
+	jsonw_key(&w, "status");
+	jsonw_str(&w, status_name(d->status));
+	jsonw_key(&w, "findings");
+	jsonw_arr_begin(&w);
+	for (i = 0; i < d->nfindings; i++) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "severity");
+		jsonw_str(&w, severity_name(d->findings[i].sev));
+		jsonw_key(&w, "code");
+		jsonw_str(&w, d->findings[i].code);
+		jsonw_key(&w, "message");
+		jsonw_str(&w, d->findings[i].message ? d->findings[i].message : "");
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "null_mx");
+	jsonw_bool(&w, d->null_mx);
+	jsonw_key(&w, "implicit_mx");
+	jsonw_bool(&w, d->implicit_mx);
+	jsonw_key(&w, "mx");
+	jsonw_arr_begin(&w);
+	for (i = 0; i < d->nmx; i++) {
+		const struct mx_host *mh = &d->mx[i];
+
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "preference");
+		jsonw_uint(&w, mh->preference);
+		jsonw_key(&w, "host");
+		jsonw_str(&w, mh->name);
+		jsonw_key(&w, "cname");
+		jsonw_bool(&w, mh->cname);
+		jsonw_key(&w, "ip_literal");
+		jsonw_bool(&w, mh->ip_literal);
+		jsonw_key(&w, "addresses");
+		jsonw_arr_begin(&w);
+		for (k = 0; k < mh->naddrs; k++) {
+			char a[64];
+
+			conn_addr_text(&mh->addrs[k], a, sizeof(a));
+			jsonw_str(&w, a);
+		}
+		jsonw_arr_end(&w);
+		jsonw_key(&w, "addresses_from_mx_answer");
+		jsonw_bool(&w, mh->from_additional);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "summary");
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "hosts");
+	jsonw_uint(&w, d->nmx);
+	jsonw_key(&w, "hosts_answered");
+	jsonw_uint(&w, d->hosts_answered);
+	jsonw_key(&w, "addresses_probed");
+	jsonw_uint(&w, d->addresses_probed);
+	jsonw_key(&w, "addresses_answered");
+	jsonw_uint(&w, d->addresses_answered);
+	jsonw_key(&w, "starttls");
+	jsonw_uint(&w, d->starttls_count);
+	jsonw_key(&w, "hosts_detail");
+	jsonw_arr_begin(&w);
+	for (i = 0; i < d->nmx; i++) {
+		const struct mx_host *mh = &d->mx[i];
+
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "host");
+		jsonw_str(&w, mh->name);
+		jsonw_key(&w, "probes");
+		jsonw_uint(&w, mh->probes);
+		jsonw_key(&w, "answered");
+		jsonw_uint(&w, mh->answered);
+		jsonw_key(&w, "ipv4");
+		if (mh->has4)
+			jsonw_bool(&w, mh->ok4);
+		else
+			jsonw_null(&w);
+		jsonw_key(&w, "ipv6");
+		if (mh->has6)
+			jsonw_bool(&w, mh->ok6);
+		else
+			jsonw_null(&w);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "timings");
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "dns_ms");
+	if (d->dns_ms >= 0)
+		jsonw_num(&w, d->dns_ms);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "total_ms");
+	if (d->total_ms >= 0)
+		jsonw_num(&w, d->total_ms);
+	else
+		jsonw_null(&w);
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "probes");
+	jsonw_arr_begin(&w);
+	for (i = 0; i < d->nprobes; i++)
+		render_json_object(&w, &d->probes[i], o);
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	putc('\n', f);
+}
