@@ -27,7 +27,7 @@ DEP_PREFIX := deps/prefix
 DEP_CFLAGS := -I$(DEP_PREFIX)/include -DCARES_STATICLIB
 DEP_LIBS   := $(DEP_PREFIX)/lib/libmbedtls.a $(DEP_PREFIX)/lib/libmbedx509.a \
               $(DEP_PREFIX)/lib/libmbedcrypto.a $(DEP_PREFIX)/lib/libcares.a
-DEP_STAMP  := $(DEP_PREFIX)/.mbedtls-3.6.6 $(DEP_PREFIX)/.cares-1.34.5
+DEP_STAMP  := $(DEP_PREFIX)/.mbedtls-patched $(DEP_PREFIX)/.cares-1.34.5
 endif
 
 LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
@@ -50,8 +50,8 @@ $(BUILD)/libprobe.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/smtp-probe: $(BUILD)/obj/main.o $(BUILD)/libprobe.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+$(BUILD)/smtp-probe: $(BUILD)/obj/main.o $(BUILD)/libprobe.a $(filter %.a,$(DEP_LIBS))
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BUILD)/obj/main.o $(BUILD)/libprobe.a $(DEP_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libprobe.a
 	@mkdir -p $(dir $@)

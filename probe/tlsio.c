@@ -56,6 +56,7 @@ struct tlsio_sniff {
 
 struct tlsio {
 	mbedtls_ssl_context ssl;
+	struct tlsio_cfg *cfg;           /* borrowed */
 	int fd;                          /* borrowed: the probe owns it */
 	int sys_errno;                   /* errno of the last failed send/recv */
 	bool eof;                        /* recv returned 0 */
@@ -375,7 +376,12 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	mbedtls_ssl_conf_min_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 	mbedtls_ssl_conf_max_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 	/* A probe reports a bad chain, it does not refuse to look at it. */
-	mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+	/* The chain is verified by tlsio_info after the handshake, not during
+	 * it: mbedTLS aborts a handshake whose chain is too long to verify even
+	 * with VERIFY_OPTIONAL, and a probe must report, not abort. Signatures
+	 * of the handshake itself (CertificateVerify, ServerKeyExchange) are
+	 * checked either way. */
+	mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_NONE);
 	mbedtls_ssl_conf_sig_algs(&cfg->conf, tlsio_sig_algs);
 	mbedtls_ssl_conf_ca_chain(&cfg->conf, cfg->have_ca ? &cfg->ca : NULL, NULL);
 	mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
@@ -432,6 +438,7 @@ struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
 		return NULL;
 	}
 	t->fd = fd;
+	t->cfg = cfg;
 	mbedtls_ssl_init(&t->ssl);
 	if ((ret = mbedtls_ssl_setup(&t->ssl, &cfg->conf)) != 0) {
 		tlsio_error(t, ret, "TLS setup failed", err, errlen);
@@ -627,8 +634,9 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
 	const char *suite = mbedtls_ssl_get_ciphersuite(&t->ssl);
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&t->ssl);
-	uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+	uint32_t flags = (uint32_t)-1;
 	char name[sizeof(ti->servername)];
+	bool too_long = false;
 
 	/* Copied first: the caller may pass ti->servername itself. */
 	snprintf(name, sizeof(name), "%s", servername != NULL ? servername : t->name);
@@ -653,13 +661,35 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 			ti->nchain++;
 		ti->chain_total++;
 	}
-	/* (uint32_t)-1: no verification happened (no certificate seen). */
-	ti->verified = crt != NULL && flags != (uint32_t)-1;
+	if (crt != NULL) {
+		int vr;
+
+		flags = 0;
+		vr = mbedtls_x509_crt_verify((mbedtls_x509_crt *)crt,
+		                             t->cfg->have_ca ? &t->cfg->ca : NULL, NULL, NULL,
+		                             &flags, NULL, NULL);
+		if (vr == MBEDTLS_ERR_X509_FATAL_ERROR) {
+			/* More than MBEDTLS_X509_MAX_INTERMEDIATE_CA links. */
+			too_long = true;
+			flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+		} else if (!t->cfg->have_ca) {
+			flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+		}
+	}
+	ti->verified = crt != NULL;
 	ti->trusted = ti->verified && (flags & ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH) == 0;
 	ti->hostname_match = crt != NULL && name[0] != '\0' && cert_matches_host(crt, name);
-	if (ti->verified)
+	if (ti->verified && too_long) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "chain too long to verify (more than %d intermediate "
+		         "certificates)", MBEDTLS_X509_MAX_INTERMEDIATE_CA);
+		ti->errors[0] = strdup(msg);
+		ti->nerrors = ti->errors[0] != NULL ? 1 : 0;
+	} else if (ti->verified) {
 		ti->nerrors = cert_verify_errors(flags, ti->errors,
 		                                 sizeof(ti->errors) / sizeof(ti->errors[0]));
+	}
 }
 
 const char *tlsio_version(void)

@@ -59,20 +59,27 @@ fetch() {
 mirror=$(debian_mirror)
 
 build_mbedtls() {
-  [ -f "$prefix/lib/libmbedtls.a" ] && [ -f "$prefix/.mbedtls-$MBEDTLS_VER" ] && return 0
+  [ -f "$prefix/lib/libmbedtls.a" ] && [ -f "$prefix/.mbedtls-$MBEDTLS_VER" ] && \
+    [ -f "$prefix/.mbedtls-patched" ] && return 0
   local tb="$src/mbedtls-$MBEDTLS_VER.tar.bz2"
   fetch "$tb" "$MBEDTLS_SHA" \
     "https://github.com/Mbed-TLS/mbedtls/releases/download/mbedtls-$MBEDTLS_VER/mbedtls-$MBEDTLS_VER.tar.bz2" \
     "${mirror:+$mirror/pool/main/m/mbedtls/mbedtls_$MBEDTLS_VER.orig.tar.bz2}"
   rm -rf "$src/mbedtls-$MBEDTLS_VER"
   tar -xjf "$tb" -C "$src"
+  # Our own fixes, each explained in its file (upstream issue, why).
+  local p
+  for p in "$top"/scripts/patches/mbedtls-"$MBEDTLS_VER"-*.patch; do
+    [ -f "$p" ] || continue
+    patch -d "$src/mbedtls-$MBEDTLS_VER" -p1 -s < "$p"
+  done
   # Default config of 3.6 has TLS 1.3, SNI and KEEP_PEER_CERTIFICATE.
   make -C "$src/mbedtls-$MBEDTLS_VER" -j"$jobs" lib \
     CFLAGS="-O2 -fPIC ${DEPS_CFLAGS:-}" >/dev/null
   cp "$src/mbedtls-$MBEDTLS_VER"/library/lib{mbedtls,mbedx509,mbedcrypto}.a "$prefix/lib/"
   rm -rf "$prefix/include/mbedtls" "$prefix/include/psa"
   cp -r "$src/mbedtls-$MBEDTLS_VER/include/mbedtls" "$src/mbedtls-$MBEDTLS_VER/include/psa" "$prefix/include/"
-  touch "$prefix/.mbedtls-$MBEDTLS_VER"
+  touch "$prefix/.mbedtls-$MBEDTLS_VER" "$prefix/.mbedtls-patched"
 }
 
 build_cares() {
@@ -94,7 +101,7 @@ build_cares() {
 }
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "deps: $1 is needed (apt-get install -y $2)" >&2; exit 1; }; }
-need curl curl; need cmake cmake; need bzip2 bzip2; need make make
+need curl curl; need cmake cmake; need bzip2 bzip2; need make make; need patch patch
 
 build_mbedtls
 build_cares

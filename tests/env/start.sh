@@ -17,7 +17,7 @@
 #   10029 self-signed, 10030 wrong name (all STARTTLS, may)
 #   10031 no TLS at all (STARTTLS not offered)
 #   10125 aiosmtpd (127.0.0.1 only): STARTTLS, AUTH PLAIN LOGIN after TLS, SIZE 10485760
-#   10053 nsd (udp+tcp): zones test. and 1.0.0.127.in-addr.arpa.
+#   10053 nsd (udp+tcp): zones test., 0.0.127.in-addr.arpa. and ::/124's ip6.arpa
 # Writes STATEDIR/env.sh and STATEDIR/env.json, then waits (max ~20 s) until
 # every listener answers. Re-runnable: an instance already running from the
 # same STATEDIR is stopped first. Needs root (Postfix's master runs as root).
@@ -151,6 +151,10 @@ EOF
 		listen $P_SELFSIGNED smtpd_tls_chain_files=$certs/selfsigned.all.pem
 		listen $P_WRONGNAME smtpd_tls_chain_files=$certs/wrongname.all.pem
 		listen $P_NOTLS smtpd_tls_security_level=none
+		# Extra MX hosts for the --mx tests: mx3 differs (smaller SIZE, no
+		# STARTTLS) and its PTR does not resolve back; mx4 has no PTR.
+		printf '127.0.0.3:%s inet n - n - - smtpd -o message_size_limit=52428800 -o smtpd_tls_security_level=none\n' "$P_STARTTLS"
+		printf '127.0.0.4:%s inet n - n - - smtpd\n' "$P_STARTTLS"
 	fi
 	cat <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
@@ -241,15 +245,30 @@ dead6        AAAA  ::1
 dead6        A     127.0.0.1
 _25._tcp.mx1     TLSA 3 1 1 $tlsa
 _$P_STARTTLS._tcp.mx1  TLSA 3 1 1 $tlsa
+mx3          A     127.0.0.3
+mx4          A     127.0.0.4
+mixed        MX    10 mx1.test.
+mixed        MX    20 mx3.test.
+noptr        MX    10 mx4.test.
+dead6mx      MX    10 dead6.test.
+ipmx         MX    10 127.0.0.1.
 _mta-sts.example TXT "v=STSv1; id=20240101T000000"
 _smtp._tls.example TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.test"
 EOF
 	cat >"$ns/rev.zone" <<EOF
-\$ORIGIN 1.0.0.127.in-addr.arpa.
+\$ORIGIN 0.0.127.in-addr.arpa.
 \$TTL 300
 @            SOA   ns.test. hostmaster.test. ( $serial 3600 600 86400 300 )
 @            NS    ns.test.
-@            PTR   mx1.test.
+1            PTR   mx1.test.
+3            PTR   nowhere.test.
+EOF
+	cat >"$ns/rev6.zone" <<EOF
+\$ORIGIN 0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.
+\$TTL 300
+@            SOA   ns.test. hostmaster.test. ( $serial 3600 600 86400 300 )
+@            NS    ns.test.
+1            PTR   mx1.test.
 EOF
 	cat >"$ns/nsd.conf" <<EOF
 server:
@@ -276,12 +295,16 @@ zone:
 	name: "test"
 	zonefile: "$ns/test.zone"
 zone:
-	name: "1.0.0.127.in-addr.arpa"
+	name: "0.0.127.in-addr.arpa"
 	zonefile: "$ns/rev.zone"
+zone:
+	name: "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa"
+	zonefile: "$ns/rev6.zone"
 EOF
 	nsd-checkconf "$ns/nsd.conf"
 	nsd-checkzone test "$ns/test.zone" >/dev/null
-	nsd-checkzone 1.0.0.127.in-addr.arpa "$ns/rev.zone" >/dev/null
+	nsd-checkzone 0.0.127.in-addr.arpa "$ns/rev.zone" >/dev/null
+	nsd-checkzone 0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa "$ns/rev6.zone" >/dev/null
 	nsd -c "$ns/nsd.conf"
 fi
 

@@ -74,7 +74,7 @@ import struct
 import subprocess
 import sys
 
-CHAIN_SIZES = (50,)
+CHAIN_SIZES = (10, 50)
 MAX_CMD = 4096
 
 
@@ -160,59 +160,55 @@ def make_certs(d):
             with open(p(n)) as f:
                 out.write(f.read())
 
-    # A chain of N: intermediate k (1..N-1) has subject "CN=int k" and is
-    # signed by "CN=int k+1" (the last by itself); the leaf is signed by
-    # "int 1". One key for all keeps this fast; the chain only has to parse.
-    # No key identifiers: ~300 bytes a certificate keeps a chain of 50 under
-    # 16 KB, the largest handshake message a TLS library must take (mbedTLS
-    # refuses bigger ones; bigchain.pem below is one).
+    # Chains: intermediate k (1..M-1, M the largest size) has subject
+    # "CN=int k" and is signed by "CN=int k+1"; the top one signs itself.
+    # chainleaf.pem (mx.fake.test) is signed by "int 1". One key for all
+    # keeps this fast; a chain only has to parse. No key identifiers:
+    # ~300 bytes a certificate keeps a chain of 50 under 16 KB, the largest
+    # handshake message mbedTLS takes (bigchain.pem below is past it).
     cext = p("int.ext")
     with open(cext, "w") as f:
         f.write("basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n"
                 "authorityKeyIdentifier=none\n")
-    for n in CHAIN_SIZES:
-        pems = []
-        for k in range(n - 1, 0, -1):
-            out = p("int%d.pem" % k)
-            if k == n - 1:
-                _openssl("req", "-x509", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % k,
-                         "-days", "365", "-out", out, "-addext", "basicConstraints=critical,CA:TRUE",
-                         "-addext", "subjectKeyIdentifier=none",
-                         "-addext", "authorityKeyIdentifier=none")
-            else:
-                _openssl("req", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % k,
-                         "-out", p("int.csr"))
-                _openssl("x509", "-req", "-in", p("int.csr"), "-CA", p("int%d.pem" % (k + 1)),
-                         "-CAkey", p("leaf.key"), "-set_serial", str(1000 + k), "-days", "365",
-                         "-extfile", cext, "-out", out)
-            pems.append(out)
-        _openssl("x509", "-req", "-in", p("leaf.csr"), "-CA", p("int1.pem"),
-                 "-CAkey", p("leaf.key"), "-set_serial", "999", "-days", "365",
-                 "-extfile", ext, "-out", p("chainleaf.pem"))
-        with open(p("chain%d.pem" % n), "w") as out:
-            for f_ in [p("chainleaf.pem")] + pems[::-1]:
-                with open(f_) as f:
-                    out.write(f.read())
-        # The same count, but the extra certificates sign nothing of the
-        # path: the leaf (issued by ca.pem) and N-1 bystanders.
-        with open(p("unlinked%d.pem" % n), "w") as out:
-            for f_ in [p("leaf.pem")] + pems[::-1]:
-                with open(f_) as f:
+    top = max(CHAIN_SIZES) - 1
+    _openssl("req", "-x509", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % top,
+             "-days", "365", "-out", p("int%d.pem" % top),
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "subjectKeyIdentifier=none", "-addext", "authorityKeyIdentifier=none")
+    for k in range(top - 1, 0, -1):
+        _openssl("req", "-new", "-key", p("leaf.key"), "-subj", "/CN=int %d" % k,
+                 "-out", p("int.csr"))
+        _openssl("x509", "-req", "-in", p("int.csr"), "-CA", p("int%d.pem" % (k + 1)),
+                 "-CAkey", p("leaf.key"), "-set_serial", str(1000 + k), "-days", "365",
+                 "-extfile", cext, "-out", p("int%d.pem" % k))
+    _openssl("x509", "-req", "-in", p("leaf.csr"), "-CA", p("int1.pem"),
+             "-CAkey", p("leaf.key"), "-set_serial", "999", "-days", "365",
+             "-extfile", ext, "-out", p("chainleaf.pem"))
+    ints = [p("int%d.pem" % k) for k in range(1, top + 1)]
+
+    def cat(name, files):
+        with open(p(name), "w") as out:
+            for name_ in files:
+                with open(name_) as f:
                     out.write(f.read())
 
+    for n in CHAIN_SIZES:
+        # chainN.pem: one path of N certificates (its top one is issued by
+        # "int N", absent, unless N is the largest size).
+        cat("chain%d.pem" % n, [p("chainleaf.pem")] + ints[:n - 1])
+        # unlinkedN.pem: the same count, but only the leaf (issued by
+        # ca.pem) is on the path; N-1 bystanders follow it.
+        cat("unlinked%d.pem" % n, [p("leaf.pem")] + ints[:n - 1])
+
     # About 10 KB of subject: OU values are capped at 64 characters each, so
-    # many RDNs of 60 characters.
-    # Signed by the CA, so only the subject is big (the issuer is short).
+    # many RDNs of 60 characters. Signed by the CA, so the issuer is short.
     subj = "/CN=mx.fake.test" + "".join("/OU=%03d-%s" % (i, "x" * 56) for i in range(170))
     _openssl("req", "-new", "-key", p("leaf.key"), "-subj", subj, "-out", p("big.csr"))
     _openssl("x509", "-req", "-in", p("big.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
              "-set_serial", "4242", "-days", "365", "-extfile", ext,
              "-out", p("bigsubject.pem"))
     # Three certificates, but a Certificate message of ~26 KB.
-    with open(p("bigchain.pem"), "w") as out:
-        for n in ("leaf.pem", "bigsubject.pem", "bigsubject.pem"):
-            with open(p(n)) as f:
-                out.write(f.read())
+    cat("bigchain.pem", [p("leaf.pem"), p("bigsubject.pem"), p("bigsubject.pem")])
     return d
 
 

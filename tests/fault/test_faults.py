@@ -121,7 +121,8 @@ class Fake:
 # ------------------------------------------------------------ the cases
 class Case:
     def __init__(self, name, scenario, rc, code, severity="critical", args=(),
-                 timeout=2, max_secs=None, more=None, absent=(), server=()):
+                 timeout=2, max_secs=None, more=None, absent=(), server=(),
+                 target="127.0.0.1:%d"):
         self.name = name
         self.scenario = scenario
         self.rc = rc                      # expected exit code (status follows)
@@ -134,6 +135,7 @@ class Case:
         self.more = more                  # fn(doc) -> [(subname, cond, detail)]
         self.absent = absent              # finding codes that must not be there
         self.server = list(server)        # extra fakesmtp.py options
+        self.target = target              # % port
 
 
 def greeting_kept(doc, text="mx.fake.test ESMTP fake"):
@@ -202,15 +204,23 @@ def m_tls_failed(word=None):
     return f
 
 
-def m_chain_untrusted(doc):
-    f = finding(doc, "cert-untrusted")
-    return m_chain(doc) + [("cert-untrusted", f is not None and f.get("severity") == "critical",
-                            summary(None, doc))]
+def m_chain_untrusted(total=50):
+    def f(doc):
+        fi = finding(doc, "cert-untrusted")
+        if get(doc, "tls.ok") is not True:
+            return m_chain(doc, total)
+        return m_chain(doc, total) + [
+            ("cert-untrusted", fi is not None and fi.get("severity") == "critical",
+             summary(None, doc))]
+    return f
 
 
-def m_chain(doc):
+def m_chain(doc, total=50):
     chain = get(doc, "tls.chain") or []
-    return [("chain-total-50", get(doc, "tls.chain_total") == 50, get(doc, "tls.chain_total")),
+    if get(doc, "tls.ok") is not True:         # one FAIL, not one per field
+        return [("tls-ok", False, get(doc, "tls.error"))]
+    return [("chain-total-%d" % total, get(doc, "tls.chain_total") == total,
+             get(doc, "tls.chain_total")),
             ("chain-kept-bounded", 1 <= len(chain) <= 10, len(chain)),
             ("tls-ok", get(doc, "tls.ok") is True, get(doc, "tls.error")),
             ("ehlo-tls", get(doc, "ehlo_tls.code") == 250, get(doc, "ehlo_tls"))]
@@ -257,6 +267,25 @@ def m_starttls_last(doc):
          "STARTTLS" in (get(doc, "ehlo.extensions") or {}), get(doc, "ehlo"))] + tls_good(doc)
 
 
+def m_msg(code, *words):
+    """The finding's message names what happened (e.g. which step)."""
+    def f(doc):
+        m = (finding(doc, code) or {}).get("message", "")
+        return [("message-says-" + "-".join(w.split()[0] for w in words),
+                 all(w in m for w in words), m)]
+    return f
+
+
+def both(*fns):
+    return lambda doc: [x for fn in fns for x in fn(doc)]
+
+
+def tls_kept(doc):
+    return [("tls-kept", get(doc, "tls.ok") is True and get(doc, "tls.version") and
+             get(doc, "tls.verify.trusted") is True and len(get(doc, "tls.chain") or []) >= 1,
+             get(doc, "tls"))]
+
+
 def m_timeout_drip(doc):
     return [("no-greeting", not get(doc, "greeting.code"), get(doc, "greeting"))]
 
@@ -282,12 +311,12 @@ CASES = [
          more=m_tls_failed("reset")),
     Case("tls-garbage", "tls_garbage.scn", 2, "tls-handshake-failed", more=m_tls_failed()),
     Case("tls-alert", "tls_alert.scn", 2, "tls-handshake-failed", more=m_tls_failed("alert")),
-    # 50 certificates forming one path (its root not trusted): the report
+    # Certificates forming one path (its root not trusted): the report
     # should show the chain, bounded, and say it is untrusted.
+    Case("chain-10-linked", "chain10.scn", 2, "cert-untrusted", args=TRUST,
+         more=m_chain_untrusted(10), absent=("cert-chain-long",)),
     Case("chain-50-linked", "chain50.scn", 2, "cert-chain-long", severity="warning",
-         args=TRUST, more=m_chain_untrusted),
-    Case("chain-50-linked-tls12", "chain50.scn", 2, "cert-chain-long", severity="warning",
-         args=TRUST, more=m_chain_untrusted, server=["--tls-max", "1.2"]),
+         args=TRUST, more=m_chain_untrusted()),
     # 50 certificates of which only the leaf is on the (trusted) path.
     Case("chain-50-unlinked", "chain50_unlinked.scn", 1, "cert-chain-long", severity="warning",
          args=TRUST, more=m_chain),
@@ -316,6 +345,20 @@ CASES = [
     Case("split-reads", "split_reads.scn", 0, None, args=TRUST, more=m_full),
     Case("ehlo-502-helo", "ehlo502.scn", 1, "ehlo-unsupported", severity="warning",
          more=m_ehlo502),
+    Case("timeout-at-ehlo", "ehlo_stall.scn", 2, "timeout",
+         more=both(greeting_kept, m_msg("timeout", "EHLO"))),
+    Case("fin-after-starttls-220", "fin_after_220.scn", 2, "tls-handshake-failed",
+         more=both(m_tls_failed("closed"))),
+    Case("close-after-tls", "close_after_tls.scn", 2, "connection-closed", args=TRUST,
+         more=both(greeting_kept, ehlo_kept, tls_kept, m_msg("connection-closed", "after TLS"))),
+    Case("tls-reply-20000-lines", "tls_huge_ehlo.scn", 2, "reply-too-large", args=TRUST,
+         more=both(greeting_kept, ehlo_kept, tls_kept)),
+    Case("tls-drip-forever", "tls_drip_forever.scn", 2, "timeout", args=TRUST,
+         more=both(greeting_kept, ehlo_kept, tls_kept, m_msg("timeout", "after TLS"))),
+    Case("implicit-tls-stall", "stall.scn", 2, "timeout", target="smtps://127.0.0.1:%d",
+         more=m_msg("timeout", "TLS handshake")),
+    Case("implicit-tls-plaintext", "implicit_plaintext.scn", 2, "tls-handshake-failed",
+         target="smtps://127.0.0.1:%d", more=m_msg("tls-handshake-failed", "smtp://")),
     Case("starttls-last-line", "starttls_last.scn", 0, None, args=TRUST, more=m_starttls_last),
 ]
 
@@ -328,7 +371,7 @@ def run_case(c, certdir):
             return
         args = [a.replace("@CERTDIR@", certdir) for a in c.args]
         cmd = [PROBE, "-o", "json", "--timeout", str(c.timeout)] + args + \
-            ["127.0.0.1:%d" % fake.port]
+            [c.target % fake.port]
         t0 = time.monotonic()
         try:
             p = subprocess.run(cmd, capture_output=True, timeout=HANG, stdin=subprocess.DEVNULL)
