@@ -37,6 +37,9 @@ _smtp_probe()
 	-p|--port)
 		COMPREPLY=($(compgen -W '25 465 587' -- "$cur"))
 		return ;;
+	-c|--concurrency)
+		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
+		return ;;
 	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
@@ -47,7 +50,7 @@ _smtp_probe()
 	case $cur in
 	-*)
 		COMPREPLY=($(compgen -W '-p --port --starttls --implicit-tls --no-tls
-			-4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--mx --all-addresses -c --concurrency -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -h --help -V --version' -- "$cur"))

@@ -23,6 +23,10 @@ struct options {
 	bool mx;                         /* --mx, or a user@domain target */
 	bool all_addresses;
 	size_t concurrency;              /* probes in flight at once */
+	const char *targets_file;        /* -f FILE, "-" = stdin, NULL none */
+	size_t per_host;                 /* connections at once to one host (batch) */
+	double rate;                     /* new probes per second, 0 = unlimited */
+	double deadline_ms;              /* whole-probe deadline */
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

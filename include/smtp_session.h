@@ -32,6 +32,9 @@ struct smtp_session *smtp_session_new(const struct probe_env *env,
 void smtp_session_set_addrs(struct smtp_session *s, const struct dns_addr *a,
                             size_t n, double dns_ms);
 void smtp_session_start(struct smtp_session *s);
+/* Ends a running probe now (its deadline passed): a "timeout" finding,
+ * then the done callback, as for any other end. */
+void smtp_session_abort(struct smtp_session *s, const char *why);
 void smtp_session_free(struct smtp_session *s);
 
 #endif

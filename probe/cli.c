@@ -20,7 +20,8 @@
 enum {
 	O_STARTTLS = 1000, O_IMPLICIT, O_NOTLS, O_MX, O_HELO, O_SERVERNAME,
 	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
-	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR
+	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR, O_PERHOST, O_RATE,
+	O_DEADLINE
 };
 
 static const struct option longopts[] = {
@@ -31,6 +32,10 @@ static const struct option longopts[] = {
 	{ "mx",              no_argument,       NULL, O_MX },
 	{ "all-addresses",   no_argument,       NULL, O_ALLADDR },
 	{ "concurrency",     required_argument, NULL, 'c' },
+	{ "targets",         required_argument, NULL, 'f' },
+	{ "per-host",        required_argument, NULL, O_PERHOST },
+	{ "rate",            required_argument, NULL, O_RATE },
+	{ "deadline",        required_argument, NULL, O_DEADLINE },
 	{ "ipv4",            no_argument,       NULL, '4' },
 	{ "ipv6",            no_argument,       NULL, '6' },
 	{ "helo",            required_argument, NULL, O_HELO },
@@ -72,7 +77,13 @@ void cli_usage(FILE *f)
 "      --mx                look up the domain's MX hosts and probe each\n"
 "      --all-addresses     probe every address of every host (default: first\n"
 "                          that answers)\n"
-"  -c, --concurrency N     probes in flight at once (default 16)\n"
+"Batch:\n"
+"  -f, --targets FILE      targets one per line ('-' = stdin; # comments);\n"
+"                          JSON Lines with -o json, a table with -o text\n"
+"  -c, --concurrency N     probes in flight at once (default 64; 16 for --mx)\n"
+"      --per-host N        probes at once to one host (batch; default 1)\n"
+"      --rate N            new probes per second (default: no limit)\n"
+"      --deadline SECONDS  whole-probe deadline (default 60)\n"
 "      --helo NAME         name sent in EHLO/HELO (default: this host's FQDN)\n"
 "      --resolver IP[:PORT]  DNS server to ask, repeatable (default: resolv.conf)\n"
 "      --timeout SECONDS   per step (default 10)\n"
@@ -205,10 +216,12 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	o->warn_days = 30;
 	o->crit_days = 7;
 	o->size_reserve = 4096;
-	o->concurrency = 16;
+	o->concurrency = 0;          /* defaulted below */
+	o->per_host = 1;
+	o->deadline_ms = 60000;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:46o:c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:46o:c:f:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (target_port(optarg, &o->port) != 0) {
@@ -239,6 +252,33 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 				return CLI_ERROR;
 			}
 			o->concurrency = (size_t)v;
+			break;
+		case 'f':
+			if (strcmp(optarg, "-") != 0 &&
+			    check_readable("targets file", optarg, false, err, errlen) != 0)
+				return CLI_ERROR;
+			o->targets_file = optarg;
+			break;
+		case O_PERHOST:
+			if (parse_uint(optarg, 1000, &v) != 0 || v == 0) {
+				snprintf(err, errlen, "bad --per-host '%s': want 1..1000", optarg);
+				return CLI_ERROR;
+			}
+			o->per_host = (size_t)v;
+			break;
+		case O_RATE:
+			if (parse_seconds(optarg, &o->rate) != 0) {
+				snprintf(err, errlen, "bad --rate '%s': want probes per second", optarg);
+				return CLI_ERROR;
+			}
+			o->rate /= 1000.0;   /* parse_seconds scaled it */
+			break;
+		case O_DEADLINE:
+			if (parse_seconds(optarg, &o->deadline_ms) != 0) {
+				snprintf(err, errlen, "bad --deadline '%s': want seconds, 0 < N <= 3600",
+				         optarg);
+				return CLI_ERROR;
+			}
 			break;
 		case '4':
 			o->only4 = true;
@@ -384,12 +424,18 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		         o->crit_days);
 		return CLI_ERROR;
 	}
+	if (o->concurrency == 0)
+		o->concurrency = o->targets_file ? 64 : 16;
+	if (o->targets_file && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
+		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
+		return CLI_ERROR;
+	}
 	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
 		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
 	}
-	if (optind >= argc) {
+	if (optind >= argc && o->targets_file == NULL) {
 		snprintf(err, errlen, "no target given (see --help)");
 		return CLI_ERROR;
 	}

@@ -1057,6 +1057,16 @@ void smtp_session_start(struct smtp_session *s)
 	}
 }
 
+void smtp_session_abort(struct smtp_session *s, const char *why)
+{
+	if (s->finished)
+		return;
+	result_add(s->r, SEV_CRITICAL, "timeout", "%s (while waiting for %s)", why,
+	           state_waits[s->state][0] ? state_waits[s->state] : "the server");
+	event(s, "%s", why);
+	session_finish(s);
+}
+
 void smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)

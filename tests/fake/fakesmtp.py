@@ -3,7 +3,7 @@
 server produces (tests/fault/). Standard library only.
 
     fakesmtp.py --port N --scenario FILE [--cert C --key K] [--certdir D]
-                [--lifetime SECONDS] [--host 127.0.0.1]
+                [--tls-max 1.2|1.3] [--lifetime SECONDS] [--host 127.0.0.1]
     fakesmtp.py --make-certs DIR       (make the certificates, then exit)
 
 It listens on 127.0.0.1 (loopback only) and serves every connection from the
@@ -11,7 +11,8 @@ top of the scenario file. With --port 0 it picks a free port. Either way its
 first line on stdout is "listening HOST PORT", printed once the socket is
 bound: a test reads that line, then connects. It stops by itself after
 --lifetime seconds (default 60) and on SIGTERM/SIGINT. What each connection
-did goes to stderr, one line per step.
+did goes to stderr, one line per step. The TLS steps use --cert/--key, by
+default CERTDIR/leaf.chain.pem and leaf.key; --tls-max 1.2 caps the version.
 
 Scenario format: one step per line; blank lines and lines starting with '#'
 are ignored. The first word is the step, the rest its argument. TEXT takes
@@ -274,7 +275,8 @@ class Conn:
                 self.log("client closed (partial %r)" % e.partial[:80])
                 return False
             self.log("got %r" % line[:120])
-            if not line.decode("latin-1").upper().startswith(unescape(arg).decode("latin-1").upper()):
+            want = unescape(arg).decode("latin-1").upper()
+            if not line.decode("latin-1").upper().startswith(want):
                 self.log("expected %r: closing" % arg)
                 return False
         elif step == "readraw":
@@ -338,7 +340,8 @@ class Conn:
             await self.write(bytes.fromhex("15030300020228"))   # fatal handshake_failure
             return False
         elif step == "chain":
-            await self.tls(self.srv.certfile("chain%d.pem" % int(arg)), self.srv.certfile("leaf.key"))
+            await self.tls(self.srv.certfile("chain%d.pem" % int(arg)),
+                           self.srv.certfile("leaf.key"))
         elif step == "chain-unlinked":
             await self.tls(self.srv.certfile("unlinked%d.pem" % int(arg)),
                            self.srv.certfile("leaf.key"))

@@ -1,0 +1,595 @@
+/* The probes of one run, scheduled over a fixed pool of job slots. Targets
+ * come from argv, then from the targets file one line at a time, so memory
+ * depends on --concurrency, never on how many targets there are. Mail
+ * servers answer bursts with 421 and block-lists: --per-host and --rate
+ * keep us polite. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "mx.h"
+#include "render.h"
+#include "render_util.h"
+#include "run.h"
+#include "target.h"
+
+#define LINE_MAX_TARGET 1024
+
+struct job {
+	struct run *run;                 /* borrowed */
+	bool busy, finished, domain, bad;
+	bool reaped;                     /* counted and (batch) rendered */
+	char spec[LINE_MAX_TARGET];
+	char key[254];                   /* per-host key: the host or domain */
+	struct result r;
+	struct domain_result d;
+	struct smtp_session *s;          /* owned */
+	struct mx_audit *a;              /* owned */
+	struct loop_timer deadline;
+};
+
+struct host_count {
+	char key[254];                   /* "" free */
+	size_t n;
+};
+
+struct run {
+	const struct probe_env *env;     /* borrowed */
+	const struct options *opt;       /* borrowed */
+	struct job *jobs;                /* owned */
+	size_t njobs;
+	bool ordered;                    /* argv only: render in order at the end */
+	size_t argv_next;
+	FILE *file;                      /* borrowed */
+	bool file_done;
+	size_t line_no;
+	char **waiting;                  /* owned: specs held back by --per-host */
+	size_t nwait, capwait;
+	struct host_count *hosts;        /* owned, open addressing */
+	size_t caphosts;
+	size_t in_flight;
+	double next_start;               /* --rate: earliest next start */
+	struct loop_timer rate_timer, reap_timer;
+	struct run_counts *counts;
+	enum status worst;
+	bool fatal;
+	bool progress;                   /* stderr is a TTY in batch mode */
+	bool header_done;
+};
+
+/* ---- per-host counts ---- */
+
+static size_t hash_key(const char *k)
+{
+	size_t h = 5381;
+
+	for (; *k; k++)
+		h = h * 33 + (unsigned char)tolower((unsigned char)*k);
+	return h;
+}
+
+static struct host_count *host_slot(struct run *run, const char *key)
+{
+	size_t i = hash_key(key) % run->caphosts, n;
+
+	for (n = 0; n < run->caphosts; n++, i = (i + 1) % run->caphosts) {
+		struct host_count *hc = &run->hosts[i];
+
+		if (hc->key[0] == '\0' || strcasecmp(hc->key, key) == 0)
+			return hc;
+	}
+	return NULL;   /* cannot happen: capacity exceeds the jobs in flight */
+}
+
+static size_t host_in_flight(struct run *run, const char *key)
+{
+	struct host_count *hc = host_slot(run, key);
+
+	return hc != NULL && hc->key[0] != '\0' ? hc->n : 0;
+}
+
+/* Deleting from open addressing would break probe chains: keep the key with
+ * n = 0, and rebuild the table when it fills up with idle keys. */
+static void host_rebuild(struct run *run)
+{
+	struct host_count *old = run->hosts;
+	size_t i, cap = run->caphosts;
+
+	run->hosts = calloc(cap, sizeof(*run->hosts));
+	if (run->hosts == NULL) {
+		run->hosts = old;
+		return;
+	}
+	for (i = 0; i < cap; i++)
+		if (old[i].key[0] != '\0' && old[i].n > 0)
+			*host_slot(run, old[i].key) = old[i];
+	free(old);
+}
+
+static void host_add(struct run *run, const char *key, int delta)
+{
+	struct host_count *hc = host_slot(run, key);
+	size_t used = 0, i;
+
+	if (hc == NULL || (hc->key[0] == '\0' && delta < 0))
+		return;
+	if (hc->key[0] == '\0') {
+		for (i = 0; i < run->caphosts; i++)
+			if (run->hosts[i].key[0] != '\0')
+				used++;
+		if (used * 2 >= run->caphosts) {
+			host_rebuild(run);
+			hc = host_slot(run, key);
+			if (hc == NULL)
+				return;
+		}
+		snprintf(hc->key, sizeof(hc->key), "%s", key);
+	}
+	if (delta > 0)
+		hc->n++;
+	else if (hc->n > 0)
+		hc->n--;
+}
+
+/* ---- where targets come from ---- */
+
+/* The next target spec, or false when there is none. A line too long to
+ * be a target is returned cut, and fails to parse like any bad target. */
+static bool next_line(struct run *run, char *out, size_t outlen)
+{
+	const struct options *o = run->opt;
+	char line[LINE_MAX_TARGET + 2];
+
+	if (run->argv_next < o->ntargets) {
+		snprintf(out, outlen, "%s", o->targets[run->argv_next++]);
+		return true;
+	}
+	while (run->file != NULL && !run->file_done) {
+		char *p, *e;
+		size_t len;
+
+		if (fgets(line, sizeof(line), run->file) == NULL) {
+			run->file_done = true;
+			break;
+		}
+		run->line_no++;
+		len = strlen(line);
+		if (len > 0 && line[len - 1] != '\n' && !feof(run->file)) {
+			int c;
+
+			/* Overlong: skip to the end of the line, keep the start. */
+			while ((c = fgetc(run->file)) != EOF && c != '\n')
+				;
+		}
+		p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strlen(p);
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		*e = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		snprintf(out, outlen, "%s", p);
+		return true;
+	}
+	return false;
+}
+
+static bool more_to_come(const struct run *run)
+{
+	return run->argv_next < run->opt->ntargets || run->nwait > 0 ||
+	       (run->file != NULL && !run->file_done);
+}
+
+/* ---- output ---- */
+
+static struct render_opts ropts(const struct run *run)
+{
+	const struct options *o = run->opt;
+	struct render_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.transcript = o->transcript;
+	ro.explain = o->explain;
+	if (o->color == COLOR_ALWAYS)
+		ro.color = true;
+	else if (o->color == COLOR_AUTO)
+		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	ro.pretty = o->output == OUT_JSON && run->ordered && run->njobs == 1 &&
+	            isatty(STDOUT_FILENO);
+	return ro;
+}
+
+static enum status job_status(const struct job *j)
+{
+	return j->domain ? j->d.status : j->r.status;
+}
+
+/* One row of the batch table: target, address, TLS, days left, status. */
+static void table_row(struct run *run, const struct job *j)
+{
+	const struct render_opts ro = ropts(run);
+	char target[40], addr[80], tls[24] = "-", days[24] = "-", first[120] = "";
+	const struct result *r = &j->r;
+	enum status st = job_status(j);
+
+	if (!run->header_done) {
+		printf("%-32s %-24s %-8s %6s  %s\n", "TARGET", "ADDRESS", "TLS", "DAYS", "STATUS");
+		run->header_done = true;
+	}
+	render_safe_buf(target, sizeof(target), j->spec, 32);
+	if (j->domain) {
+		snprintf(addr, sizeof(addr), "%zu MX, %zu answered", j->d.nmx, j->d.hosts_answered);
+		if (j->d.nfindings > 0)
+			snprintf(first, sizeof(first), "%s", j->d.findings[0].code);
+	} else {
+		snprintf(addr, sizeof(addr), "%s", r->address[0] ? r->address : "-");
+		if (r->tls.ok)
+			snprintf(tls, sizeof(tls), "%s", strncmp(r->tls.version, "TLSv", 4) == 0 ?
+			         r->tls.version + 4 : r->tls.version);
+		if (r->tls.nchain > 0) {
+			long min = r->tls.chain[0].days_left;
+
+			for (size_t i = 1; i < r->tls.nchain; i++)
+				if (r->tls.chain[i].days_left < min)
+					min = r->tls.chain[i].days_left;
+			snprintf(days, sizeof(days), "%ld", min);
+		}
+		for (size_t i = 0; i < r->nfindings; i++)
+			if (r->findings[i].sev != SEV_INFO) {
+				snprintf(first, sizeof(first), "%s", r->findings[i].code);
+				break;
+			}
+		if (j->bad && r->nfindings > 0)
+			snprintf(first, sizeof(first), "%s", r->findings[0].code);
+	}
+	printf("%-32s %-24s %-8s %6s  %s%s%s%s%s\n", target, addr, tls, days,
+	       render_status_color(&ro, st), status_name(st), render_reset(&ro),
+	       first[0] ? " " : "", first);
+}
+
+static void render_job(struct run *run, const struct job *j, size_t index)
+{
+	const struct options *o = run->opt;
+	const struct render_opts ro = ropts(run);
+
+	if (o->output == OUT_JSON) {
+		if (j->domain)
+			render_domain_json(stdout, &j->d, &ro);
+		else
+			render_json(stdout, &j->r, &ro);
+	} else if (!run->ordered) {
+		table_row(run, j);
+	} else {
+		if (index > 0)
+			fputc('\n', stdout);
+		if (j->domain)
+			render_domain_text(stdout, &j->d, &ro);
+		else if (o->explain)
+			render_explain(stdout, &j->r, &ro);
+		else
+			render_text(stdout, &j->r, &ro);
+	}
+	fflush(stdout);
+}
+
+static void progress(struct run *run)
+{
+	if (!run->progress)
+		return;
+	fprintf(stderr, "\r  %zu done, %zu in flight ", run->counts->total, run->in_flight);
+	fflush(stderr);
+}
+
+/* ---- jobs ---- */
+
+static void schedule_reap(struct run *run)
+{
+	loop_timer_set(run->env->loop, &run->reap_timer, 0);
+}
+
+static void on_probe_done(void *arg, struct smtp_session *s)
+{
+	struct job *j = arg;
+
+	(void)s;                         /* freed by the reaper, not here */
+	j->finished = true;
+	schedule_reap(j->run);
+}
+
+static void on_domain_done(void *arg, struct mx_audit *a)
+{
+	struct job *j = arg;
+
+	(void)a;
+	j->finished = true;
+	schedule_reap(j->run);
+}
+
+static void on_deadline(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+	char why[96];
+
+	(void)l;
+	snprintf(why, sizeof(why), "the probe did not finish within its %.0f s deadline",
+	         j->run->opt->deadline_ms / 1000.0);
+	if (j->s != NULL)
+		smtp_session_abort(j->s, why);
+}
+
+static void job_reset(struct job *j)
+{
+	struct run *run = j->run;
+
+	loop_timer_stop(run->env->loop, &j->deadline);
+	smtp_session_free(j->s);
+	mx_audit_free(j->a);
+	j->s = NULL;
+	j->a = NULL;
+	result_clear(&j->r);
+	domain_result_clear(&j->d);
+	j->busy = j->finished = j->domain = j->bad = j->reaped = false;
+	j->spec[0] = j->key[0] = '\0';
+}
+
+/* Starts spec in job j; a spec that does not parse ends at once as
+ * "unknown" (bad usage), like a bad argument would. */
+static void job_start(struct run *run, struct job *j, const char *spec)
+{
+	const struct options *o = run->opt;
+	struct target t;
+	char err[200];
+
+	j->busy = true;
+	snprintf(j->spec, sizeof(j->spec), "%s", spec);
+	if (target_parse(spec, &t, err, sizeof(err)) != 0) {
+		j->bad = true;
+		j->r.target = strdup(spec);
+		result_add(&j->r, SEV_CRITICAL, "bad-target", "%s", err);
+		j->r.status = ST_UNKNOWN;
+		j->finished = true;
+		run->in_flight++;
+		schedule_reap(run);
+		return;
+	}
+	snprintf(j->key, sizeof(j->key), "%s", t.host);
+	j->domain = o->mx || t.mail_domain;
+	host_add(run, j->key, +1);
+	run->in_flight++;
+	if (j->domain)
+		j->a = mx_audit_new(run->env, spec, t.host, &j->d, on_domain_done, j);
+	else
+		j->s = smtp_session_new(run->env, &t, spec, &j->r, on_probe_done, j);
+	if (j->a == NULL && j->s == NULL) {
+		run->fatal = true;
+		j->finished = true;
+		schedule_reap(run);
+		return;
+	}
+	loop_timer_set(run->env->loop, &j->deadline, o->deadline_ms);
+	if (j->domain)
+		mx_audit_start(j->a);
+	else
+		smtp_session_start(j->s);
+}
+
+static struct job *free_job(struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->njobs; i++)
+		if (!run->jobs[i].busy)
+			return &run->jobs[i];
+	return NULL;
+}
+
+static bool host_ok(struct run *run, const char *spec)
+{
+	struct target t;
+	char err[64];
+
+	if (run->opt->per_host == 0 || target_parse(spec, &t, err, sizeof(err)) != 0)
+		return true;
+	return host_in_flight(run, t.host) < run->opt->per_host;
+}
+
+static bool rate_ok(struct run *run)
+{
+	double now = loop_now();
+
+	if (run->opt->rate <= 0)
+		return true;
+	if (now < run->next_start) {
+		loop_timer_set(run->env->loop, &run->rate_timer, run->next_start - now);
+		return false;
+	}
+	run->next_start = (run->next_start > now - 1000.0 / run->opt->rate ?
+	                   run->next_start : now) + 1000.0 / run->opt->rate;
+	return true;
+}
+
+/* Starts as many probes as the limits allow. */
+static void fill(struct run *run)
+{
+	char spec[LINE_MAX_TARGET];
+	size_t limit = run->opt->concurrency;
+
+	while (!run->fatal && run->in_flight < limit) {
+		struct job *j = free_job(run);
+		bool found = false;
+		size_t i;
+
+		if (j == NULL)
+			return;
+		/* Held-back targets first, in order, when their host has room. */
+		for (i = 0; i < run->nwait; i++)
+			if (host_ok(run, run->waiting[i])) {
+				if (!rate_ok(run))
+					return;
+				snprintf(spec, sizeof(spec), "%s", run->waiting[i]);
+				free(run->waiting[i]);
+				memmove(&run->waiting[i], &run->waiting[i + 1],
+				        (run->nwait - i - 1) * sizeof(run->waiting[0]));
+				run->nwait--;
+				found = true;
+				break;
+			}
+		while (!found) {
+			if (run->nwait == run->capwait)
+				return;      /* wait for a host to free up */
+			if (!next_line(run, spec, sizeof(spec)))
+				return;
+			if (host_ok(run, spec)) {
+				found = true;
+				break;
+			}
+			run->waiting[run->nwait] = strdup(spec);
+			if (run->waiting[run->nwait] == NULL) {
+				run->fatal = true;
+				return;
+			}
+			run->nwait++;
+		}
+		if (!rate_ok(run)) {
+			/* Keep it for when the rate allows. */
+			if (run->nwait < run->capwait && (run->waiting[run->nwait] = strdup(spec)) != NULL) {
+				memmove(&run->waiting[1], &run->waiting[0], run->nwait * sizeof(run->waiting[0]));
+				run->waiting[0] = run->waiting[run->nwait];
+				run->nwait++;
+			}
+			return;
+		}
+		job_start(run, j, spec);
+	}
+}
+
+static void on_reap(struct loop *l, void *arg)
+{
+	struct run *run = arg;
+	size_t i;
+
+	for (i = 0; i < run->njobs; i++) {
+		struct job *j = &run->jobs[i];
+		enum status st;
+
+		if (!j->busy || !j->finished || j->reaped)
+			continue;
+		j->reaped = true;
+		st = job_status(j);
+		run->counts->total++;
+		run->counts->by_status[st]++;
+		if (st > run->worst)
+			run->worst = st;
+		run->in_flight--;
+		if (j->key[0])
+			host_add(run, j->key, -1);
+		loop_timer_stop(l, &j->deadline);
+		if (run->ordered) {
+			/* Keep the result for the end; free the engine now. */
+			smtp_session_free(j->s);
+			mx_audit_free(j->a);
+			j->s = NULL;
+			j->a = NULL;
+			continue;
+		}
+		render_job(run, j, 0);
+		job_reset(j);
+	}
+	progress(run);
+	fill(run);
+	if (run->in_flight == 0 && (!more_to_come(run) || run->fatal))
+		loop_stop(l);
+}
+
+static void on_rate(struct loop *l, void *arg)
+{
+	(void)l;
+	fill(arg);
+}
+
+enum status run_all(const struct probe_env *env, FILE *targets_file,
+                    struct run_counts *counts, bool *fatal, char *err, size_t errlen)
+{
+	const struct options *o = env->opt;
+	struct run run;
+	size_t i;
+
+	memset(&run, 0, sizeof(run));
+	memset(counts, 0, sizeof(*counts));
+	*fatal = false;
+	run.env = env;
+	run.opt = o;
+	run.file = targets_file;
+	run.counts = counts;
+	run.ordered = targets_file == NULL;
+	run.njobs = run.ordered ? o->ntargets : o->concurrency;
+	run.capwait = 4 * o->concurrency + 1;
+	run.caphosts = 4 * o->concurrency + 16;
+	run.progress = !run.ordered && isatty(STDERR_FILENO);
+	run.jobs = calloc(run.njobs ? run.njobs : 1, sizeof(*run.jobs));
+	run.waiting = calloc(run.capwait, sizeof(*run.waiting));
+	run.hosts = calloc(run.caphosts, sizeof(*run.hosts));
+	if (run.jobs == NULL || run.waiting == NULL || run.hosts == NULL) {
+		snprintf(err, errlen, "out of memory");
+		*fatal = true;
+		goto done;
+	}
+	for (i = 0; i < run.njobs; i++) {
+		run.jobs[i].run = &run;
+		result_init(&run.jobs[i].r);
+		domain_result_init(&run.jobs[i].d);
+		loop_timer_init(&run.jobs[i].deadline, on_deadline, &run.jobs[i]);
+	}
+	loop_timer_init(&run.rate_timer, on_rate, &run);
+	loop_timer_init(&run.reap_timer, on_reap, &run);
+	fill(&run);
+	if (run.in_flight > 0 || more_to_come(&run))
+		loop_run(env->loop);
+	if (run.progress)
+		fputs("\r\033[K", stderr);
+	if (run.fatal) {
+		snprintf(err, errlen, "out of memory");
+		*fatal = true;
+	}
+	if (run.ordered && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
+		const struct result **all = calloc(run.njobs ? run.njobs : 1, sizeof(*all));
+		struct render_opts ro = ropts(&run);
+
+		if (all == NULL) {
+			snprintf(err, errlen, "out of memory");
+			*fatal = true;
+			goto done;
+		}
+		for (i = 0; i < run.njobs; i++)
+			all[i] = &run.jobs[i].r;
+		if (o->output == OUT_NAGIOS)
+			render_nagios(stdout, all, run.njobs, &ro);
+		else
+			render_prometheus(stdout, all, run.njobs, &ro);
+		free(all);
+		fflush(stdout);
+	} else if (run.ordered) {
+		for (i = 0; i < run.njobs; i++)
+			if (run.jobs[i].busy)
+				render_job(&run, &run.jobs[i], i);
+	}
+	if (!run.ordered && o->output == OUT_TEXT && counts->total > 0)
+		printf("%zu target%s: %zu ok, %zu warning, %zu critical, %zu unknown\n",
+		       counts->total, counts->total == 1 ? "" : "s", counts->by_status[ST_OK],
+		       counts->by_status[ST_WARNING], counts->by_status[ST_CRITICAL],
+		       counts->by_status[ST_UNKNOWN]);
+done:
+	for (i = 0; run.jobs != NULL && i < run.njobs; i++)
+		job_reset(&run.jobs[i]);
+	for (i = 0; i < run.nwait; i++)
+		free(run.waiting[i]);
+	free(run.waiting);
+	free(run.hosts);
+	free(run.jobs);
+	return *fatal ? ST_UNKNOWN : run.worst;
+}
