@@ -37,10 +37,16 @@ _smtp_probe()
 	-p|--port)
 		COMPREPLY=($(compgen -W '25 465 587' -- "$cur"))
 		return ;;
+	-f|--targets)
+		if declare -F _filedir >/dev/null 2>&1; then _filedir; else
+			COMPREPLY=($(compgen -f -- "$cur")); fi
+		[[ $cur == - || -z $cur ]] && COMPREPLY+=(-)
+		return ;;
 	-c|--concurrency)
 		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
 		return ;;
-	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve)
+	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve|\
+	--per-host|--rate|--deadline)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
 	esac
@@ -50,7 +56,8 @@ _smtp_probe()
 	case $cur in
 	-*)
 		COMPREPLY=($(compgen -W '-p --port --starttls --implicit-tls --no-tls
-			--mx --all-addresses -c --concurrency -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--mx --all-addresses -f --targets -c --concurrency --per-host --rate
+			--deadline -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -h --help -V --version' -- "$cur"))

@@ -27,6 +27,20 @@ struct options {
 	size_t per_host;                 /* connections at once to one host (batch) */
 	double rate;                     /* new probes per second, 0 = unlimited */
 	double deadline_ms;              /* whole-probe deadline */
+	/* Checks that cost extra commands or connections: only when asked. */
+	bool dane, mta_sts, tls_versions, starttls_injection, check_tls_required;
+	const char *auth_user;           /* --auth USER */
+	const char *password_file;       /* --password-file FILE */
+	const char *auth_mech;           /* --auth-mech NAME, NULL = strongest offered */
+	bool allow_plaintext_auth;
+	const char *mail_from;           /* --from ADDR */
+#define OPT_MAX_RCPT 16
+	const char *rcpt[OPT_MAX_RCPT];  /* --rcpt ADDR, repeatable */
+	size_t nrcpt;
+	const char *serve;               /* --serve ADDR:PORT (exporter mode) */
+#define OPT_MAX_ALLOW 32
+	const char *serve_allow[OPT_MAX_ALLOW]; /* --serve-allow PATTERN */
+	size_t nserve_allow;
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

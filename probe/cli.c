@@ -21,7 +21,8 @@ enum {
 	O_STARTTLS = 1000, O_IMPLICIT, O_NOTLS, O_MX, O_HELO, O_SERVERNAME,
 	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
 	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR, O_PERHOST, O_RATE,
-	O_DEADLINE
+	O_DEADLINE, O_DANE, O_MTASTS, O_TLSVER, O_INJECT, O_CHKTLS, O_AUTH, O_PWFILE,
+	O_AUTHMECH, O_PLAINAUTH, O_FROM, O_RCPT, O_SERVE, O_SERVEALLOW
 };
 
 static const struct option longopts[] = {
@@ -36,6 +37,19 @@ static const struct option longopts[] = {
 	{ "per-host",        required_argument, NULL, O_PERHOST },
 	{ "rate",            required_argument, NULL, O_RATE },
 	{ "deadline",        required_argument, NULL, O_DEADLINE },
+	{ "dane",            no_argument,       NULL, O_DANE },
+	{ "mta-sts",         no_argument,       NULL, O_MTASTS },
+	{ "tls-versions",    no_argument,       NULL, O_TLSVER },
+	{ "starttls-injection", no_argument,    NULL, O_INJECT },
+	{ "check-tls-required", no_argument,    NULL, O_CHKTLS },
+	{ "auth",            required_argument, NULL, O_AUTH },
+	{ "password-file",   required_argument, NULL, O_PWFILE },
+	{ "auth-mech",       required_argument, NULL, O_AUTHMECH },
+	{ "allow-plaintext-auth", no_argument,  NULL, O_PLAINAUTH },
+	{ "from",            required_argument, NULL, O_FROM },
+	{ "rcpt",            required_argument, NULL, O_RCPT },
+	{ "serve",           required_argument, NULL, O_SERVE },
+	{ "serve-allow",     required_argument, NULL, O_SERVEALLOW },
 	{ "ipv4",            no_argument,       NULL, '4' },
 	{ "ipv6",            no_argument,       NULL, '6' },
 	{ "helo",            required_argument, NULL, O_HELO },
@@ -279,6 +293,70 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 				         optarg);
 				return CLI_ERROR;
 			}
+			break;
+		case O_DANE:
+			o->dane = true;
+			break;
+		case O_MTASTS:
+			o->mta_sts = true;
+			break;
+		case O_TLSVER:
+			o->tls_versions = true;
+			break;
+		case O_INJECT:
+			o->starttls_injection = true;
+			break;
+		case O_CHKTLS:
+			o->check_tls_required = true;
+			break;
+		case O_AUTH:
+			if (optarg[0] == '\0' || strlen(optarg) > 255) {
+				snprintf(err, errlen, "bad --auth '%.60s': want a user name", optarg);
+				return CLI_ERROR;
+			}
+			o->auth_user = optarg;
+			break;
+		case O_PWFILE:
+			if (check_readable("password file", optarg, false, err, errlen) != 0)
+				return CLI_ERROR;
+			o->password_file = optarg;
+			break;
+		case O_AUTHMECH:
+			o->auth_mech = optarg;
+			break;
+		case O_PLAINAUTH:
+			o->allow_plaintext_auth = true;
+			break;
+		case O_FROM:
+			if (strlen(optarg) > 254 || strpbrk(optarg, "<> \r\n") != NULL) {
+				snprintf(err, errlen, "bad --from '%.60s': want an address (or \"\" for <>)",
+				         optarg);
+				return CLI_ERROR;
+			}
+			o->mail_from = optarg;
+			break;
+		case O_RCPT:
+			if (o->nrcpt == OPT_MAX_RCPT) {
+				snprintf(err, errlen, "too many --rcpt options (at most %d)", OPT_MAX_RCPT);
+				return CLI_ERROR;
+			}
+			if (optarg[0] == '\0' || strlen(optarg) > 254 ||
+			    strpbrk(optarg, "<> \r\n") != NULL || strchr(optarg, '@') == NULL) {
+				snprintf(err, errlen, "bad --rcpt '%.60s': want user@domain", optarg);
+				return CLI_ERROR;
+			}
+			o->rcpt[o->nrcpt++] = optarg;
+			break;
+		case O_SERVE:
+			o->serve = optarg;
+			break;
+		case O_SERVEALLOW:
+			if (o->nserve_allow == OPT_MAX_ALLOW) {
+				snprintf(err, errlen, "too many --serve-allow options (at most %d)",
+				         OPT_MAX_ALLOW);
+				return CLI_ERROR;
+			}
+			o->serve_allow[o->nserve_allow++] = optarg;
 			break;
 		case '4':
 			o->only4 = true;

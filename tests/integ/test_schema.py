@@ -20,6 +20,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -175,6 +176,14 @@ def no_server_cases():
         validate("http-listener", ["--timeout", "2", "127.0.0.1:%d" % lh.port])
     finally:
         lh.close()
+    validate("mx-dns-refused", ["--mx", "--timeout", "1", "--resolver", "127.0.0.1:1",
+                                "example.test"],
+             expect={"domain": "example.test", "probes": []})
+    docs = validate("mx-user-at-dns-refused", ["--timeout", "1", "--resolver", "127.0.0.1:1",
+                                               "postmaster@example.test"])
+    if docs:
+        domain_drift_cases(docs[0])
+
     lm = Listener(mini_smtp)
     try:
         docs = validate("mini-smtp", ["--timeout", "2", "-v", "127.0.0.1:%d" % lm.port],
@@ -182,6 +191,11 @@ def no_server_cases():
                                 "size.limit": 1048576, "tls": None})
         if docs:
             drift_cases(docs[0])
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as tf:
+            tf.write("# schema test batch\n127.0.0.1:1\n\n[::1]:1\n127.0.0.1:%d\n"
+                     "smtps://127.0.0.1:%d\n" % (lm.port, lm.port))
+            tf.flush()
+            validate("batch-json-lines", ["--timeout", "2", "-f", tf.name], ndocs=4)
         validate("mini-smtp-implicit-tls",
                  ["--timeout", "2", "--implicit-tls", "127.0.0.1:%d" % lm.port],
                  expect={"tls.ok": False})
@@ -215,6 +229,24 @@ def drift_cases(doc):
         {"t_ms": 1.0, "dir": "X", "line": ""}))
     mutated("transcript-without-dropped", lambda d: d.pop("transcript_dropped"))
     mutated("extra-nested-key", lambda d: d["starttls"].update(extra=1))
+
+
+def domain_drift_cases(doc):
+    def mutated(name, fn):
+        d = copy.deepcopy(doc)
+        fn(d)
+        check("schema-rejects-domain-" + name, bool(schema_check.errors(d)),
+              "the schema accepted it")
+
+    def rename(obj, old, new):
+        obj[new] = obj.pop(old)
+
+    check("schema-accepts-domain-sample", not schema_check.errors(doc), schema_check.errors(doc))
+    mutated("renamed-top-key", lambda d: rename(d, "null_mx", "nullmx"))
+    mutated("missing-probes", lambda d: d.pop("probes"))
+    mutated("renamed-summary-key", lambda d: rename(d["summary"], "hosts_answered", "answered"))
+    mutated("bad-probe", lambda d: d["probes"].append({"schema": "smtp-probe/1"}))
+    mutated("bad-mx", lambda d: d["mx"].append({"preference": 10, "host": "mx.test"}))
 
 
 # ------------------------------------------------------------ the suite's servers
@@ -256,6 +288,17 @@ def server_cases(env):
              trust + ["--pin", "sha256//" + "A" * 43 + "=", "%s:%d" % (v4, p)],
              expect={"status": "critical"})
     validate("testenv-untrusted", ["%s:%d" % (v4, p)])
+    if isinstance(env.get("dns"), dict):
+        base = ["--cafile", ca, "--resolver", env["dns"]["resolver"], "-p", str(p),
+                "--timeout", "5"]
+        for dom in ("example.test", "mixed.test", "nullmx.test", "nomx.test", "cname-mx.test",
+                    "noptr.test", "ipmx.test", "nxdomain.test"):
+            docs = validate("testenv-mx-%s" % dom.split(".")[0], base + ["--mx", dom], timeout=30)
+            if dom == "example.test" and docs:
+                check("testenv-mx-example: probes-present", len(docs[0].get("probes") or []) >= 1,
+                      docs[0].get("summary"))
+        validate("testenv-mx-all-addresses",
+                 base + ["--mx", "--all-addresses", "-v", "postmaster@example.test"], timeout=30)
     if "submission" in env["ports"]:
         validate("testenv-two-ports",
                  trust + ["%s:%d" % (v4, p), "submission://%s:%d" % (v4, env["ports"]["submission"])],
