@@ -22,7 +22,7 @@ _smtp_probe()
 	--color)
 		COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
 		return ;;
-	--cafile)
+	--cafile|--password-file)
 		if declare -F _filedir >/dev/null 2>&1; then _filedir; else
 			COMPREPLY=($(compgen -f -- "$cur")); fi
 		return ;;
@@ -42,11 +42,14 @@ _smtp_probe()
 			COMPREPLY=($(compgen -f -- "$cur")); fi
 		[[ $cur == - || -z $cur ]] && COMPREPLY+=(-)
 		return ;;
+	--auth-mech)
+		COMPREPLY=($(compgen -W 'SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN' -- "$cur"))
+		return ;;
 	-c|--concurrency)
 		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
 		return ;;
 	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve|\
-	--per-host|--rate|--deadline)
+	--per-host|--rate|--deadline|--auth|--from|--rcpt|--serve|--serve-allow)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
 	esac
@@ -57,7 +60,9 @@ _smtp_probe()
 	-*)
 		COMPREPLY=($(compgen -W '-p --port --starttls --implicit-tls --no-tls
 			--mx --all-addresses -f --targets -c --concurrency --per-host --rate
-			--deadline -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--deadline --dane --mta-sts --tls-versions --starttls-injection
+			--check-tls-required --auth --password-file --auth-mech
+			--allow-plaintext-auth --from --rcpt --serve --serve-allow -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -h --help -V --version' -- "$cur"))
