@@ -15,6 +15,9 @@
 int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c);
 void cert_info_clear(struct cert_info *c);
 
+/* Frees the DER kept for DANE matching (the rest stays). */
+void cert_info_drop_der(struct cert_info *c);
+
 /* Same, but from DER bytes (for tests and fuzzing). 0, -1 parse error. */
 int cert_extract_der(const unsigned char *der, size_t len, time_t now,
                      struct cert_info *c);

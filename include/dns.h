@@ -42,6 +42,15 @@ typedef void (*dns_rr_cb)(void *arg, enum dns_err e, const ares_dns_record_t *re
 struct dns_query *dns_query_rr(struct dns *d, const char *name,
                                ares_dns_rec_type_t type, dns_rr_cb cb, void *arg);
 
+/* The same with the EDNS0 DNSSEC OK bit (RFC 3225) and AD set in the query
+ * (RFC 6840 5.7), for answers whose authenticity matters (TLSA). The
+ * outcome is classified from the answer's RCODE as for dns_query_rr;
+ * *ad tells whether the resolver said it validated the answer (its AD
+ * flag): we trust the resolver, as posttls-finger does. */
+typedef void (*dns_sec_cb)(void *arg, enum dns_err e, bool ad, const ares_dns_record_t *rec);
+struct dns_query *dns_query_dnssec(struct dns *d, const char *name,
+                                   ares_dns_rec_type_t type, dns_sec_cb cb, void *arg);
+
 /* The outcome of an address lookup. */
 struct dns_answer {
 	enum dns_err e4, e6;         /* per family; DNS_NODATA when not asked */

@@ -6,6 +6,7 @@
 #define SP_MX_H
 
 #include "dns.h"
+#include "mtasts.h"
 #include "result.h"
 #include "smtp_session.h"
 
@@ -23,6 +24,11 @@ struct mx_host {
 	size_t naddrs;
 	size_t probes, answered;          /* probes run / that reached SMTP */
 	bool has4, has6, ok4, ok6;        /* families present / that answered */
+	/* --mta-sts: this host against the domain's policy */
+	bool sts_checked;                 /* a valid policy was there to compare with */
+	bool sts_match;                   /* an mx pattern of the policy matches the name */
+	bool sts_cert_judged;             /* some probe of it reached SMTP */
+	bool sts_cert_ok;                 /* every such probe had TLS with a valid certificate */
 };
 
 struct domain_result {
@@ -39,6 +45,8 @@ struct domain_result {
 	double dns_ms, total_ms;
 	/* summary */
 	size_t hosts_answered, addresses_probed, addresses_answered, starttls_count;
+	struct mtasts_info mta_sts;       /* --mta-sts */
+	struct tlsrpt_info tls_rpt;       /* --mta-sts */
 };
 
 void domain_result_init(struct domain_result *d);

@@ -79,6 +79,11 @@ struct cert_info {
 	char sha256[65];                  /* lowercase hex of the DER */
 	char spki_sha256[45];             /* base64, as used by --pin sha256//... */
 	bool self_signed;
+	/* For DANE (RFC 6698 matching of Full/SHA-512 data): the DER, and where
+	 * the SubjectPublicKeyInfo lies in it. Owned; dropped (NULL) once the
+	 * probe's DANE check is done, so a finished result does not keep it. */
+	unsigned char *der;
+	size_t der_len, spki_off, spki_len;
 };
 
 struct tls_info {
@@ -106,6 +111,54 @@ struct auth_info {
 	char *mechanisms_tls;             /* owned: after TLS */
 	bool tested, accepted;
 	char *reply;                      /* owned: server reply to the AUTH test */
+	char mechanism[24];               /* mechanism tried, "" none */
+	char skipped[200];                /* why --auth sent no AUTH, "" if it did */
+};
+
+/* One command's reply (--from/--rcpt, --check-tls-required). Fixed size:
+ * result_clear need not know about it. */
+struct cmd_reply {
+	bool sent;                        /* the command went out */
+	int code;                         /* 0: no reply */
+	char text[256];                   /* reply lines joined by ' ', bounded */
+};
+
+#define RESULT_MAX_RCPT 16
+struct envelope_info {
+	bool tested;
+	char mail_from[256];              /* as given; "" is MAIL FROM:<> */
+	struct cmd_reply mail;
+	size_t nrcpt;
+	struct {
+		char address[256];
+		bool outside;             /* domain not the probed host's (open-relay rule) */
+		struct cmd_reply reply;
+	} rcpt[RESULT_MAX_RCPT];
+	struct cmd_reply rset;
+};
+
+/* --check-tls-required: MAIL FROM:<> on the cleartext channel. */
+struct tlsreq_info {
+	bool tested;
+	int required;                     /* 1 refused (TLS enforced), 0 accepted, -1 unclear */
+	struct cmd_reply mail, rset;
+	char note[160];                   /* why not tested / inconclusive, "" */
+};
+
+/* --tls-versions: one extra connection per version. */
+enum tlsver_state { TLSV_UNTESTED = 0, TLSV_ACCEPTED, TLSV_REFUSED, TLSV_UNKNOWN };
+#define RESULT_TLSV_N 4               /* [0] TLSv1.0 .. [3] TLSv1.3 */
+struct tlsvers_info {
+	bool tested;
+	enum tlsver_state v[RESULT_TLSV_N];
+	char detail[RESULT_TLSV_N][160];  /* cipher, alert or error seen */
+};
+
+/* --starttls-injection: the extra connection's outcome. */
+struct injection_info {
+	bool tested;
+	int vulnerable;                   /* 1 yes, 0 no, -1 inconclusive */
+	char detail[200];
 };
 
 /* Milliseconds; < 0 means the step did not happen. */
@@ -120,6 +173,32 @@ struct ptr_info {
 	char *name;                       /* owned: PTR target, NULL when none */
 	bool confirmed;                   /* the name resolves back (FCrDNS) */
 	char error[64];                   /* "" or why the lookup failed */
+};
+
+/* DANE (RFC 6698, 7671, 7672): the TLSA records at _PORT._tcp.HOST and how
+ * each matched the presented chain. Fixed size: result_clear frees nothing. */
+#define RESULT_MAX_TLSA       16
+#define RESULT_TLSA_DATA_HEX  128   /* hex digits kept of one record's data */
+
+struct tlsa_info {
+	unsigned usage, selector, matching;
+	char data[RESULT_TLSA_DATA_HEX + 1]; /* lowercase hex, cut (see data_len) */
+	size_t data_len;                  /* bytes of association data */
+	bool usable;                      /* DANE-TA/EE with a known selector and matching type */
+	bool matched;                     /* the association data matched the chain */
+};
+
+struct dane_info {
+	bool checked;                     /* a TLSA lookup was made */
+	char name[300];                   /* "_25._tcp.mx1.example" */
+	bool authenticated;               /* the resolver set AD (DNSSEC validated) */
+	/* "valid" | "mismatch" | "no-records" | "unusable" | "lookup-failed"
+	 * | "no-tls" (TLSA published, no chain to match) */
+	char result[16];
+	char error[96];                   /* lookup failure or why a match was refused */
+	struct tlsa_info records[RESULT_MAX_TLSA];
+	size_t nrecords;
+	size_t records_total;             /* TLSA records in the answer, even if > kept */
 };
 
 struct tline {
@@ -164,9 +243,16 @@ struct result {
 	size_t transcript_dropped;
 
 	struct ptr_info ptr;
+	struct dane_info dane;            /* --dane */
 
 	int warn_days, crit_days;         /* thresholds used (for renderers) */
 	time_t started;                   /* wall clock of probe start */
+
+	/* Checks that cost commands or connections: only when asked. */
+	struct envelope_info envelope;    /* --from / --rcpt */
+	struct tlsreq_info tls_required;  /* --check-tls-required */
+	struct tlsvers_info tls_versions; /* --tls-versions */
+	struct injection_info injection;  /* --starttls-injection */
 };
 
 void result_init(struct result *r);

@@ -5,6 +5,7 @@
 #define SP_TLSIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include "result.h"
 
@@ -26,6 +27,9 @@ struct tlsio;
 struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
                                 char *err, size_t errlen);
 void tlsio_cfg_free(struct tlsio_cfg *cfg);
+/* Offer only this version (0x0303 TLS 1.2, 0x0304 TLS 1.3) on a config of
+ * its own (--tls-versions); -1 for any other value. */
+int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version);
 
 /* servername: SNI and the name verified (NULL or an IP literal: no SNI,
  * name checked against IP SANs). */

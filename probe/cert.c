@@ -193,6 +193,7 @@ void cert_info_clear(struct cert_info *c)
 	free(c->issuer);
 	for (size_t i = 0; i < c->nsan; i++)
 		free(c->san[i]);
+	free(c->der);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -232,11 +233,29 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 		goto done;
 	c->self_signed = crt->subject_raw.len == crt->issuer_raw.len &&
 	                 memcmp(crt->subject_raw.p, crt->issuer_raw.p, crt->subject_raw.len) == 0;
+	/* Kept for DANE matching; mbedTLS parses in place, so the SPKI lies
+	 * inside the DER (checked rather than assumed). */
+	if ((c->der = malloc(crt->raw.len ? crt->raw.len : 1)) == NULL)
+		goto done;
+	memcpy(c->der, crt->raw.p, crt->raw.len);
+	c->der_len = crt->raw.len;
+	if (crt->pk_raw.p >= crt->raw.p && crt->pk_raw.len <= crt->raw.len &&
+	    (size_t)(crt->pk_raw.p - crt->raw.p) <= crt->raw.len - crt->pk_raw.len) {
+		c->spki_off = (size_t)(crt->pk_raw.p - crt->raw.p);
+		c->spki_len = crt->pk_raw.len;
+	}
 	rc = 0;
 done:
 	if (rc != 0)
 		cert_info_clear(c);
 	return rc;
+}
+
+void cert_info_drop_der(struct cert_info *c)
+{
+	free(c->der);
+	c->der = NULL;
+	c->der_len = c->spki_off = c->spki_len = 0;
 }
 
 int cert_extract_der(const unsigned char *der, size_t len, time_t now,

@@ -11,9 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cert.h"
 #include "dns.h"
 #include "options.h"
+#include "serve.h"
 #include "target.h"
 #include "tlsio.h"
 
@@ -107,6 +109,19 @@ void cli_usage(FILE *f)
 "      --cafile FILE | --capath DIR   trust anchors (default: system store)\n"
 "      --pin sha256//BASE64  expected SPKI pin, repeatable\n"
 "      --warn-days N --crit-days N   expiry thresholds (default 30 / 7)\n"
+"      --tls-versions      also try TLS 1.2 and 1.3 alone and detect TLS 1.0/1.1\n"
+"                          (four extra connections)\n"
+"      --starttls-injection  test the STARTTLS command-injection flaw\n"
+"                          (CVE-2011-0411; one extra connection)\n"
+"      --check-tls-required  send MAIL FROM:<> before STARTTLS (then RSET) to\n"
+"                          see whether the server insists on TLS\n"
+"Credentials and envelope (no mail is ever sent):\n"
+"      --auth USER         test a login; password from $SMTP_PROBE_PASSWORD or\n"
+"                          --password-file FILE (first line); never shown\n"
+"      --auth-mech NAME    CRAM-MD5, PLAIN or LOGIN (default: strongest offered)\n"
+"      --allow-plaintext-auth  also log in without TLS (default: refuse)\n"
+"      --from ADDR         test MAIL FROM:<ADDR> (\"\" for <>), then RSET\n"
+"      --rcpt ADDR         test RCPT TO:<ADDR> after --from, repeatable\n"
 "Output:\n"
 "  -o, --output FORMAT     text (default) | json | nagios | prometheus;\n"
 "      --json              same as -o json\n"
@@ -114,6 +129,13 @@ void cli_usage(FILE *f)
 "      --explain           the dialogue explained line by line\n"
 "      --size-reserve N    bytes kept for headers in the attachment limit (4096)\n"
 "      --color WHEN        auto | always | never\n"
+"Exporter (Prometheus, like blackbox_exporter):\n"
+"      --serve ADDR:PORT   answer GET /probe?target=HOST[:PORT] and /metrics over\n"
+"                          HTTP instead of probing targets; IP:PORT, [IPv6]:PORT,\n"
+"                          or :PORT for 127.0.0.1; -c probes at once\n"
+"      --serve-allow PATTERN  targets the exporter may probe, repeatable: a host\n"
+"                          glob with an optional :PORT glob ('*.example.org:25');\n"
+"                          without one every /probe is refused (403)\n"
 "  -h, --help              this help;  -V, --version   versions\n"
 "\n"
 "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage).\n", f);
@@ -216,6 +238,48 @@ static int check_readable(const char *what, const char *path, bool dir, char *er
 	if (access(path, R_OK) != 0) {
 		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
 		return -1;
+	}
+	return 0;
+}
+
+/* Combinations of the checks that cost commands or connections. The
+ * password is read here once so a missing one is bad usage (exit 3), then
+ * wiped; the probe reads it again only when it sends AUTH. */
+static int cli_check_tests(const struct options *o, char *err, size_t errlen)
+{
+	char pw[AUTH_MAX_SECRET];
+
+	if (o->nrcpt > 0 && o->mail_from == NULL) {
+		snprintf(err, errlen, "--rcpt needs --from ADDR (\"\" for MAIL FROM:<>)");
+		return -1;
+	}
+	if (o->auth_user == NULL && (o->password_file || o->auth_mech || o->allow_plaintext_auth)) {
+		snprintf(err, errlen, "%s needs --auth USER", o->password_file ? "--password-file" :
+		         o->auth_mech ? "--auth-mech" : "--allow-plaintext-auth");
+		return -1;
+	}
+	if (o->auth_mech != NULL && auth_mech_parse(o->auth_mech) == AUTH_MECH_NONE) {
+		snprintf(err, errlen, "bad --auth-mech '%.40s': want CRAM-MD5, PLAIN or LOGIN",
+		         o->auth_mech);
+		return -1;
+	}
+	if (o->mode_set && o->mode == TLS_MODE_NONE && (o->tls_versions || o->starttls_injection)) {
+		snprintf(err, errlen, "%s needs TLS: not with --no-tls",
+		         o->tls_versions ? "--tls-versions" : "--starttls-injection");
+		return -1;
+	}
+	if (o->mode_set && o->mode == TLS_MODE_IMPLICIT &&
+	    (o->starttls_injection || o->check_tls_required)) {
+		snprintf(err, errlen, "%s needs a STARTTLS port: not with --implicit-tls",
+		         o->starttls_injection ? "--starttls-injection" : "--check-tls-required");
+		return -1;
+	}
+	if (o->auth_user != NULL) {
+		int rc = auth_password_load(o->password_file, pw, sizeof(pw), err, errlen);
+
+		auth_wipe(pw, sizeof(pw));
+		if (rc != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -347,15 +411,23 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			}
 			o->rcpt[o->nrcpt++] = optarg;
 			break;
-		case O_SERVE:
+		case O_SERVE: {
+			struct sockaddr_storage ss;
+			socklen_t sslen;
+
+			if (serve_addr_parse(optarg, &ss, &sslen, err, errlen) != 0)
+				return CLI_ERROR;
 			o->serve = optarg;
 			break;
+		}
 		case O_SERVEALLOW:
 			if (o->nserve_allow == OPT_MAX_ALLOW) {
 				snprintf(err, errlen, "too many --serve-allow options (at most %d)",
 				         OPT_MAX_ALLOW);
 				return CLI_ERROR;
 			}
+			if (serve_pattern_check(optarg, err, errlen) != 0)
+				return CLI_ERROR;
 			o->serve_allow[o->nserve_allow++] = optarg;
 			break;
 		case '4':
@@ -513,6 +585,21 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
 	}
+	if (o->serve != NULL) {
+		/* The exporter takes its targets from HTTP requests only. */
+		if (optind < argc || o->targets_file != NULL || o->mx) {
+			snprintf(err, errlen, "--serve takes no targets, -f or --mx: targets come "
+			         "from /probe?target= requests");
+			return CLI_ERROR;
+		}
+		return CLI_OK;
+	}
+	if (o->nserve_allow > 0) {
+		snprintf(err, errlen, "--serve-allow needs --serve");
+		return CLI_ERROR;
+	}
+	if (cli_check_tests(o, err, errlen) != 0)
+		return CLI_ERROR;
 	if (optind >= argc && o->targets_file == NULL) {
 		snprintf(err, errlen, "no target given (see --help)");
 		return CLI_ERROR;

@@ -20,7 +20,7 @@ struct dns {
 	bool use_hosts;                   /* no --resolver: honour /etc/hosts */
 };
 
-enum q_kind { Q_RR, Q_ADDR };
+enum q_kind { Q_RR, Q_ADDR, Q_SEC };
 
 struct dns_query {
 	struct dns *dns;                  /* borrowed */
@@ -30,6 +30,8 @@ struct dns_query {
 	int waiting;                      /* A/AAAA answers still due */
 	dns_rr_cb rr_cb;
 	dns_addr_cb addr_cb;
+	dns_sec_cb sec_cb;
+	ares_dns_rec_type_t type;         /* Q_SEC: the type asked for */
 	void *arg;
 	char name[256];
 	enum dns_err e4, e6;
@@ -90,6 +92,13 @@ static void dns_rearm(struct dns *d)
 	struct timeval tv, *tvp;
 
 	tvp = ares_timeout(d->ch, NULL, &tv);
+	if (tvp == NULL && ares_queue_active_queries(d->ch) > 0) {
+		/* A query c-ares re-queued after a connection error (ECONNREFUSED
+		 * from a dead resolver) has no socket and no timeout yet: without
+		 * another ares_process_fds() it would wait forever. */
+		loop_timer_set(d->loop, &d->timer, 20);
+		return;
+	}
 	if (tvp == NULL) {
 		loop_timer_stop(d->loop, &d->timer);
 		return;
@@ -265,6 +274,93 @@ struct dns_query *dns_query_rr(struct dns *d, const char *name,
 	}
 	dns_rearm(d);
 	return submitted(q);
+}
+
+/* ares_send_dnsrec reports any well-formed answer as success: the RCODE
+ * and the answer section say what it really was. */
+static enum dns_err classify_answer(const struct dns_query *q, const ares_dns_record_t *rec)
+{
+	size_t i, n;
+
+	switch (ares_dns_record_get_rcode(rec)) {
+	case ARES_RCODE_NOERROR:  break;
+	case ARES_RCODE_NXDOMAIN: return DNS_NXDOMAIN;
+	case ARES_RCODE_SERVFAIL: return DNS_SERVFAIL;
+	case ARES_RCODE_REFUSED:  return DNS_REFUSED;
+	case ARES_RCODE_FORMERR:  return DNS_BADRESP;
+	default:                  return DNS_ERROR;
+	}
+	n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
+	for (i = 0; i < n; i++) {
+		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
+
+		if (ares_dns_rr_get_type(rr) == q->type)
+			return DNS_OK;
+	}
+	return DNS_NODATA;
+}
+
+static void sec_done(void *arg, ares_status_t st, size_t timeouts,
+                     const ares_dns_record_t *rec)
+{
+	struct dns_query *q = arg;
+	enum dns_err e = classify(st);
+	bool ad = false;
+
+	(void)timeouts;
+	if (e == DNS_OK && rec == NULL)
+		e = DNS_BADRESP;
+	else if (e == DNS_OK)
+		e = classify_answer(q, rec);
+	if (rec != NULL && (e == DNS_OK || e == DNS_NODATA || e == DNS_NXDOMAIN))
+		ad = (ares_dns_record_get_flags(rec) & ARES_FLAG_AD) != 0;
+	if (!q->cancelled)
+		q->sec_cb(q->arg, e, ad, (e == DNS_OK || e == DNS_NODATA) ? rec : NULL);
+	q->cancelled = true;
+	q_release(q);
+}
+
+struct dns_query *dns_query_dnssec(struct dns *d, const char *name,
+                                   ares_dns_rec_type_t type, dns_sec_cb cb, void *arg)
+{
+	struct dns_query *q = NULL;
+	ares_dns_record_t *req = NULL;
+	ares_dns_rr_t *opt = NULL;
+	ares_status_t st;
+	unsigned short id = 0;
+
+	if (ares_dns_record_create(&req, 0, ARES_FLAG_RD | ARES_FLAG_AD, ARES_OPCODE_QUERY,
+	                           ARES_RCODE_NOERROR) != ARES_SUCCESS)
+		goto fail;
+	if (ares_dns_record_query_add(req, name, type, ARES_CLASS_IN) != ARES_SUCCESS)
+		goto fail;
+	/* OPT RR: UDP payload size, version 0, DO bit (the top bit of the flags). */
+	if (ares_dns_record_rr_add(&opt, req, ARES_SECTION_ADDITIONAL, "", ARES_REC_TYPE_OPT,
+	                           ARES_CLASS_IN, 0) != ARES_SUCCESS ||
+	    ares_dns_rr_set_u16(opt, ARES_RR_OPT_UDP_SIZE, 1232) != ARES_SUCCESS ||
+	    ares_dns_rr_set_u8(opt, ARES_RR_OPT_VERSION, 0) != ARES_SUCCESS ||
+	    ares_dns_rr_set_u16(opt, ARES_RR_OPT_FLAGS, 0x8000) != ARES_SUCCESS)
+		goto fail;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		goto fail;
+	q->dns = d;
+	q->kind = Q_SEC;
+	q->sec_cb = cb;
+	q->type = type;
+	q->arg = arg;
+	q->pending = 2;   /* one for c-ares, one held across the submission */
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	st = ares_send_dnsrec(d->ch, req, sec_done, q, &id);
+	ares_dns_record_destroy(req);
+	if (st != ARES_SUCCESS && !q->cancelled) {
+		q->cancelled = true;
+		q->pending = 1;
+	}
+	dns_rearm(d);
+	return submitted(q);
+fail:
+	ares_dns_record_destroy(req);
+	return NULL;
 }
 
 /* Collects the A or AAAA records of the answer section. The answer may carry

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
 #include "run.h"
+#include "serve.h"
 #include "smtp_session.h"
 #include "tlsio.h"
 
@@ -82,6 +84,26 @@ int main(int argc, char **argv)
 	if (env.tls == NULL)
 		goto fail;
 
+	if (opt.serve != NULL) {
+		/* Exporter: runs until SIGTERM/SIGINT, read from a signalfd in the
+		 * loop so shutdown happens between callbacks, never inside one. */
+		sigset_t sigs;
+		int sigfd;
+
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGTERM);
+		sigaddset(&sigs, SIGINT);
+		if (sigprocmask(SIG_BLOCK, &sigs, NULL) != 0 ||
+		    (sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+			snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
+			goto fail;
+		}
+		rc = serve_run(&env, sigfd, err, sizeof(err));
+		close(sigfd);
+		if (rc != 0)
+			goto fail;
+		goto done;
+	}
 	rc = (int)run_all(&env, targets, &counts, &fatal, err, sizeof(err));
 	if (fatal)
 		goto fail;

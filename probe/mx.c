@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "dane.h"
 #include "mx.h"
 #include "smtp_ehlo.h"
 #include "target.h"
@@ -24,6 +25,7 @@ struct mx_probe {
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	size_t naddrs;
 	struct dns_query *dq;             /* owned until its callback */
+	struct dane_check *dc;            /* owned: --dane after the dialogue */
 	struct dns_addr probed;           /* the address the dialogue ran on */
 	bool started, done;
 };
@@ -40,6 +42,9 @@ struct mx_audit {
 	struct mx_probe *probes;          /* owned */
 	size_t nprobes, next, running, finished;
 	struct loop_timer reap;           /* frees finished sessions outside their callbacks */
+	struct mtasts_check *sts;         /* owned: --mta-sts, beside the probes */
+	bool sts_pending;                 /* its answer is still due */
+	bool probes_done;                 /* only the MTA-STS check is still running */
 	bool done;
 };
 
@@ -205,6 +210,72 @@ static void summarise(struct mx_audit *a)
 		     "be delivered now", d->nmx, d->nmx == 1 ? "" : "s", d->domain);
 }
 
+/* RFC 8461 4.1 and 4.2: every MX host must match an mx pattern of the
+ * policy and present a certificate valid for its name. Hosts that did not
+ * answer are not judged on their certificate (mx-unreachable covers them). */
+static void sts_evaluate(struct mx_audit *a)
+{
+	struct domain_result *d = a->d;
+	const struct mtasts_policy *p = &d->mta_sts.policy;
+	char bad[400] = "";
+	size_t h, i, k, nbad = 0;
+
+	if (!d->mta_sts.policy_valid || p->mode == MTASTS_MODE_NONE || d->null_mx) {
+		if (d->mta_sts.policy_valid && p->mode == MTASTS_MODE_NONE)
+			dadd(d, SEV_INFO, "mta-sts-mode-none",
+			     "the MTA-STS policy of %s has mode none: it withdraws an earlier policy "
+			     "and asks nothing of senders", d->domain);
+		return;
+	}
+	for (h = 0; h < d->nmx; h++) {
+		struct mx_host *mh = &d->mx[h];
+		const char *why = NULL;
+
+		mh->sts_checked = true;
+		for (k = 0; k < p->nmx && !mh->sts_match; k++)
+			mh->sts_match = mtasts_mx_match(p->mx[k], mh->name);
+		mh->sts_cert_ok = true;
+		for (i = 0; i < d->nprobes; i++) {
+			const struct result *r = &d->probes[i];
+
+			if (a->probes == NULL || a->probes[i].host != h || !probe_answered(r))
+				continue;
+			mh->sts_cert_judged = true;
+			if (!r->tls.ok || !r->tls.trusted || !r->tls.hostname_match)
+				mh->sts_cert_ok = false;
+		}
+		if (!mh->sts_match)
+			why = "not listed in the policy's mx patterns";
+		else if (mh->sts_cert_judged && !mh->sts_cert_ok)
+			why = "no TLS with a certificate valid for its name";
+		if (why != NULL && strlen(bad) + 80 < sizeof(bad)) {
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s%.80s: %s",
+			         nbad ? "; " : "", mh->name, why);
+			nbad++;
+		} else if (why != NULL) {
+			nbad++;
+		}
+	}
+	if (nbad > 0) {
+		snprintf(d->mta_sts.result, sizeof(d->mta_sts.result), "violated");
+		if (p->mode == MTASTS_MODE_ENFORCE)
+			dadd(d, SEV_CRITICAL, "mta-sts-violation",
+			     "the MTA-STS policy of %s is enforce, and %zu MX host%s fail%s it (%s): "
+			     "senders that honour the policy will not deliver there", d->domain, nbad,
+			     nbad == 1 ? "" : "s", nbad == 1 ? "s" : "", bad);
+		else
+			dadd(d, SEV_WARNING, "mta-sts-violation",
+			     "the MTA-STS policy of %s is in testing mode, and %zu MX host%s would "
+			     "fail it (%s): senders only report this today, but enforce mode would "
+			     "stop delivery there", d->domain, nbad, nbad == 1 ? "" : "s", bad);
+		return;
+	}
+	dadd(d, SEV_INFO, "mta-sts-valid",
+	     "the MTA-STS policy of %s (mode %s, max_age %u s) covers every MX host, and each "
+	     "that answered presented a valid certificate", d->domain, mtasts_mode_name(p->mode),
+	     p->max_age);
+}
+
 static void audit_finish(struct mx_audit *a)
 {
 	struct domain_result *d = a->d;
@@ -213,7 +284,11 @@ static void audit_finish(struct mx_audit *a)
 
 	if (a->done)
 		return;
+	a->probes_done = true;
+	if (a->sts_pending)
+		return;              /* on_sts_done finishes */
 	a->done = true;
+	sts_evaluate(a);
 	summarise(a);
 	st = findings_status(d->findings, d->nfindings);
 	for (i = 0; i < d->nprobes; i++)
@@ -359,6 +434,8 @@ static void on_reap(struct loop *l, void *arg)
 		if (a->probes[i].done && a->probes[i].s != NULL) {
 			smtp_session_free(a->probes[i].s);
 			a->probes[i].s = NULL;
+			dane_check_free(a->probes[i].dc);
+			a->probes[i].dc = NULL;
 		}
 	start_probes(a);
 	if (a->finished == a->nprobes)
@@ -380,11 +457,25 @@ static void probe_done(struct mx_probe *p)
 	loop_timer_set(a->env->loop, &a->reap, 0);
 }
 
+static void on_dane_done(void *arg)
+{
+	check_ptr(arg);
+}
+
 static void on_session_done(void *arg, struct smtp_session *s)
 {
 	struct mx_probe *p = arg;
+	struct mx_audit *a = p->a;
 
 	(void)s;
+	/* --dane: TLSA at _PORT._tcp.MXHOST (RFC 7672 2.2), then reverse DNS. */
+	if (a->env->opt->dane && p->dc == NULL) {
+		p->dc = dane_check_start(a->env->loop, a->env->dns, a->d->mx[p->host].name,
+		                         p->r->port, p->r, on_dane_done, p);
+		if (p->dc != NULL)
+			return;
+	}
+	dane_drop_der(p->r);
 	check_ptr(p);
 }
 
@@ -722,14 +813,42 @@ struct mx_audit *mx_audit_new(const struct probe_env *env, const char *spec,
 	return a;
 }
 
+static void on_sts_done(void *arg)
+{
+	struct mx_audit *a = arg;
+
+	a->sts_pending = false;
+	if (a->probes_done)
+		audit_finish(a);
+}
+
 void mx_audit_start(struct mx_audit *a)
 {
 	a->t0 = loop_now();
+
 	a->dq = dns_query_rr(a->env->dns, a->d->domain, ARES_REC_TYPE_MX, on_mx, a);
 	if (a->dq == NULL && a->d->nmx == 0 && !a->done && a->d->nfindings == 0) {
 		dadd(a->d, SEV_CRITICAL, "dns-error", "cannot start the MX lookup of %s",
 		     a->d->domain);
 		audit_finish(a);
+	}
+	if (a->env->opt->mta_sts && !a->done) {
+		struct mtasts_env se;
+
+		se.loop = a->env->loop;
+		se.dns = a->env->dns;
+		se.tls = a->env->tls;
+		se.timeout_ms = a->env->opt->timeout_ms > 0 ? a->env->opt->timeout_ms : 10000;
+		/* Pending before the start: c-ares may answer the MX query from
+		 * inside it, and the audit must then wait for this check. */
+		a->sts_pending = true;
+		a->sts = mtasts_check_start(&se, a->d->domain, &a->d->mta_sts, &a->d->tls_rpt,
+		                            a->d->findings, &a->d->nfindings, on_sts_done, a);
+		if (a->sts == NULL) {
+			a->sts_pending = false;
+			if (a->probes_done)
+				audit_finish(a);
+		}
 	}
 }
 
@@ -746,7 +865,9 @@ void mx_audit_free(struct mx_audit *a)
 	for (i = 0; i < a->nprobes; i++) {
 		dns_cancel(a->probes[i].dq);
 		smtp_session_free(a->probes[i].s);
+		dane_check_free(a->probes[i].dc);
 	}
+	mtasts_check_free(a->sts);
 	free(a->probes);
 	free(a);
 }

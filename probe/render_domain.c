@@ -49,6 +49,171 @@ static void host_line(FILE *f, const struct domain_result *d, size_t h)
 		        mh->has4 ? (mh->ok4 ? "; IPv4 answers" : "; IPv4 does not answer") : "");
 }
 
+/* --mta-sts: the policy and each MX host against it; TLS-RPT. */
+static void sts_text(FILE *f, const struct domain_result *d)
+{
+	const struct mtasts_info *s = &d->mta_sts;
+	const struct tlsrpt_info *t = &d->tls_rpt;
+	char line[700], safe[1100];
+	size_t i;
+
+	if (!s->checked)
+		return;
+	fprintf(f, "\nMTA-STS\n");
+	if (!s->txt_found) {
+		fprintf(f, "  no _mta-sts TXT record (v=STSv1): no policy\n");
+	} else {
+		render_safe_buf(safe, sizeof(safe), s->txt, 255);
+		render_fmt(line, sizeof(line), "record   %s%s", safe, s->txt_valid ? "" : " (not valid)");
+		fputs("  ", f);
+		render_wrap(f, line, 2, 11);
+	}
+	if (s->url[0]) {
+		render_fmt(line, sizeof(line), "policy   %s: %s", s->url,
+		           s->policy_valid ? "fetched and valid" : s->fetched ? "fetched, not valid" :
+		           "not fetched");
+		fputs("  ", f);
+		render_wrap(f, line, 2, 11);
+	}
+	if (s->error[0]) {
+		render_safe_buf(safe, sizeof(safe), s->error, 255);
+		render_fmt(line, sizeof(line), "problem  %s", safe);
+		fputs("  ", f);
+		render_wrap(f, line, 2, 11);
+	}
+	if (s->policy_valid) {
+		const struct mtasts_policy *p = &s->policy;
+
+		fprintf(f, "  mode     %s, max_age %u s (%.1f days)\n", mtasts_mode_name(p->mode),
+		        p->max_age, p->max_age / 86400.0);
+		for (i = 0; i < p->nmx; i++) {
+			render_safe_buf(safe, sizeof(safe), p->mx[i], 253);
+			fprintf(f, "  mx       %s\n", safe);
+		}
+		for (i = 0; i < d->nmx; i++) {
+			const struct mx_host *mh = &d->mx[i];
+
+			if (!mh->sts_checked)
+				continue;
+			render_safe_buf(safe, sizeof(safe), mh->name, 253);
+			fprintf(f, "  %-8s %s: %s, %s\n", i == 0 ? "hosts" : "", safe,
+			        mh->sts_match ? "listed" : "NOT listed",
+			        !mh->sts_cert_judged ? "certificate not seen (no answer)" :
+			        mh->sts_cert_ok ? "valid certificate" : "NO valid certificate");
+		}
+	}
+	if (t->checked) {
+		fprintf(f, "\nTLS-RPT\n");
+		if (!t->found) {
+			fprintf(f, "  no _smtp._tls TXT record (v=TLSRPTv1): no TLS failure reports\n");
+		} else {
+			render_safe_buf(safe, sizeof(safe), t->txt, 511);
+			render_fmt(line, sizeof(line), "record   %s%s", safe, t->valid ? "" : " (not valid)");
+			fputs("  ", f);
+			render_wrap(f, line, 2, 11);
+			for (i = 0; i < t->rec.nrua; i++) {
+				render_safe_buf(safe, sizeof(safe), t->rec.rua[i], 255);
+				fprintf(f, "  reports  %s\n", safe);
+			}
+		}
+		if (t->error[0]) {
+			render_safe_buf(safe, sizeof(safe), t->error, 159);
+			fprintf(f, "  problem  %s\n", safe);
+		}
+	}
+}
+
+static void sts_json(struct jsonw *w, const struct domain_result *d)
+{
+	const struct mtasts_info *s = &d->mta_sts;
+	const struct tlsrpt_info *t = &d->tls_rpt;
+	size_t i;
+
+	/* --mta-sts only: the keys are there when the check was asked for. */
+	if (!s->checked)
+		return;
+	jsonw_key(w, "mta_sts");
+	{
+		jsonw_obj_begin(w);
+		jsonw_key(w, "result");
+		jsonw_str(w, s->result[0] ? s->result : NULL);
+		jsonw_key(w, "record");
+		jsonw_str(w, s->txt_found ? s->txt : NULL);
+		jsonw_key(w, "record_valid");
+		jsonw_bool(w, s->txt_valid);
+		jsonw_key(w, "id");
+		jsonw_str(w, s->id[0] ? s->id : NULL);
+		jsonw_key(w, "policy_url");
+		jsonw_str(w, s->url[0] ? s->url : NULL);
+		jsonw_key(w, "http_status");
+		if (s->http_status)
+			jsonw_int(w, s->http_status);
+		else
+			jsonw_null(w);
+		jsonw_key(w, "content_type");
+		jsonw_str(w, s->content_type[0] ? s->content_type : NULL);
+		jsonw_key(w, "error");
+		jsonw_str(w, s->error[0] ? s->error : NULL);
+		jsonw_key(w, "policy");
+		if (!s->policy_valid) {
+			jsonw_null(w);
+		} else {
+			jsonw_obj_begin(w);
+			jsonw_key(w, "version");
+			jsonw_str(w, "STSv1");
+			jsonw_key(w, "mode");
+			jsonw_str(w, mtasts_mode_name(s->policy.mode));
+			jsonw_key(w, "max_age");
+			jsonw_uint(w, s->policy.max_age);
+			jsonw_key(w, "mx");
+			jsonw_arr_begin(w);
+			for (i = 0; i < s->policy.nmx; i++)
+				jsonw_str(w, s->policy.mx[i]);
+			jsonw_arr_end(w);
+			jsonw_obj_end(w);
+		}
+		jsonw_key(w, "hosts");
+		jsonw_arr_begin(w);
+		for (i = 0; i < d->nmx; i++) {
+			const struct mx_host *mh = &d->mx[i];
+
+			if (!mh->sts_checked)
+				continue;
+			jsonw_obj_begin(w);
+			jsonw_key(w, "host");
+			jsonw_str(w, mh->name);
+			jsonw_key(w, "matches_policy");
+			jsonw_bool(w, mh->sts_match);
+			jsonw_key(w, "certificate_valid");
+			if (mh->sts_cert_judged)
+				jsonw_bool(w, mh->sts_cert_ok);
+			else
+				jsonw_null(w);
+			jsonw_obj_end(w);
+		}
+		jsonw_arr_end(w);
+		jsonw_obj_end(w);
+	}
+	jsonw_key(w, "tls_rpt");
+	if (!t->checked) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_obj_begin(w);
+	jsonw_key(w, "record");
+	jsonw_str(w, t->found ? t->txt : NULL);
+	jsonw_key(w, "valid");
+	jsonw_bool(w, t->valid);
+	jsonw_key(w, "rua");
+	jsonw_arr_begin(w);
+	for (i = 0; i < t->rec.nrua; i++)
+		jsonw_str(w, t->rec.rua[i]);
+	jsonw_arr_end(w);
+	jsonw_key(w, "error");
+	jsonw_str(w, t->error[0] ? t->error : NULL);
+	jsonw_obj_end(w);
+}
+
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o)
 {
 	char safe[300];
@@ -72,6 +237,7 @@ void render_domain_text(FILE *f, const struct domain_result *d, const struct ren
 	}
 	if (d->dns_ms >= 0)
 		fprintf(f, "  DNS    %.1f ms\n", d->dns_ms);
+	sts_text(f, d);
 	fprintf(f, "\nSummary\n");
 	if (!d->null_mx && d->nmx > 0) {
 		size_t answered = 0;
@@ -206,6 +372,7 @@ void render_domain_json(FILE *f, const struct domain_result *d, const struct ren
 	}
 	jsonw_arr_end(&w);
 	jsonw_obj_end(&w);
+	sts_json(&w, d);
 	jsonw_key(&w, "timings");
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "dns_ms");

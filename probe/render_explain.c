@@ -394,7 +394,9 @@ static void explain_other_reply(FILE *f, struct ex_state *st, int code)
 			say(f, "Recipient refused.");
 		break;
 	case EX_QUIT:
-		say(f, "The server closes the connection.");
+		say(f, code == 221 ? "The server closes the connection." :
+		    "Not the answer to QUIT: the server is answering a command that was "
+		    "sent before encryption started (the injected NOOP).");
 		break;
 	default:
 		break;
@@ -591,6 +593,42 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 {
 	char buf[1400], name[1100];
 
+	if (starts_nocase(line, "extra connection")) {
+		/* A new connection: its greeting and EHLO start from scratch. */
+		st->cmd = EX_NONE;
+		st->reply_line = 0;
+		st->tls_up = false;
+		say(f, contains_nocase(line, "injection") ?
+		    "A separate connection for the STARTTLS injection test: STARTTLS and "
+		    "NOOP go out in one packet. A safe server forgets the NOOP when "
+		    "encryption starts; a flawed one answers it inside TLS, so an attacker "
+		    "could slip commands into your encrypted session." :
+		    "A separate connection to learn which TLS versions the server accepts: "
+		    "it offers one version only and stops right after the handshake.");
+		return;
+	}
+	if (starts_nocase(line, "ClientHello offering only")) {
+		say(f, "An old-style TLS hello offering only this deprecated version. The "
+		    "probe reads the server's first answer and hangs up: a ServerHello for "
+		    "this version means the server still accepts it.");
+		return;
+	}
+	if (starts_nocase(line, "TLSv1.0:") || starts_nocase(line, "TLSv1.1:")) {
+		say(f, contains_nocase(line, "ServerHello TLSv1.") && !contains_nocase(line, "0x") ?
+		    "The server accepted the deprecated version: old clients can still "
+		    "connect with weak protection (RFC 8996 retired TLS 1.0 and 1.1)." :
+		    "The server refused the deprecated version: good.");
+		return;
+	}
+	if (starts_nocase(line, "STARTTLS and NOOP")) {
+		say(f, "Both commands went out in a single packet, before encryption.");
+		return;
+	}
+	if (starts_nocase(line, "AUTH not tested")) {
+		say(f, "The login you asked for was not tried, for the reason given: no "
+		    "password was sent.");
+		return;
+	}
 	if (starts_nocase(line, "TLS handshake complete") ||
 	    starts_nocase(line, "handshake complete")) {
 		st->tls_up = true;

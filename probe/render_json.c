@@ -159,7 +159,125 @@ static void put_cert(struct jsonw *w, const struct cert_info *c)
 	jsonw_obj_end(w);
 }
 
-static void put_tls(struct jsonw *w, const struct tls_info *t)
+/* {code, text, accepted} of one command, or null when it was not sent. */
+static void put_cmd_reply(struct jsonw *w, const struct cmd_reply *c)
+{
+	if (!c->sent) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_obj_begin(w);
+	jsonw_key(w, "code");
+	if (c->code)
+		jsonw_int(w, c->code);
+	else
+		jsonw_null(w);
+	key_str(w, "text", c->code ? c->text : NULL);
+	key_bool(w, "accepted", c->code / 100 == 2);
+	jsonw_obj_end(w);
+}
+
+static void put_envelope(struct jsonw *w, const struct envelope_info *e)
+{
+	if (!e->tested)
+		return;
+	jsonw_key(w, "envelope");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "mail_from");
+	jsonw_obj_begin(w);
+	key_str(w, "address", e->mail_from);
+	jsonw_key(w, "code");
+	if (e->mail.code)
+		jsonw_int(w, e->mail.code);
+	else
+		jsonw_null(w);
+	key_str(w, "text", e->mail.code ? e->mail.text : NULL);
+	key_bool(w, "accepted", e->mail.code / 100 == 2);
+	jsonw_obj_end(w);
+	jsonw_key(w, "rcpt");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < e->nrcpt && i < RESULT_MAX_RCPT; i++) {
+		jsonw_obj_begin(w);
+		key_str(w, "address", e->rcpt[i].address);
+		key_bool(w, "sent", e->rcpt[i].reply.sent);
+		jsonw_key(w, "code");
+		if (e->rcpt[i].reply.code)
+			jsonw_int(w, e->rcpt[i].reply.code);
+		else
+			jsonw_null(w);
+		key_str(w, "text", e->rcpt[i].reply.code ? e->rcpt[i].reply.text : NULL);
+		key_bool(w, "accepted", e->rcpt[i].reply.code / 100 == 2);
+		key_bool(w, "outside", e->rcpt[i].outside);
+		jsonw_obj_end(w);
+	}
+	jsonw_arr_end(w);
+	jsonw_key(w, "rset");
+	put_cmd_reply(w, &e->rset);
+	jsonw_obj_end(w);
+}
+
+static void put_tristate(struct jsonw *w, const char *k, int v)
+{
+	jsonw_key(w, k);
+	if (v < 0)
+		jsonw_null(w);
+	else
+		jsonw_bool(w, v > 0);
+}
+
+static void put_tls_required(struct jsonw *w, const struct tlsreq_info *t)
+{
+	if (!t->tested)
+		return;
+	jsonw_key(w, "tls_required");
+	jsonw_obj_begin(w);
+	put_tristate(w, "required", t->required);
+	jsonw_key(w, "mail");
+	put_cmd_reply(w, &t->mail);
+	jsonw_key(w, "rset");
+	put_cmd_reply(w, &t->rset);
+	key_str_or_null(w, "note", t->note);
+	jsonw_obj_end(w);
+}
+
+static void put_injection(struct jsonw *w, const struct injection_info *in)
+{
+	if (!in->tested)
+		return;
+	jsonw_key(w, "starttls_injection");
+	jsonw_obj_begin(w);
+	put_tristate(w, "vulnerable", in->vulnerable);
+	key_str_or_null(w, "detail", in->detail);
+	jsonw_obj_end(w);
+}
+
+/* "versions": {"TLSv1.0": true|false|null, ...}: null when not learnt. */
+static void put_tls_versions(struct jsonw *w, const struct tlsvers_info *tv)
+{
+	static const char *const names[RESULT_TLSV_N] = {
+		"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"
+	};
+
+	if (!tv->tested)
+		return;
+	jsonw_key(w, "versions");
+	jsonw_obj_begin(w);
+	for (size_t i = 0; i < RESULT_TLSV_N; i++) {
+		jsonw_key(w, names[i]);
+		if (tv->v[i] == TLSV_ACCEPTED || tv->v[i] == TLSV_REFUSED)
+			jsonw_bool(w, tv->v[i] == TLSV_ACCEPTED);
+		else
+			jsonw_null(w);
+	}
+	jsonw_obj_end(w);
+	jsonw_key(w, "versions_detail");
+	jsonw_obj_begin(w);
+	for (size_t i = 0; i < RESULT_TLSV_N; i++)
+		key_str_or_null(w, names[i], tv->detail[i]);
+	jsonw_obj_end(w);
+}
+
+static void put_tls(struct jsonw *w, const struct tls_info *t, const struct tlsvers_info *tv)
 {
 	jsonw_key(w, "tls");
 	if (!t->attempted) {
@@ -190,6 +308,7 @@ static void put_tls(struct jsonw *w, const struct tls_info *t)
 	key_bool(w, "checked", t->pin_checked);
 	key_bool(w, "match", t->pin_match);
 	jsonw_obj_end(w);
+	put_tls_versions(w, tv);
 	jsonw_key(w, "chain_total");
 	jsonw_uint(w, t->chain_total);
 	jsonw_key(w, "chain");
@@ -245,6 +364,42 @@ static void put_ptr(struct jsonw *w, const struct ptr_info *p)
 	key_str(w, "name", p->name);
 	key_bool(w, "confirmed", p->confirmed);
 	key_str_or_null(w, "error", p->error);
+	jsonw_obj_end(w);
+}
+
+/* --dane only: like the transcript, the key is there when it was asked for. */
+static void put_dane(struct jsonw *w, const struct dane_info *d)
+{
+	if (!d->checked)
+		return;
+	jsonw_key(w, "dane");
+	jsonw_obj_begin(w);
+	key_str(w, "name", d->name);
+	key_bool(w, "authenticated", d->authenticated);
+	key_str(w, "result", d->result);
+	key_str_or_null(w, "error", d->error);
+	jsonw_key(w, "records_total");
+	jsonw_uint(w, d->records_total);
+	jsonw_key(w, "records");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < d->nrecords && i < RESULT_MAX_TLSA; i++) {
+		const struct tlsa_info *t = &d->records[i];
+
+		jsonw_obj_begin(w);
+		jsonw_key(w, "usage");
+		jsonw_uint(w, t->usage);
+		jsonw_key(w, "selector");
+		jsonw_uint(w, t->selector);
+		jsonw_key(w, "matching");
+		jsonw_uint(w, t->matching);
+		key_str(w, "data", t->data);
+		jsonw_key(w, "data_len");
+		jsonw_uint(w, t->data_len);
+		key_bool(w, "usable", t->usable);
+		key_bool(w, "matched", t->matched);
+		jsonw_obj_end(w);
+	}
+	jsonw_arr_end(w);
 	jsonw_obj_end(w);
 }
 
@@ -335,10 +490,20 @@ void render_json_object(struct jsonw *w, const struct result *r, const struct re
 	key_bool(w, "tested", r->auth.tested);
 	key_bool(w, "accepted", r->auth.accepted);
 	key_str(w, "reply", r->auth.tested ? r->auth.reply : NULL);
+	/* Keys of the checks run only when asked appear only then, so the
+	 * default document stays as it was. */
+	if (r->auth.tested || r->auth.skipped[0]) {
+		key_str_or_null(w, "mechanism", r->auth.mechanism);
+		key_str_or_null(w, "skipped", r->auth.skipped);
+	}
 	jsonw_obj_end(w);
+	put_envelope(w, &r->envelope);
+	put_tls_required(w, &r->tls_required);
+	put_injection(w, &r->injection);
 
-	put_tls(w, &r->tls);
+	put_tls(w, &r->tls, &r->tls_versions);
 	put_ptr(w, &r->ptr);
+	put_dane(w, &r->dane);
 	put_timings(w, &r->t);
 	if ((o && (o->transcript || o->explain)) || r->want_transcript)
 		put_transcript(w, r);

@@ -477,6 +477,52 @@ static void chain(FILE *f, const struct result *r, const struct render_opts *o)
 	}
 }
 
+static const char *dane_usage_word(unsigned u)
+{
+	static const char *const w[] = { "PKIX-TA", "PKIX-EE", "DANE-TA", "DANE-EE" };
+
+	return u < 4 ? w[u] : "?";
+}
+
+/* --dane: the TLSA records and how each matched. */
+static void dane(FILE *f, const struct result *r)
+{
+	const struct dane_info *d = &r->dane;
+	char buf[600];
+
+	if (!d->checked)
+		return;
+	fputs("DANE\n", f);
+	render_fmt(buf, sizeof(buf), "%s: %s%s", d->name[0] ? d->name : "-",
+	           strcmp(d->result, "valid") == 0 ? "a usable record matches the chain" :
+	           strcmp(d->result, "mismatch") == 0 ? "no usable record matches the chain" :
+	           strcmp(d->result, "no-records") == 0 ? "no TLSA records (no DANE)" :
+	           strcmp(d->result, "unusable") == 0 ? "only records unusable for SMTP" :
+	           strcmp(d->result, "no-tls") == 0 ? "records published, but no TLS" :
+	           strcmp(d->result, "lookup-failed") == 0 ? "lookup failed" : d->result,
+	           d->nrecords == 0 ? "" : d->authenticated ? " (DNSSEC-authenticated)" :
+	           " (NOT DNSSEC-authenticated)");
+	field(f, "TLSA", buf);
+	for (size_t i = 0; i < d->nrecords; i++) {
+		const struct tlsa_info *t = &d->records[i];
+		char data[24];
+
+		snprintf(data, sizeof(data), "%.16s%s", t->data, strlen(t->data) > 16 ? "..." : "");
+		render_fmt(buf, sizeof(buf), "%u %u %u %s  %s: %s", t->usage, t->selector,
+		           t->matching, data, dane_usage_word(t->usage),
+		           !t->usable ? (t->matched ? "unusable for SMTP (matches)" :
+		                         "unusable for SMTP") :
+		           t->matched ? "matches" : "does not match");
+		field(f, "", buf);
+	}
+	if (d->error[0]) {
+		struct safe_str e;
+
+		field(f, "", safe(&e, d->error));
+	}
+	fputc('\n', f);
+}
+
 static void limits(FILE *f, const struct result *r)
 {
 	char buf[1024];
@@ -487,6 +533,87 @@ static void limits(FILE *f, const struct result *r)
 	else
 		render_size_sentence(buf, sizeof(buf), &r->size);
 	field(f, "SIZE", buf);
+}
+
+static const char *tlsv_word(enum tlsver_state v)
+{
+	switch (v) {
+	case TLSV_ACCEPTED: return "accepted";
+	case TLSV_REFUSED:  return "refused";
+	default:            return "unknown";
+	}
+}
+
+/* One "250 text" reply, or why there is none. */
+static void reply_words(char *buf, size_t sz, const struct cmd_reply *c)
+{
+	struct safe_str t;
+
+	if (!c->sent)
+		render_fmt(buf, sz, "not sent");
+	else if (c->code == 0)
+		render_fmt(buf, sz, "no reply");
+	else
+		render_fmt(buf, sz, "%d %s", c->code, safe(&t, c->text));
+}
+
+/* The checks that cost commands or connections (only when asked). */
+static void checks(FILE *f, const struct result *r)
+{
+	static const char *const vname[RESULT_TLSV_N] = { "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+	char buf[8192], rb[sizeof(((struct safe_str *)0)->s) + 16];
+	struct safe_str t;
+
+	if (!r->tls_versions.tested && !r->injection.tested && !r->tls_required.tested &&
+	    !r->envelope.tested && !r->auth.skipped[0])
+		return;
+	fputs("Checks\n", f);
+	if (r->auth.skipped[0]) {
+		render_fmt(buf, sizeof(buf), "not tested: %s", safe(&t, r->auth.skipped));
+		field(f, "AUTH test", buf);
+	}
+	if (r->tls_required.tested) {
+		const struct tlsreq_info *tr = &r->tls_required;
+
+		reply_words(rb, sizeof(rb), &tr->mail);
+		render_fmt(buf, sizeof(buf), "%s (MAIL FROM:<> before STARTTLS: %s)",
+		           tr->required > 0 ? "yes, TLS is enforced" :
+		           tr->required == 0 ? "no, mail is accepted without TLS" : "unclear", rb);
+		field(f, "TLS required", buf);
+	}
+	if (r->tls_versions.tested) {
+		buf[0] = '\0';
+		for (size_t i = 0; i < RESULT_TLSV_N; i++)
+			render_appendf(buf, sizeof(buf), "%s%s %s%s%s%s", i ? "; " : "", vname[i],
+			               tlsv_word(r->tls_versions.v[i]),
+			               r->tls_versions.detail[i][0] ? " (" : "",
+			               safe(&t, r->tls_versions.detail[i]),
+			               r->tls_versions.detail[i][0] ? ")" : "");
+		field(f, "TLS versions", buf);
+	}
+	if (r->injection.tested) {
+		render_fmt(buf, sizeof(buf), "%s: %s", r->injection.vulnerable > 0 ? "VULNERABLE" :
+		           r->injection.vulnerable == 0 ? "not vulnerable" : "inconclusive",
+		           safe(&t, r->injection.detail));
+		field(f, "STARTTLS inj.", buf);
+	}
+	if (r->envelope.tested) {
+		const struct envelope_info *e = &r->envelope;
+
+		reply_words(rb, sizeof(rb), &e->mail);
+		render_fmt(buf, sizeof(buf), "<%s>: %s", safe(&t, e->mail_from), rb);
+		field(f, "MAIL FROM", buf);
+		for (size_t i = 0; i < e->nrcpt && i < RESULT_MAX_RCPT; i++) {
+			reply_words(rb, sizeof(rb), &e->rcpt[i].reply);
+			render_fmt(buf, sizeof(buf), "<%s>: %s%s", safe(&t, e->rcpt[i].address), rb,
+			           e->rcpt[i].outside ? " (another domain)" : "");
+			field(f, "RCPT TO", buf);
+		}
+		reply_words(rb, sizeof(rb), &e->rset);
+		render_fmt(buf, sizeof(buf), "%s (no DATA is ever sent)", rb);
+		field(f, "RSET", buf);
+	}
+	fputc('\n', f);
 }
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o)
@@ -502,8 +629,10 @@ void render_text(FILE *f, const struct result *r, const struct render_opts *o)
 	tls(f, r, o);
 	chain(f, r, o);
 	fputc('\n', f);
+	dane(f, r);
 	limits(f, r);
 	fputc('\n', f);
+	checks(f, r);
 	if (o && o->transcript) {
 		render_transcript(f, r);
 		fputc('\n', f);

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "mx.h"
 #include "render.h"
 #include "render_util.h"
@@ -28,6 +29,7 @@ struct job {
 	struct domain_result d;
 	struct smtp_session *s;          /* owned */
 	struct mx_audit *a;              /* owned */
+	struct dane_check *dc;           /* owned: --dane after the dialogue */
 	struct loop_timer deadline;
 };
 
@@ -292,11 +294,35 @@ static void schedule_reap(struct run *run)
 	loop_timer_set(run->env->loop, &run->reap_timer, 0);
 }
 
-static void on_probe_done(void *arg, struct smtp_session *s)
+static void on_dane_done(void *arg)
 {
 	struct job *j = arg;
 
+	j->finished = true;
+	schedule_reap(j->run);
+}
+
+static void on_probe_done(void *arg, struct smtp_session *s)
+{
+	struct job *j = arg;
+	const struct options *o = j->run->opt;
+
 	(void)s;                         /* freed by the reaper, not here */
+	if (o->mta_sts) {
+		result_add(&j->r, SEV_INFO, "mta-sts-needs-domain",
+		           "--mta-sts checks a mail domain's policy: give the domain (with --mx or "
+		           "as user@domain), not a single host");
+		result_finish(&j->r);
+	}
+	/* --dane: the TLSA lookup runs once the chain is known; the job
+	 * finishes when it has been matched. */
+	if (o->dane && j->dc == NULL && j->r.host != NULL) {
+		j->dc = dane_check_start(j->run->env->loop, j->run->env->dns, j->r.host, j->r.port,
+		                         &j->r, on_dane_done, j);
+		if (j->dc != NULL)
+			return;
+	}
+	dane_drop_der(&j->r);
 	j->finished = true;
 	schedule_reap(j->run);
 }
@@ -329,8 +355,10 @@ static void job_reset(struct job *j)
 	loop_timer_stop(run->env->loop, &j->deadline);
 	smtp_session_free(j->s);
 	mx_audit_free(j->a);
+	dane_check_free(j->dc);
 	j->s = NULL;
 	j->a = NULL;
+	j->dc = NULL;
 	result_clear(&j->r);
 	domain_result_clear(&j->d);
 	j->busy = j->finished = j->domain = j->bad = j->reaped = false;
@@ -493,8 +521,10 @@ static void on_reap(struct loop *l, void *arg)
 			/* Keep the result for the end; free the engine now. */
 			smtp_session_free(j->s);
 			mx_audit_free(j->a);
+			dane_check_free(j->dc);
 			j->s = NULL;
 			j->a = NULL;
+			j->dc = NULL;
 			continue;
 		}
 		render_job(run, j, 0);

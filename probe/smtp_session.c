@@ -10,15 +10,18 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cert.h"
 #include "conn.h"
 #include "smtp_ehlo.h"
 #include "smtp_reply.h"
 #include "smtp_session.h"
+#include "tlsver.h"
 
 enum smtp_state {
 	SMTP_ST_INIT = 0,
@@ -31,12 +34,22 @@ enum smtp_state {
 	SMTP_ST_STARTTLS,
 	SMTP_ST_TLS,              /* handshake after STARTTLS 220 */
 	SMTP_ST_EHLO_TLS,
+	SMTP_ST_TLSREQ_MAIL,      /* --check-tls-required: MAIL FROM:<> in clear */
+	SMTP_ST_TLSREQ_RSET,
+	SMTP_ST_AUTH,             /* --auth: AUTH and its 334 continuations */
+	SMTP_ST_MAIL,             /* --from / --rcpt */
+	SMTP_ST_RCPT,
+	SMTP_ST_RSET,
+	SMTP_ST_LEGACY,           /* --tls-versions: waiting for a ServerHello */
+	SMTP_ST_INJECT_QUIT,      /* --starttls-injection: first reply inside TLS */
+	SMTP_ST_NEXT,             /* between connections: the next one is due */
 	SMTP_ST_DONE
 };
 
 static const char *const state_names[] = {
 	"init", "resolve", "connect", "tls-implicit", "greeting", "ehlo", "helo",
-	"starttls", "tls", "ehlo-tls", "done"
+	"starttls", "tls", "ehlo-tls", "tls-required-mail", "tls-required-rset",
+	"auth", "mail", "rcpt", "rset", "legacy-hello", "injection-check", "next", "done"
 };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SMTP_ST_DONE + 1,
                "state name table");
@@ -45,12 +58,40 @@ _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SMTP_ST_DONE + 1,
 static const char *const state_waits[] = {
 	"", "the DNS answer", "the TCP connection", "the TLS handshake",
 	"the greeting", "the reply to EHLO", "the reply to HELO",
-	"the reply to STARTTLS", "the TLS handshake", "the reply to EHLO after TLS", ""
+	"the reply to STARTTLS", "the TLS handshake", "the reply to EHLO after TLS",
+	"the reply to MAIL FROM before STARTTLS", "the reply to RSET",
+	"the reply to AUTH", "the reply to MAIL FROM", "the reply to RCPT TO",
+	"the reply to RSET", "the server's answer to a legacy ClientHello",
+	"the first reply inside TLS", "", ""
 };
 _Static_assert(sizeof(state_waits) / sizeof(state_waits[0]) == SMTP_ST_DONE + 1,
                "state wait table");
 
-#define WBUF_MAX 600              /* longest command we send: EHLO + 255 */
+#define WBUF_MAX 1200             /* longest command: AUTH PLAIN + base64 of 2 x 255 */
+
+/* One probe is the main dialogue, then (only when asked) extra connections
+ * to the same address, one at a time, each doing the least it can. */
+enum probe_kind {
+	KIND_MAIN = 0,
+	KIND_TLS12,               /* --tls-versions: mbedTLS pinned to 1.2 */
+	KIND_TLS13,               /* pinned to 1.3 */
+	KIND_TLS10,               /* hand-written ClientHello, ServerHello read */
+	KIND_TLS11,
+	KIND_INJECT,              /* --starttls-injection */
+	KIND_END
+};
+
+static const char *const kind_names[] = {
+	"main", "TLS 1.2 only (--tls-versions)", "TLS 1.3 only (--tls-versions)",
+	"TLS 1.0 ClientHello (--tls-versions)", "TLS 1.1 ClientHello (--tls-versions)",
+	"STARTTLS then NOOP in one packet (--starttls-injection)"
+};
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == KIND_END, "kind names");
+
+static const uint16_t kind_version[] = { 0, 0x0303, 0x0304, 0x0301, 0x0302, 0 };
+_Static_assert(sizeof(kind_version) / sizeof(kind_version[0]) == KIND_END, "kind versions");
+
+#define SECRETS_MAX 4             /* password, its base64 and hex, a sent message */
 #define GREETING_SLOW_MS 5000.0   /* tarpits and postscreen pauses above this */
 
 struct smtp_session {
@@ -83,6 +124,26 @@ struct smtp_session {
 	char wbuf[WBUF_MAX];
 	size_t wlen, woff;
 	bool finished;
+
+	/* Extra connections (--tls-versions, --starttls-injection). */
+	enum probe_kind kind;
+	unsigned extras;              /* bit per kind still to run */
+	bool aborted;
+	struct result *main_r;        /* borrowed: the run's result */
+	struct result *scratch;       /* owned: the extra connection's, harvested */
+	struct tlsio_cfg *pinned;     /* owned: a config pinned to one version */
+	struct dns_addr addr;         /* where the main dialogue ran */
+	unsigned char lbuf[TLSVER_READ_MAX];   /* the answer to a legacy hello */
+	size_t llen;
+
+	/* Steps after EHLO. */
+	bool tlsreq_done, auth_done, env_done;
+	enum auth_mech mech;
+	int auth_step;
+	size_t rcpt_i;
+	char pw[AUTH_MAX_SECRET];     /* wiped when the AUTH test ends */
+	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
+	size_t nsecrets;
 };
 
 static double since(double t)
@@ -116,16 +177,59 @@ static void event(struct smtp_session *s, const char *fmt, ...)
 	                  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* Does server text contain a credential we sent? A server could echo one
+ * back (in an error reply); such text never reaches any output. */
+static bool has_secret(const struct smtp_session *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		size_t k = strlen(s->secrets[i]);
+
+		if (k > 0 && memmem(p, n, s->secrets[i], k) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static void server_line(struct smtp_session *s, const char *line, size_t len)
+{
+	static const char red[] = "<redacted: the server echoed a credential>";
+
+	if (has_secret(s, line, len))
+		result_transcript(s->r, tnow(s), 'S', red, sizeof(red) - 1);
+	else
+		result_transcript(s->r, tnow(s), 'S', line, len);
+}
+
 static void on_server_line(void *arg, const char *line, size_t len)
 {
-	struct smtp_session *s = arg;
+	server_line(arg, line, len);
+}
 
-	result_transcript(s->r, tnow(s), 'S', line, len);
+static void secrets_add(struct smtp_session *s, const char *v)
+{
+	if (s->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
+		snprintf(s->secrets[s->nsecrets++], AUTH_MAX_MSG, "%s", v);
+}
+
+static void secrets_wipe(struct smtp_session *s)
+{
+	auth_wipe(s->pw, sizeof(s->pw));
+	auth_wipe(s->secrets, sizeof(s->secrets));
+	s->nsecrets = 0;
+}
+
+/* The probe is between connections or done: no I/O may follow. */
+static bool over(const struct smtp_session *s)
+{
+	return s->finished || s->state == SMTP_ST_NEXT || s->state == SMTP_ST_DONE;
 }
 
 static void on_io(struct loop *l, int fd, unsigned events, void *arg);
 static void on_timeout(struct loop *l, void *arg);
 static void session_finish(struct smtp_session *s);
+static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n);
+static void legacy_begin(struct smtp_session *s);
+static void session_final(struct smtp_session *s);
 
 /* Delayed ACKs meet the server's Nagle after the TLS 1.3 session ticket: the
  * server holds its EHLO reply until our ACK of the ticket, ~40 ms later.
@@ -200,10 +304,37 @@ static bool flush(struct smtp_session *s)
 		}
 		s->woff += put;
 	}
-	if (s->woff == s->wlen)
+	if (s->woff == s->wlen) {
+		/* It may have held credentials: never leave them in memory. */
+		auth_wipe(s->wbuf, s->wlen);
 		s->woff = s->wlen = 0;
+	}
 	watch(s);
 	return true;
+}
+
+/* Sends cmd; the transcript shows `shown` instead (credentials). */
+static bool send_secret(struct smtp_session *s, const char *cmd, const char *shown)
+{
+	size_t n = strlen(cmd);
+
+	if (n + 2 > sizeof(s->wbuf) - s->wlen)
+		return false;
+	result_transcript(s->r, tnow(s), 'C', shown, strlen(shown));
+	memcpy(s->wbuf + s->wlen, cmd, n);
+	memcpy(s->wbuf + s->wlen + n, "\r\n", 2);
+	s->wlen += n + 2;
+	return flush(s);
+}
+
+/* Bytes as they are (a ClientHello, or two commands in one write). */
+static bool send_raw(struct smtp_session *s, const void *p, size_t n)
+{
+	if (n > sizeof(s->wbuf) - s->wlen)
+		return false;
+	memcpy(s->wbuf + s->wlen, p, n);
+	s->wlen += n;
+	return flush(s);
 }
 
 static bool send_cmd(struct smtp_session *s, const char *cmd)
@@ -357,7 +488,7 @@ static void tls_begin(struct smtp_session *s, enum smtp_state st)
 
 	s->r->tls.attempted = true;
 	snprintf(s->r->tls.servername, sizeof(s->r->tls.servername), "%s", name);
-	s->tls = tlsio_new(s->env->tls, s->fd, name, err, sizeof(err));
+	s->tls = tlsio_new(s->pinned ? s->pinned : s->env->tls, s->fd, name, err, sizeof(err));
 	if (s->tls == NULL) {
 		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed",
 		           "cannot start TLS: %s", err);
@@ -380,6 +511,8 @@ static void send_ehlo(struct smtp_session *s, enum smtp_state st)
 	if (!send_cmd(s, cmd))
 		session_finish(s);
 }
+
+static void extra_tls_done(struct smtp_session *s);
 
 static void tls_done(struct smtp_session *s)
 {
@@ -425,6 +558,10 @@ static void tls_done(struct smtp_session *s)
 	}
 	note_tls(s);
 	reply_parser_reset(&s->rp);
+	if (s->kind != KIND_MAIN) {
+		extra_tls_done(s);
+		return;
+	}
 	if (s->state == SMTP_ST_TLS_IMPLICIT)
 		session_set_state(s, SMTP_ST_GREETING);
 	else
@@ -527,6 +664,11 @@ static void on_greeting(struct smtp_session *s, const struct smtp_reply *rep)
 	send_ehlo(s, s->mode == TLS_MODE_IMPLICIT ? SMTP_ST_EHLO_TLS : SMTP_ST_EHLO);
 }
 
+static void extra_after_ehlo(struct smtp_session *s);
+static void tlsreq_start(struct smtp_session *s);
+static void to_tls(struct smtp_session *s);
+static void post_steps(struct smtp_session *s);
+
 static void after_ehlo(struct smtp_session *s)
 {
 	struct result *r = s->r;
@@ -541,11 +683,11 @@ static void after_ehlo(struct smtp_session *s)
 			           "in clear text by a careless client", auth);
 	}
 	note_size(s);
-	if (s->mode == TLS_MODE_NONE) {
-		quit(s);
+	if (s->kind != KIND_MAIN) {
+		extra_after_ehlo(s);
 		return;
 	}
-	if (!r->starttls_offered) {
+	if (s->mode != TLS_MODE_NONE && !r->starttls_offered) {
 		if (s->env->opt->mode_set)
 			result_add(r, SEV_CRITICAL, "starttls-missing",
 			           "STARTTLS was required but the server does not offer it");
@@ -553,7 +695,19 @@ static void after_ehlo(struct smtp_session *s)
 			result_add(r, SEV_WARNING, "starttls-missing",
 			           "the server does not offer STARTTLS: mail to and from it "
 			           "travels unencrypted");
-		quit(s);
+	}
+	if (s->env->opt->check_tls_required && !s->tlsreq_done) {
+		tlsreq_start(s);
+		return;
+	}
+	to_tls(s);
+}
+
+/* After the cleartext EHLO (and the --check-tls-required test). */
+static void to_tls(struct smtp_session *s)
+{
+	if (s->mode == TLS_MODE_NONE || !s->r->starttls_offered) {
+		post_steps(s);            /* only does something when asked */
 		return;
 	}
 	session_set_state(s, SMTP_ST_STARTTLS);
@@ -602,11 +756,11 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 	{
 		const char *auth = smtp_ehlo_find(e, "AUTH");
 
-		if (auth != NULL)
+		if (auth != NULL && r->auth.mechanisms_tls == NULL)
 			r->auth.mechanisms_tls = strdup(auth);
 	}
 	note_size(s);
-	quit(s);
+	post_steps(s);
 }
 
 static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
@@ -635,7 +789,643 @@ static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
 		event(s, "%zu unexpected byte%s after the 220 discarded", leftover,
 		      leftover == 1 ? "" : "s");
 	}
+	if (s->kind == KIND_TLS10 || s->kind == KIND_TLS11) {
+		legacy_begin(s);
+		return;
+	}
 	tls_begin(s, SMTP_ST_TLS);
+}
+
+/* ---- steps after EHLO: --check-tls-required, --auth, --from/--rcpt ---- */
+
+/* "250 2.1.0 Ok" from a reply: code and lines joined by spaces, bounded,
+ * and never a credential the server echoed. */
+static void record(struct smtp_session *s, struct cmd_reply *cr, const struct smtp_reply *rep)
+{
+	size_t o = 0;
+
+	cr->code = rep->code;
+	cr->text[0] = '\0';
+	for (size_t i = 0; i < rep->nlines && o + 2 < sizeof(cr->text); i++) {
+		int n = snprintf(cr->text + o, sizeof(cr->text) - o, "%s%s", i ? " " : "",
+		                 rep->lines[i]);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		if (o >= sizeof(cr->text))
+			o = sizeof(cr->text) - 1;
+	}
+	if (has_secret(s, cr->text, strlen(cr->text)))
+		snprintf(cr->text, sizeof(cr->text), "<redacted: the server echoed a credential>");
+}
+
+static void tlsreq_start(struct smtp_session *s)
+{
+	struct tlsreq_info *tr = &s->r->tls_required;
+
+	s->tlsreq_done = true;
+	tr->tested = true;
+	tr->required = -1;
+	tr->mail.sent = true;
+	session_set_state(s, SMTP_ST_TLSREQ_MAIL);
+	if (!send_cmd(s, "MAIL FROM:<>"))
+		session_finish(s);
+}
+
+/* RFC 3207 4: a server may refuse mail before STARTTLS with 530 5.7.0. On
+ * a submission service (port 587, or AUTH offered in clear) accepting it
+ * means clients can hand over mail unencrypted: a warning. On an MX (port
+ * 25) it is the norm: RFC 3207 forbids publicly referenced relays to
+ * require TLS, so it is only noted. */
+static void on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct result *r = s->r;
+	struct tlsreq_info *tr = &r->tls_required;
+
+	if (busy(s, rep))
+		return;
+	if (s->state == SMTP_ST_TLSREQ_RSET) {
+		record(s, &tr->rset, rep);
+		to_tls(s);
+		return;
+	}
+	record(s, &tr->mail, rep);
+	if (rep->code / 100 == 2) {
+		bool submission = s->port == 587 || r->auth.mechanisms != NULL;
+
+		tr->required = 0;
+		result_add(r, submission ? SEV_WARNING : SEV_INFO, "tls-not-required",
+		           "MAIL FROM was accepted before STARTTLS (%d): clients may send mail "
+		           "unencrypted%s", rep->code, submission ?
+		           " to this submission service; require TLS (e.g. Postfix "
+		           "smtpd_tls_security_level=encrypt on port 587)" :
+		           " (normal for a public MX: RFC 3207 forbids it to require TLS)");
+	} else if (rep->code == 530 || strncmp(rep->enhanced, "5.7.0", 5) == 0 ||
+	           (rep->nlines > 0 && strcasestr(rep->lines[0], "TLS") != NULL)) {
+		tr->required = 1;
+	} else {
+		snprintf(tr->note, sizeof(tr->note), "MAIL FROM:<> was refused with %d, which "
+		         "does not say whether TLS is required", rep->code);
+	}
+	tr->rset.sent = true;
+	session_set_state(s, SMTP_ST_TLSREQ_RSET);
+	if (!send_cmd(s, "RSET"))
+		session_finish(s);
+}
+
+static void auth_skip(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --auth asked for, but no AUTH is sent: say why, as a finding too. */
+static void auth_skip(struct smtp_session *s, const char *fmt, ...)
+{
+	struct auth_info *a = &s->r->auth;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->skipped, sizeof(a->skipped), fmt, ap);
+	va_end(ap);
+	result_add(s->r, SEV_WARNING, "auth-not-tested", "the login was not tested: %s",
+	           a->skipped);
+	event(s, "AUTH not tested: %s", a->skipped);
+}
+
+/* True when AUTH went out (its reply is awaited). */
+static bool auth_start(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	struct auth_info *a = &s->r->auth;
+	bool enc = s->tls != NULL;
+	const char *offered = enc ? a->mechanisms_tls : a->mechanisms;
+	char msg[AUTH_MAX_MSG], cmd[AUTH_MAX_MSG + 16], err[200], form[AUTH_MAX_MSG];
+	bool ok;
+
+	if (!enc && !o->allow_plaintext_auth) {
+		auth_skip(s, "the connection is not encrypted, so the password would travel "
+		          "in clear text (--allow-plaintext-auth permits it)");
+		return false;
+	}
+	if (offered == NULL) {
+		auth_skip(s, "the server does not offer AUTH%s", enc ? " after TLS" : "");
+		return false;
+	}
+	if (o->auth_mech != NULL) {
+		s->mech = auth_mech_parse(o->auth_mech);
+		if (!auth_mech_offered(offered, s->mech)) {
+			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
+			          auth_mech_name(s->mech), offered);
+			return false;
+		}
+	} else if ((s->mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
+		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
+		          "speaks (CRAM-MD5, PLAIN, LOGIN)", offered);
+		return false;
+	}
+	if (auth_password_load(o->password_file, s->pw, sizeof(s->pw), err, sizeof(err)) != 0) {
+		auth_skip(s, "%s", err);
+		return false;
+	}
+	secrets_add(s, s->pw);
+	if (auth_b64((const unsigned char *)s->pw, strlen(s->pw), form, sizeof(form)) == 0)
+		secrets_add(s, form);
+	if (strlen(s->pw) * 2 < sizeof(form)) {
+		auth_hex((const unsigned char *)s->pw, strlen(s->pw), form);
+		secrets_add(s, form);
+	}
+	auth_wipe(form, sizeof(form));
+	a->tested = true;
+	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->mech));
+	s->auth_step = 0;
+	session_set_state(s, SMTP_ST_AUTH);
+	if (s->mech == AUTH_MECH_PLAIN) {
+		/* RFC 4954 initial response: one round trip. */
+		if (auth_plain(o->auth_user, s->pw, msg, sizeof(msg)) != 0) {
+			auth_wipe(msg, sizeof(msg));
+			a->tested = false;
+			auth_skip(s, "the user name and password are too long");
+			return false;
+		}
+		secrets_add(s, msg);
+		snprintf(cmd, sizeof(cmd), "AUTH PLAIN %s", msg);
+		ok = send_secret(s, cmd, "AUTH PLAIN <redacted>");
+		auth_wipe(msg, sizeof(msg));
+		auth_wipe(cmd, sizeof(cmd));
+	} else {
+		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->mech));
+		ok = send_cmd(s, cmd);
+	}
+	if (!ok)
+		session_finish(s);
+	return true;
+}
+
+static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	const struct options *o = s->env->opt;
+	struct auth_info *a = &s->r->auth;
+	struct cmd_reply cr;
+	char text[sizeof(cr.text) + 8];
+
+	record(s, &cr, rep);
+	snprintf(text, sizeof(text), "%d %s", cr.code, cr.text);
+	free(a->reply);
+	a->reply = strdup(text);
+	a->accepted = rep->code == 235 || rep->code / 100 == 2;
+	auth_wipe(s->pw, sizeof(s->pw));
+	if (!a->accepted)
+		result_add(s->r, SEV_CRITICAL, "auth-failed",
+		           "the server rejected the login of %.100s with %s: %.200s",
+		           o->auth_user, a->mechanism, text);
+	post_steps(s);
+}
+
+/* A 334 asks for the next part of the login. */
+static void on_auth(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	const struct options *o = s->env->opt;
+	char msg[AUTH_MAX_MSG];
+	int rc = -1;
+	bool ok;
+
+	if (busy(s, rep))
+		return;
+	if (rep->code != 334) {
+		auth_end(s, rep);
+		return;
+	}
+	s->auth_step++;
+	if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 1)
+		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
+		              msg, sizeof(msg));
+	else if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 2)
+		rc = auth_b64((const unsigned char *)s->pw, strlen(s->pw), msg, sizeof(msg));
+	else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 1)
+		rc = auth_cram_md5(o->auth_user, s->pw, rep->nlines ? rep->lines[0] : "",
+		                   msg, sizeof(msg));
+	if (rc == 0) {
+		ok = send_secret(s, msg, "<redacted>");
+	} else {
+		/* A challenge we cannot answer: cancel (RFC 4954 4: "*"). */
+		event(s, "unexpected AUTH challenge: the login is cancelled");
+		ok = send_cmd(s, "*");
+	}
+	auth_wipe(msg, sizeof(msg));
+	if (!ok)
+		session_finish(s);
+}
+
+/* The open-relay rule (README): a recipient is "outside" unless its domain
+ * is the host name probed (or --servername) or a parent domain of it with
+ * at least two labels. That is all the probe can know of what a server is
+ * responsible for. */
+static bool domain_is_local(const char *dom, const char *host)
+{
+	size_t dn = strlen(dom), hn;
+
+	if (host == NULL)
+		return false;
+	hn = strlen(host);
+	if (hn > 0 && host[hn - 1] == '.')
+		hn--;
+	if (dn == 0 || dn > hn)
+		return false;
+	if (dn == hn)
+		return strncasecmp(dom, host, hn) == 0;
+	return host[hn - dn - 1] == '.' && strncasecmp(dom, host + hn - dn, dn) == 0 &&
+	       strchr(dom, '.') != NULL;
+}
+
+static bool rcpt_outside(const struct smtp_session *s, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char dom[256];
+	size_t n;
+
+	if (at == NULL)
+		return false;
+	snprintf(dom, sizeof(dom), "%s", at + 1);
+	n = strlen(dom);
+	if (n > 0 && dom[n - 1] == '.')
+		dom[n - 1] = '\0';
+	if (s->literal == 0 && domain_is_local(dom, s->host))
+		return false;
+	return !domain_is_local(dom, s->env->opt->servername);
+}
+
+static void envelope_rset(struct smtp_session *s)
+{
+	s->r->envelope.rset.sent = true;
+	session_set_state(s, SMTP_ST_RSET);
+	if (!send_cmd(s, "RSET"))
+		session_finish(s);
+}
+
+static void send_rcpt(struct smtp_session *s)
+{
+	struct envelope_info *e = &s->r->envelope;
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->rcpt_i].address);
+	e->rcpt[s->rcpt_i].reply.sent = true;
+	session_set_state(s, SMTP_ST_RCPT);
+	if (!send_cmd(s, cmd))
+		session_finish(s);
+}
+
+static void mail_start(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	struct envelope_info *e = &s->r->envelope;
+	char cmd[300];
+
+	e->tested = true;
+	snprintf(e->mail_from, sizeof(e->mail_from), "%s", o->mail_from);
+	for (size_t i = 0; i < o->nrcpt && i < RESULT_MAX_RCPT; i++) {
+		snprintf(e->rcpt[i].address, sizeof(e->rcpt[i].address), "%s", o->rcpt[i]);
+		e->rcpt[i].outside = rcpt_outside(s, o->rcpt[i]);
+		e->nrcpt = i + 1;
+	}
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>", o->mail_from);
+	e->mail.sent = true;
+	session_set_state(s, SMTP_ST_MAIL);
+	if (!send_cmd(s, cmd))
+		session_finish(s);
+}
+
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
+static void on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct result *r = s->r;
+	struct envelope_info *e = &r->envelope;
+
+	if (busy(s, rep))
+		return;
+	switch (s->state) {
+	case SMTP_ST_MAIL:
+		record(s, &e->mail, rep);
+		if (rep->code / 100 == 2 && e->nrcpt > 0) {
+			s->rcpt_i = 0;
+			send_rcpt(s);
+		} else {
+			envelope_rset(s);
+		}
+		return;
+	case SMTP_ST_RCPT: {
+		__typeof__(e->rcpt[0]) *rc = &e->rcpt[s->rcpt_i];
+
+		record(s, &rc->reply, rep);
+		if (rep->code / 100 == 2 && rc->outside && !r->auth.accepted)
+			result_add(r, SEV_CRITICAL, "open-relay",
+			           "the server accepted a recipient in another domain (%.100s) "
+			           "without authentication: it relays for this client (%d %.100s)",
+			           rc->address, rep->code, rc->reply.text);
+		if (++s->rcpt_i < e->nrcpt)
+			send_rcpt(s);
+		else
+			envelope_rset(s);
+		return;
+	}
+	default:
+		record(s, &e->rset, rep);
+		quit(s);
+		return;
+	}
+}
+
+/* Channel ready (TLS up, or cleartext by choice or necessity): the tests
+ * the user asked for, in order, then QUIT. */
+static void post_steps(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+
+	if (o->auth_user != NULL && !s->auth_done) {
+		s->auth_done = true;
+		if (auth_start(s))
+			return;
+	}
+	if (o->mail_from != NULL && !s->env_done) {
+		s->env_done = true;
+		mail_start(s);
+		return;
+	}
+	quit(s);
+}
+
+/* ---- extra connections ---- */
+
+static void extra_after_ehlo(struct smtp_session *s)
+{
+	static const char two[] = "STARTTLS\r\nNOOP\r\n";
+
+	if (!s->r->starttls_offered) {
+		result_add(s->r, SEV_CRITICAL, "starttls-missing",
+		           "the server did not offer STARTTLS on this connection");
+		quit(s);
+		return;
+	}
+	session_set_state(s, SMTP_ST_STARTTLS);
+	if (s->kind != KIND_INJECT) {
+		if (!send_cmd(s, "STARTTLS"))
+			session_finish(s);
+		return;
+	}
+	/* Both commands in one write: a flawed server reads NOOP from the
+	 * cleartext buffer and answers it inside TLS (CVE-2011-0411). */
+	result_transcript(s->r, tnow(s), 'C', "STARTTLS", 8);
+	result_transcript(s->r, tnow(s), 'C', "NOOP", 4);
+	event(s, "STARTTLS and NOOP were sent in one packet");
+	if (!send_raw(s, two, sizeof(two) - 1))
+		session_finish(s);
+}
+
+static void extra_tls_done(struct smtp_session *s)
+{
+	struct result *m = s->main_r;
+	struct tls_info *ti = &s->r->tls;
+
+	if (s->kind == KIND_TLS12 || s->kind == KIND_TLS13) {
+		size_t i = (size_t)(kind_version[s->kind] - 0x0301);
+
+		m->tls_versions.v[i] = TLSV_ACCEPTED;
+		snprintf(m->tls_versions.detail[i], sizeof(m->tls_versions.detail[i]),
+		         "%s %s", ti->version, ti->cipher);
+		quit(s);
+		return;
+	}
+	/* KIND_INJECT: QUIT now; a 221 first means the NOOP was dropped. */
+	session_set_state(s, SMTP_ST_INJECT_QUIT);
+	if (!send_cmd(s, "QUIT"))
+		session_finish(s);
+}
+
+static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct injection_info *in = &s->main_r->injection;
+
+	in->tested = true;
+	if (rep->code == 221) {
+		in->vulnerable = 0;
+		snprintf(in->detail, sizeof(in->detail), "the first reply inside TLS was the 221 "
+		         "to QUIT: the NOOP sent before the handshake was discarded");
+	} else {
+		in->vulnerable = 1;
+		snprintf(in->detail, sizeof(in->detail), "the server answered the NOOP sent "
+		         "before STARTTLS inside TLS (%d %.100s)", rep->code,
+		         rep->nlines ? rep->lines[0] : "");
+		result_add(s->main_r, SEV_CRITICAL, "starttls-injection-vulnerable",
+		           "commands sent in clear before STARTTLS are executed inside TLS "
+		           "(CVE-2011-0411 class): an attacker can inject commands; update "
+		           "the server software");
+	}
+	session_finish(s);
+}
+
+static const char *alert_word(unsigned d)
+{
+	switch (d) {
+	case 40:  return "handshake_failure";
+	case 47:  return "illegal_parameter";
+	case 50:  return "decode_error";
+	case 70:  return "protocol_version";
+	case 71:  return "insufficient_security";
+	case 80:  return "internal_error";
+	case 86:  return "inappropriate_fallback";
+	case 112: return "unrecognized_name";
+	default:  return "alert";
+	}
+}
+
+static void legacy_begin(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	unsigned char hello[TLSVER_HELLO_MAX], rnd[32];
+	size_t n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));   /* only the ServerHello is read */
+	n = tlsver_client_hello(hello, sizeof(hello), kind_version[s->kind],
+	                        o->servername ? o->servername : s->host, rnd);
+	s->llen = 0;
+	event(s, "ClientHello offering only %s sent", tlsver_name(kind_version[s->kind]));
+	session_set_state(s, SMTP_ST_LEGACY);
+	if (n == 0 || !send_raw(s, hello, n))
+		session_finish(s);
+}
+
+/* Reads the first record of the answer; no handshake is completed. */
+static void legacy_read(struct smtp_session *s)
+{
+	struct tlsvers_info *tv = &s->main_r->tls_versions;
+	size_t i = (size_t)(kind_version[s->kind] - 0x0301);
+	uint16_t ver = 0;
+	unsigned alert = 0;
+	ssize_t n;
+
+	n = recv(s->fd, s->lbuf + s->llen, sizeof(s->lbuf) - s->llen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		tv->v[i] = TLSV_REFUSED;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server closed the "
+		         "connection%s%s", n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		event(s, "%s", tv->detail[i]);
+		session_finish(s);
+		return;
+	}
+	s->llen += (size_t)n;
+	switch (tlsver_parse(s->lbuf, s->llen, &ver, &alert)) {
+	case TLSVER_NEED_MORE:
+		if (s->llen < sizeof(s->lbuf))
+			return;
+		/* fall through */
+	case TLSVER_NOT_TLS:
+		tv->v[i] = TLSV_UNKNOWN;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server did not answer "
+		         "with TLS");
+		break;
+	case TLSVER_ALERT:
+		tv->v[i] = TLSV_REFUSED;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "TLS alert %u (%s)", alert,
+		         alert_word(alert));
+		break;
+	case TLSVER_SERVER_HELLO:
+		if (ver == kind_version[s->kind]) {
+			tv->v[i] = TLSV_ACCEPTED;
+			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello %s",
+			         tlsver_name(ver));
+		} else {
+			tv->v[i] = TLSV_REFUSED;
+			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello for version "
+			         "0x%04x %s", ver, tlsver_name(ver));
+		}
+		break;
+	}
+	event(s, "%s: %s", tlsver_name(kind_version[s->kind]), tv->detail[i]);
+	session_finish(s);   /* no QUIT: the channel is half in TLS */
+}
+
+/* What the extra connection left in the scratch result, for the parts the
+ * handlers did not record themselves; then its transcript joins the main. */
+static void harvest(struct smtp_session *s)
+{
+	struct result *m = s->main_r, *x = s->scratch;
+	const char *why = x->nfindings && x->findings[0].message ? x->findings[0].message :
+	                  "the connection ended early";
+
+	if (kind_version[s->kind] != 0) {
+		size_t i = (size_t)(kind_version[s->kind] - 0x0301);
+		struct tlsvers_info *tv = &m->tls_versions;
+
+		if (tv->v[i] == TLSV_UNTESTED) {
+			bool refused = x->tls.attempted && !x->tls.ok && x->tls.error[0];
+
+			tv->v[i] = refused ? TLSV_REFUSED : TLSV_UNKNOWN;
+			snprintf(tv->detail[i], sizeof(tv->detail[i]), "%s",
+			         refused ? x->tls.error : why);
+		}
+	} else if (s->kind == KIND_INJECT && !m->injection.tested) {
+		m->injection.tested = true;
+		m->injection.vulnerable = -1;
+		snprintf(m->injection.detail, sizeof(m->injection.detail), "inconclusive: %s", why);
+	}
+	for (size_t k = 0; k < x->ntranscript; k++)
+		result_transcript(m, x->transcript[k].t_ms, x->transcript[k].dir,
+		                  x->transcript[k].line, strlen(x->transcript[k].line));
+	m->transcript_dropped += x->transcript_dropped;
+}
+
+/* After the main dialogue: which extra connections to make. Only when the
+ * server answered it, so a dead host costs one connection, not six. */
+static void plan_extras(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	struct result *r = s->main_r;
+	/* Implicit TLS: a failed handshake is reason enough to look at the
+	 * versions (a server that speaks only TLS 1.0 fails it). */
+	bool reached = r->address[0] != '\0' &&
+	               (r->greeting.code == 220 || (s->mode == TLS_MODE_IMPLICIT && r->tls.attempted));
+	bool tls_there = s->mode == TLS_MODE_IMPLICIT || r->starttls_offered;
+	const char *why = !reached ? "not tested: the main dialogue did not get that far" :
+	                  "not tested: the server does not offer STARTTLS";
+
+	s->extras = 0;
+	if (o->check_tls_required && !r->tls_required.tested && s->mode == TLS_MODE_IMPLICIT &&
+	    r->tls.ok) {
+		r->tls_required.tested = true;
+		r->tls_required.required = 1;
+		snprintf(r->tls_required.note, sizeof(r->tls_required.note), "implicit TLS: "
+		         "there is no cleartext channel, so no MAIL FROM was sent");
+	}
+	if (o->starttls_injection && s->mode == TLS_MODE_IMPLICIT) {
+		r->injection.tested = true;
+		r->injection.vulnerable = 0;
+		snprintf(r->injection.detail, sizeof(r->injection.detail), "not applicable: "
+		         "implicit TLS has no cleartext phase to inject into");
+	}
+	if (o->tls_versions && s->mode != TLS_MODE_NONE) {
+		r->tls_versions.tested = true;
+		if (reached && tls_there)
+			s->extras |= 1u << KIND_TLS12 | 1u << KIND_TLS13 | 1u << KIND_TLS10 |
+			             1u << KIND_TLS11;
+		else
+			for (size_t i = 0; i < RESULT_TLSV_N; i++) {
+				r->tls_versions.v[i] = TLSV_UNKNOWN;
+				snprintf(r->tls_versions.detail[i], sizeof(r->tls_versions.detail[i]),
+				         "%s", why);
+			}
+	}
+	if (o->starttls_injection && s->mode == TLS_MODE_STARTTLS) {
+		if (reached && tls_there) {
+			s->extras |= 1u << KIND_INJECT;
+		} else {
+			r->injection.tested = true;
+			r->injection.vulnerable = -1;
+			snprintf(r->injection.detail, sizeof(r->injection.detail), "%s", why);
+		}
+	}
+	if (s->extras == 0)
+		return;
+	memset(&s->addr, 0, sizeof(s->addr));
+	s->addr.family = r->family;
+	if (inet_pton(r->family, r->address, s->addr.addr) != 1)
+		s->extras = 0;
+}
+
+static void start_extra(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	char err[200] = "";
+	unsigned k;
+
+	for (k = KIND_TLS12; k < KIND_END && !(s->extras & (1u << k)); k++)
+		;
+	s->extras &= ~(1u << k);
+	s->kind = (enum probe_kind)k;
+	if (s->scratch == NULL) {
+		if ((s->scratch = malloc(sizeof(*s->scratch))) == NULL) {
+			result_add(s->main_r, SEV_CRITICAL, "internal-error", "out of memory");
+			session_final(s);
+			return;
+		}
+		result_init(s->scratch);
+	}
+	result_clear(s->scratch);       /* the previous extra connection's */
+	s->scratch->want_transcript = s->main_r->want_transcript;
+	s->r = s->scratch;
+	s->state = SMTP_ST_INIT;
+	s->wlen = s->woff = 0;
+	reply_parser_reset(&s->rp);
+	event(s, "extra connection: %s", kind_names[k]);
+	if (k == KIND_TLS12 || k == KIND_TLS13) {
+		s->pinned = tlsio_cfg_new(o->cafile, o->capath, err, sizeof(err));
+		if (s->pinned == NULL || tlsio_cfg_pin_version(s->pinned, kind_version[k]) != 0) {
+			result_add(s->r, SEV_CRITICAL, "internal-error", "cannot set up TLS: %s", err);
+			session_finish(s);
+			return;
+		}
+	}
+	connect_to(s, &s->addr, 1);
 }
 
 /* Recognise a non-SMTP service from its first bytes. */
@@ -660,7 +1450,7 @@ static void reply_error(struct smtp_session *s, enum reply_rc rc)
 	const char *svc = what_service(s->rp.line, s->rp.linelen);
 
 	if (s->rp.linelen > 0)
-		result_transcript(r, tnow(s), 'S', s->rp.line, s->rp.linelen);
+		server_line(s, s->rp.line, s->rp.linelen);
 	if (svc != NULL && s->state == SMTP_ST_GREETING)
 		result_add(r, SEV_CRITICAL, "not-smtp",
 		           "this is not an SMTP server: it looks like %s", svc);
@@ -702,6 +1492,21 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 	case SMTP_ST_STARTTLS:
 		on_starttls(s, rep, leftover);
 		break;
+	case SMTP_ST_TLSREQ_MAIL:
+	case SMTP_ST_TLSREQ_RSET:
+		on_tlsreq(s, rep);
+		break;
+	case SMTP_ST_AUTH:
+		on_auth(s, rep);
+		break;
+	case SMTP_ST_MAIL:
+	case SMTP_ST_RCPT:
+	case SMTP_ST_RSET:
+		on_envelope(s, rep);
+		break;
+	case SMTP_ST_INJECT_QUIT:
+		on_inject_reply(s, rep);
+		break;
 	default:
 		/* A reply nobody asked for (e.g. after QUIT): ignore. */
 		break;
@@ -710,15 +1515,29 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 
 static bool reading_replies(const struct smtp_session *s)
 {
-	return s->state == SMTP_ST_GREETING || s->state == SMTP_ST_EHLO ||
-	       s->state == SMTP_ST_HELO || s->state == SMTP_ST_STARTTLS ||
-	       s->state == SMTP_ST_EHLO_TLS;
+	switch (s->state) {
+	case SMTP_ST_GREETING:
+	case SMTP_ST_EHLO:
+	case SMTP_ST_HELO:
+	case SMTP_ST_STARTTLS:
+	case SMTP_ST_EHLO_TLS:
+	case SMTP_ST_TLSREQ_MAIL:
+	case SMTP_ST_TLSREQ_RSET:
+	case SMTP_ST_AUTH:
+	case SMTP_ST_MAIL:
+	case SMTP_ST_RCPT:
+	case SMTP_ST_RSET:
+	case SMTP_ST_INJECT_QUIT:
+		return !s->finished;
+	default:
+		return false;
+	}
 }
 
 static void closed(struct smtp_session *s, const char *why)
 {
 	if (s->rp.linelen > 0)
-		result_transcript(s->r, tnow(s), 'S', s->rp.line, s->rp.linelen);
+		server_line(s, s->rp.line, s->rp.linelen);
 	event(s, "connection closed by the server%s%s", why ? ": " : "", why ? why : "");
 	result_add(s->r, SEV_CRITICAL, "connection-closed",
 	           "the server closed the connection while we waited for %s%s%s",
@@ -800,11 +1619,20 @@ static void on_io(struct loop *l, int fd, unsigned events, void *arg)
 
 	(void)l;
 	(void)fd;
-	if (s->finished)
+	if (over(s))
 		return;
+	if (s->state == SMTP_ST_LEGACY) {
+		if ((events & LOOP_WRITE) && s->wlen > s->woff && !flush(s)) {
+			session_finish(s);
+			return;
+		}
+		if (events & LOOP_READ)
+			legacy_read(s);
+		return;
+	}
 	if (s->state == SMTP_ST_TLS || s->state == SMTP_ST_TLS_IMPLICIT) {
 		tls_step(s);
-		if (s->finished || s->state == SMTP_ST_TLS || s->state == SMTP_ST_TLS_IMPLICIT)
+		if (over(s) || s->state == SMTP_ST_TLS || s->state == SMTP_ST_TLS_IMPLICIT)
 			return;
 		/* Handshake done: records may already wait inside mbedTLS. */
 		events |= LOOP_READ;
@@ -824,6 +1652,10 @@ static void on_timeout(struct loop *l, void *arg)
 	double secs = s->env->opt->timeout_ms / 1000.0;
 
 	(void)l;
+	if (s->state == SMTP_ST_NEXT) {
+		start_extra(s);
+		return;
+	}
 	if (s->state == SMTP_ST_GREETING)
 		result_add(s->r, SEV_CRITICAL, "timeout",
 		           "no greeting within %.3g s (a stalled server, or a port that expects "
@@ -832,7 +1664,7 @@ static void on_timeout(struct loop *l, void *arg)
 		result_add(s->r, SEV_CRITICAL, "timeout", "no answer within %.3g s while waiting for %s",
 		           secs, state_waits[s->state]);
 	if (s->rp.linelen > 0)
-		result_transcript(s->r, tnow(s), 'S', s->rp.line, s->rp.linelen);
+		server_line(s, s->rp.line, s->rp.linelen);
 	event(s, "timed out waiting for %s", state_waits[s->state]);
 	session_finish(s);
 }
@@ -877,7 +1709,9 @@ static void on_connected(void *arg, int fd, size_t which)
 		return;
 	}
 	reply_parser_init(&s->rp, on_server_line, s);
-	if (s->mode == TLS_MODE_IMPLICIT)
+	if (s->mode == TLS_MODE_IMPLICIT && (s->kind == KIND_TLS10 || s->kind == KIND_TLS11))
+		legacy_begin(s);
+	else if (s->mode == TLS_MODE_IMPLICIT)
 		tls_begin(s, SMTP_ST_TLS_IMPLICIT);
 	else
 		session_set_state(s, SMTP_ST_GREETING);
@@ -944,14 +1778,9 @@ static void on_resolved(void *arg, const struct dns_answer *ans)
 
 /* ---- life cycle ---- */
 
-static void session_finish(struct smtp_session *s)
+/* Closes the current connection, whichever it is. */
+static void session_teardown(struct smtp_session *s)
 {
-	struct result *r = s->r;
-
-	if (s->finished)
-		return;
-	s->finished = true;
-	s->state = SMTP_ST_DONE;
 	loop_timer_stop(s->env->loop, &s->timer);
 	if (s->dq != NULL) {
 		dns_cancel(s->dq);
@@ -968,8 +1797,51 @@ static void session_finish(struct smtp_session *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	r->t.total_ms = since(s->t0);
-	result_finish(r);
+	auth_wipe(s->wbuf, sizeof(s->wbuf));
+	s->wlen = s->woff = 0;
+	tlsio_cfg_free(s->pinned);
+	s->pinned = NULL;
+}
+
+/* The end of a connection: the main dialogue's, then each extra one's.
+ * The next extra connection starts from a timer, outside the callbacks of
+ * the one that just ended. */
+static void session_finish(struct smtp_session *s)
+{
+	if (over(s))
+		return;
+	session_teardown(s);
+	if (s->kind == KIND_MAIN) {
+		s->r->t.total_ms = since(s->t0);
+		plan_extras(s);
+	} else {
+		harvest(s);
+		s->r = s->main_r;
+	}
+	if (s->extras != 0 && !s->aborted) {
+		s->state = SMTP_ST_NEXT;
+		loop_timer_set(s->env->loop, &s->timer, 0);
+		return;
+	}
+	session_final(s);
+}
+
+/* Findings that need every connection's outcome, then the callback. */
+static void session_final(struct smtp_session *s)
+{
+	if (s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ||
+	    s->main_r->tls_versions.v[1] == TLSV_ACCEPTED)
+		result_add(s->main_r, SEV_WARNING, "tls-legacy-version",
+		           "the server still accepts %s%s%s: both are deprecated (RFC 8996); "
+		           "allow TLS 1.2 and 1.3 only",
+		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
+		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED &&
+		           s->main_r->tls_versions.v[1] == TLSV_ACCEPTED ? " and " : "",
+		           s->main_r->tls_versions.v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
+	s->finished = true;
+	s->state = SMTP_ST_DONE;
+	secrets_wipe(s);
+	result_finish(s->r);
 	s->cb(s->cbarg, s);
 }
 
@@ -986,6 +1858,7 @@ struct smtp_session *smtp_session_new(const struct probe_env *env,
 	s->r = r;
 	s->cb = cb;
 	s->cbarg = arg;
+	s->main_r = r;
 	s->fd = -1;
 	snprintf(s->host, sizeof(s->host), "%s", t->host);
 	s->literal = t->literal;
@@ -1061,9 +1934,21 @@ void smtp_session_abort(struct smtp_session *s, const char *why)
 {
 	if (s->finished)
 		return;
-	result_add(s->r, SEV_CRITICAL, "timeout", "%s (while waiting for %s)", why,
-	           state_waits[s->state][0] ? state_waits[s->state] : "the server");
+	s->aborted = true;
+	if (s->kind != KIND_MAIN)
+		result_add(s->main_r, SEV_CRITICAL, "timeout", "%s (during the extra connection "
+		           "%s, while waiting for %s)", why, kind_names[s->kind],
+		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
+	else
+		result_add(s->r, SEV_CRITICAL, "timeout", "%s (while waiting for %s)", why,
+		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
 	event(s, "%s", why);
+	if (s->state == SMTP_ST_NEXT) {
+		/* Between connections: nothing is open, end from here. */
+		loop_timer_stop(s->env->loop, &s->timer);
+		session_final(s);
+		return;
+	}
 	session_finish(s);
 }
 
@@ -1082,5 +1967,12 @@ void smtp_session_free(struct smtp_session *s)
 		}
 	}
 	reply_parser_clear(&s->rp);
+	tlsio_cfg_free(s->pinned);
+	if (s->scratch != NULL) {
+		result_clear(s->scratch);
+		free(s->scratch);
+	}
+	secrets_wipe(s);
+	auth_wipe(s->wbuf, sizeof(s->wbuf));
 	free(s);
 }

@@ -405,6 +405,21 @@ void tlsio_cfg_free(struct tlsio_cfg *cfg)
 		mbedtls_psa_crypto_free();
 }
 
+int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version)
+{
+	mbedtls_ssl_protocol_version v;
+
+	if (version == 0x0303)
+		v = MBEDTLS_SSL_VERSION_TLS1_2;
+	else if (version == 0x0304)
+		v = MBEDTLS_SSL_VERSION_TLS1_3;
+	else
+		return -1;
+	mbedtls_ssl_conf_min_tls_version(&cfg->conf, v);
+	mbedtls_ssl_conf_max_tls_version(&cfg->conf, v);
+	return 0;
+}
+
 /* IP literal (brackets and %zone tolerated)? */
 static bool tlsio_is_ip(const char *s)
 {

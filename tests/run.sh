@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it (BUILD=build bash tests/run.sh):
-#   1. every unit test binary $BUILD/tests/test_*
-#   2. the real servers (tests/env/start.sh) in $BUILD/testenv, stopped on exit
+#   1. every unit test binary $BUILD/tests/test_*, then every fuzz corpus
+#      tests/fuzz/corpus/TARGET/* replayed through $BUILD/fuzz-replay/TARGET
+#   2. the real servers (tests/env/start.sh) in $BUILD/testenv, stopped on exit;
+#      with TESTENV_REUSE=DIR the environment already running in DIR is used
+#      instead, and neither started nor stopped (e.g. `make asan` while the
+#      shared environment is up: the ports would clash otherwise)
 #   3. every tests/integ/test_*.py and tests/fault/test_*.py (/usr/bin/python3)
 #      with SMTP_PROBE=$BUILD/smtp-probe and TESTENV=$BUILD/testenv
 # Tests print "ok NAME" / "FAIL NAME: why"; a program that exits non-zero
@@ -57,15 +61,33 @@ for t in "$build"/tests/test_*; do
 	run_one "unit/$(basename "$t")" "$t"
 done
 
+# 1b. Fuzz corpus replay (seeds and past crashes as regression tests).
+for t in "$build"/fuzz-replay/fuzz_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	n=$(basename "$t")
+	corpus=(tests/fuzz/corpus/"$n"/*)
+	run_one "replay/$n" "$t" "$n" "${corpus[@]}"
+done
+
 # 2. The real servers, stopped however this script ends.
-cleanup() { bash "$top/tests/env/stop.sh" "$testenv" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-echo "== starting test environment in $testenv"
-if ! bash "$top/tests/env/start.sh" "$testenv" >"$logdir/env-start.log" 2>&1; then
-	cat "$logdir/env-start.log"
-	echo "FAIL testenv: tests/env/start.sh failed (log: $logdir/env-start.log)" | tee -a "$fails"
-	failed=$((failed + 1))
+if [ -n "${TESTENV_REUSE:-}" ]; then
+	testenv=$(cd "$TESTENV_REUSE" && pwd) || exit 3
+	echo "== reusing the test environment in $testenv (TESTENV_REUSE)"
+	if [ ! -f "$testenv/env.json" ]; then
+		echo "FAIL testenv: $testenv/env.json missing (TESTENV_REUSE)" | tee -a "$fails"
+		failed=$((failed + 1))
+	fi
+	trap 'exit 130' INT TERM
+else
+	cleanup() { bash "$top/tests/env/stop.sh" "$testenv" >/dev/null 2>&1 || true; }
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	echo "== starting test environment in $testenv"
+	if ! bash "$top/tests/env/start.sh" "$testenv" >"$logdir/env-start.log" 2>&1; then
+		cat "$logdir/env-start.log"
+		echo "FAIL testenv: tests/env/start.sh failed (log: $logdir/env-start.log)" | tee -a "$fails"
+		failed=$((failed + 1))
+	fi
 fi
 
 # 3. Integration and fault tests.
@@ -85,5 +107,6 @@ if [ -s "$fails" ]; then
 	echo "== failures"
 	cat "$fails"
 fi
+echo "== suite time: ${SECONDS}s"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -245,6 +245,7 @@ dead6        AAAA  ::1
 dead6        A     127.0.0.1
 _25._tcp.mx1     TLSA 3 1 1 $tlsa
 _$P_STARTTLS._tcp.mx1  TLSA 3 1 1 $tlsa
+_$P_SELFSIGNED._tcp.mx1  TLSA 3 1 1 $tlsa
 mx3          A     127.0.0.3
 mx4          A     127.0.0.4
 mixed        MX    10 mx1.test.
@@ -254,6 +255,7 @@ dead6mx      MX    10 dead6.test.
 ipmx         MX    10 127.0.0.1.
 _mta-sts.example TXT "v=STSv1; id=20240101T000000"
 _smtp._tls.example TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.test"
+mta-sts.example A   127.0.0.1
 EOF
 	cat >"$ns/rev.zone" <<EOF
 \$ORIGIN 0.0.127.in-addr.arpa.

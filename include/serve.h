@@ -1,0 +1,34 @@
+/* Exporter mode (--serve): a small HTTP/1.1 server in the run's event loop.
+ * GET /probe?target=... answers with the Prometheus metrics of a fresh probe
+ * (the blackbox_exporter pattern: Prometheus schedules and spreads the
+ * probes), GET /metrics with the exporter's own counters. */
+#ifndef SP_SERVE_H
+#define SP_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "smtp_session.h"
+
+#define SERVE_DEFAULT_ADDR "127.0.0.1"
+
+/* "IPv4:PORT", "[IPv6]:PORT" or ":PORT" (then 127.0.0.1): IP literals only,
+ * never a name (binding must not depend on the resolver). 0, or -1 with a
+ * one-line reason in err. */
+int serve_addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen,
+                     char *err, size_t errlen);
+/* A --serve-allow PATTERN is well formed: "HOSTGLOB", "HOSTGLOB:PORTGLOB",
+ * "[V6GLOB]" or "[V6GLOB]:PORTGLOB". 0, or -1 with a reason in err. */
+int serve_pattern_check(const char *pattern, char *err, size_t errlen);
+/* host (as target_parse leaves it: lower case, IPv6 without brackets) and
+ * port match one of the n patterns (fnmatch, case-insensitive). */
+bool serve_allowed(const char *const *patterns, size_t n, const char *host, uint16_t port);
+
+/* Runs the exporter on env (all borrowed) until sigfd (a signalfd for
+ * SIGTERM/SIGINT, borrowed) becomes readable, then shuts down cleanly:
+ * stops accepting, lets probes in flight finish for a short grace, answers
+ * or closes every connection. 0 then; -1 with err when it cannot start. */
+int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""--tls-versions and --starttls-injection against real servers: Postfix on
+10025 (TLS 1.2 and 1.3; legacy versions as Postfix's OpenSSL policy says), a
+fake STARTTLS server capped at TLS 1.2 (tests/fake/fakesmtp.py --tls-max
+1.2), an openssl s_server that speaks only TLS 1.0 (implicit TLS), and a
+fake server with the STARTTLS injection flaw. Also: without these options the
+probe makes exactly one connection (DESIGN.md, rules never broken)."""
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import (ROOT, check, finish, finding, finding_codes, get, load_env,  # noqa: E402
+                 probe_json, run_probe, summary)
+
+ENV = load_env()
+CA = ENV["ca"]
+P = ENV["ports"]
+TLS = ["--cafile", CA, "--servername", "mx1.test", "--timeout", "5"]
+PY = "/usr/bin/python3"
+FAKE = os.path.join(ROOT, "tests", "fake", "fakesmtp.py")
+SCEN = os.path.join(ROOT, "tests", "fake", "scenarios")
+
+
+def commands(doc):
+    return [t.get("line") for t in doc.get("transcript") or [] if t.get("dir") == "C"]
+
+
+def connections(doc):
+    return [t.get("line") for t in doc.get("transcript") or []
+            if t.get("dir") == "*" and str(t.get("line", "")).startswith("connected to")]
+
+
+class Fake:
+    def __init__(self, scenario, certdir, extra=()):
+        self.log = tempfile.TemporaryFile()
+        self.p = subprocess.Popen([PY, FAKE, "--port", "0", "--scenario",
+                                   os.path.join(SCEN, scenario), "--certdir", certdir,
+                                   "--lifetime", "40"] + list(extra),
+                                  stdout=subprocess.PIPE, stderr=self.log,
+                                  stdin=subprocess.DEVNULL)
+        self.port = None
+        ready, _, _ = select.select([self.p.stdout], [], [], 10)
+        line = self.p.stdout.readline().decode() if ready else ""
+        if line.startswith("listening "):
+            self.port = int(line.split()[2])
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.p.stdout.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ------------------------------------------------ the default flow is untouched
+rc, d, out, err = probe_json("default", TLS + ["-v", "127.0.0.1:%d" % P["starttls"]])
+check("default: one-connection", len(connections(d)) == 1, connections(d))
+check("default: only-ehlo-starttls-ehlo-quit",
+      [c.split()[0] for c in commands(d)] == ["EHLO", "STARTTLS", "EHLO", "QUIT"], commands(d))
+check("default: no-versions-key", "versions" not in (d.get("tls") or {}), d.get("tls"))
+check("default: no-injection", d.get("starttls_injection") is None, d.get("starttls_injection"))
+
+# ------------------------------------------------ Postfix 10025
+rc, d, out, err = probe_json("postfix-versions", TLS + ["-v", "--tls-versions",
+                                                        "127.0.0.1:%d" % P["starttls"]])
+v = get(d, "tls.versions") or {}
+check("postfix-versions: tls12", v.get("TLSv1.2") is True, get(d, "tls.versions_detail"))
+check("postfix-versions: tls13", v.get("TLSv1.3") is True, get(d, "tls.versions_detail"))
+check("postfix-versions: legacy-known", isinstance(v.get("TLSv1.0"), bool) and
+      isinstance(v.get("TLSv1.1"), bool), get(d, "tls.versions_detail"))
+legacy = v.get("TLSv1.0") is True or v.get("TLSv1.1") is True
+check("postfix-versions: legacy-finding-iff-accepted",
+      ("tls-legacy-version" in finding_codes(d)) == legacy, summary(rc, d, err))
+check("postfix-versions: five-connections", len(connections(d)) == 5, connections(d))
+check("postfix-versions: main-result-kept", get(d, "tls.version") == "TLSv1.3" and
+      get(d, "ehlo_tls.code") == 250, get(d, "tls"))
+check("postfix-versions: no-data", not any(str(c).upper().startswith(("DATA", "BDAT"))
+                                           for c in commands(d)), commands(d))
+print("# Postfix 10025 legacy versions: %s" % get(d, "tls.versions_detail"))
+
+rc, d, out, err = probe_json("postfix-injection", TLS + ["-v", "--starttls-injection",
+                                                         "127.0.0.1:%d" % P["starttls"]])
+check("postfix-injection: not-vulnerable", get(d, "starttls_injection.vulnerable") is False,
+      d.get("starttls_injection"))
+check("postfix-injection: no-finding", "starttls-injection-vulnerable" not in finding_codes(d),
+      summary(rc, d, err))
+check("postfix-injection: exit-0", rc == 0, summary(rc, d, err))
+check("postfix-injection: two-connections", len(connections(d)) == 2, connections(d))
+check("postfix-injection: noop-sent", "NOOP" in commands(d), commands(d))
+
+rc, d, out, err = run_probe(["--no-tls", "--tls-versions", "127.0.0.1:%d" % P["starttls"]])
+check("usage: tls-versions-no-tls", rc == 3 and len(err.strip().splitlines()) == 1, err)
+rc, d, out, err = run_probe(["--implicit-tls", "--starttls-injection", "127.0.0.1:1"])
+check("usage: injection-implicit", rc == 3 and "--starttls-injection" in err, err)
+
+# ------------------------------------------------ fakes and openssl s_server
+certdir = tempfile.mkdtemp(prefix="sp-tlsver-")
+try:
+    r = subprocess.run([PY, FAKE, "--make-certs", certdir], capture_output=True)
+    check("fake: make-certs", r.returncode == 0, r.stderr.decode()[-300:])
+    FT = ["--cafile", os.path.join(certdir, "ca.pem"), "--servername", "mx.fake.test",
+          "--timeout", "3"]
+
+    f = Fake("tls12_only.scn", certdir, ["--tls-max", "1.2"])
+    try:
+        rc, d, out, err = probe_json("tls12-only", FT + ["--tls-versions",
+                                                         "127.0.0.1:%d" % f.port])
+        v = get(d, "tls.versions") or {}
+        check("tls12-only: versions", v == {"TLSv1.0": False, "TLSv1.1": False,
+                                            "TLSv1.2": True, "TLSv1.3": False},
+              (v, get(d, "tls.versions_detail")))
+        check("tls12-only: no-legacy-finding", "tls-legacy-version" not in finding_codes(d),
+              summary(rc, d, err))
+        check("tls12-only: exit-0", rc == 0, summary(rc, d, err))
+    finally:
+        f.stop()
+
+    f = Fake("inject_vulnerable.scn", certdir)
+    try:
+        rc, d, out, err = probe_json("inject-vulnerable", FT + ["--starttls-injection",
+                                                                "127.0.0.1:%d" % f.port])
+        check("inject-vulnerable: flagged", get(d, "starttls_injection.vulnerable") is True,
+              d.get("starttls_injection"))
+        fd = finding(d, "starttls-injection-vulnerable")
+        check("inject-vulnerable: finding-critical", fd is not None and
+              fd.get("severity") == "critical", summary(rc, d, err))
+        check("inject-vulnerable: exit-2", rc == 2, summary(rc, d, err))
+    finally:
+        f.stop()
+
+    # A server that speaks only TLS 1.0 (implicit TLS): mbedTLS cannot talk
+    # to it, the hand-written ClientHello can.
+    port = free_port()
+    ss = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+                           "-cert", os.path.join(certdir, "leaf.pem"),
+                           "-key", os.path.join(certdir, "leaf.key"), "-tls1",
+                           "-cipher", "DEFAULT:@SECLEVEL=0", "-quiet", "-naccept", "10"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        rc, d, out, err = probe_json("tls10-only", FT + ["--implicit-tls", "--tls-versions",
+                                                         "127.0.0.1:%d" % port])
+        v = get(d, "tls.versions") or {}
+        check("tls10-only: tls10-accepted", v.get("TLSv1.0") is True,
+              get(d, "tls.versions_detail"))
+        check("tls10-only: others-refused", v.get("TLSv1.2") is False and
+              v.get("TLSv1.3") is False, get(d, "tls.versions_detail"))
+        fd = finding(d, "tls-legacy-version")
+        check("tls10-only: legacy-warning", fd is not None and fd.get("severity") == "warning",
+              summary(rc, d, err))
+    finally:
+        if ss.poll() is None:
+            ss.terminate()
+            ss.wait(5)
+finally:
+    shutil.rmtree(certdir, ignore_errors=True)
+finish()

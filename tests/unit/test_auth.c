@@ -1,0 +1,62 @@
+/* SASL encodings against the RFC examples. */
+#include <string.h>
+
+#include "auth.h"
+#include "t.h"
+
+int main(void)
+{
+	char out[AUTH_MAX_MSG];
+
+	/* RFC 4616 section 4: "\0tim\0tanstaaftanstaaf". */
+	T_CHECK("plain-rc", auth_plain("tim", "tanstaaftanstaaf", out, sizeof(out)) == 0);
+	T_STREQ("plain-rfc4616", out, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+	/* RFC 2195 section 2. */
+	T_CHECK("cram-rc", auth_cram_md5("tim", "tanstaaftanstaaf",
+	        "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
+	        out, sizeof(out)) == 0);
+	T_STREQ("cram-rfc2195", out,
+	        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+	T_CHECK("cram-bad-challenge", auth_cram_md5("tim", "x", "!!!", out, sizeof(out)) == -1);
+	T_CHECK("cram-empty-challenge", auth_cram_md5("tim", "x", "", out, sizeof(out)) == -1);
+	T_CHECK("b64-small", auth_b64((const unsigned char *)"abcdef", 6, out, 4) == -1);
+	T_CHECK("b64-user", auth_b64((const unsigned char *)"probe@test", 10, out, sizeof(out)) == 0);
+	T_STREQ("b64-user-value", out, "cHJvYmVAdGVzdA==");
+	auth_hex((const unsigned char *)"\x01\xab", 2, out);
+	T_STREQ("hex", out, "01ab");
+
+	T_CHECK("pick-cram", auth_mech_pick("PLAIN LOGIN CRAM-MD5") == AUTH_MECH_CRAM_MD5);
+	T_CHECK("pick-plain", auth_mech_pick("LOGIN PLAIN") == AUTH_MECH_PLAIN);
+	T_CHECK("pick-login", auth_mech_pick("login") == AUTH_MECH_LOGIN);
+	T_CHECK("pick-old-equals", auth_mech_pick("=LOGIN PLAIN") == AUTH_MECH_PLAIN);
+	T_CHECK("pick-none", auth_mech_pick("GSSAPI XOAUTH2") == AUTH_MECH_NONE);
+	T_CHECK("pick-null", auth_mech_pick(NULL) == AUTH_MECH_NONE);
+	T_CHECK("no-prefix-match", !auth_mech_offered("PLAINX", AUTH_MECH_PLAIN));
+	T_CHECK("parse", auth_mech_parse("cram-md5") == AUTH_MECH_CRAM_MD5);
+	T_CHECK("parse-unknown", auth_mech_parse("SCRAM-SHA-1") == AUTH_MECH_NONE);
+	T_STREQ("name", auth_mech_name(AUTH_MECH_PLAIN), "PLAIN");
+
+	{
+		char pw[AUTH_MAX_SECRET], err[200];
+		FILE *f = fopen("/tmp/sp-test-auth-pw", "w");
+
+		if (f != NULL) {
+			fputs("s3cret pass\r\nsecond line\n", f);
+			fclose(f);
+		}
+		T_CHECK("pwfile-rc", auth_password_load("/tmp/sp-test-auth-pw", pw, sizeof(pw),
+		        err, sizeof(err)) == 0);
+		T_STREQ("pwfile-first-line", pw, "s3cret pass");
+		f = fopen("/tmp/sp-test-auth-pw", "w");
+		if (f != NULL)
+			fclose(f);
+		T_CHECK("pwfile-empty", auth_password_load("/tmp/sp-test-auth-pw", pw, sizeof(pw),
+		        err, sizeof(err)) == -1);
+		remove("/tmp/sp-test-auth-pw");
+		T_CHECK("pwfile-missing", auth_password_load("/tmp/sp-test-auth-pw", pw, sizeof(pw),
+		        err, sizeof(err)) == -1);
+		auth_wipe(pw, sizeof(pw));
+		T_CHECK("wiped", pw[0] == '\0' && pw[5] == '\0');
+	}
+	T_DONE();
+}
