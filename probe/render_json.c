@@ -492,10 +492,10 @@ void render_json_object(struct jsonw *w, const struct result *r, const struct re
 	key_str(w, "reply", r->auth.tested ? r->auth.reply : NULL);
 	/* Keys of the checks run only when asked appear only then, so the
 	 * default document stays as it was. */
-	if (r->auth.tested || r->auth.skipped[0]) {
-		key_str_or_null(w, "mechanism", r->auth.mechanism);
-		key_str_or_null(w, "skipped", r->auth.skipped);
-	}
+	if (r->auth.mechanism[0])
+		key_str(w, "mechanism", r->auth.mechanism);
+	if (r->auth.skipped[0])
+		key_str(w, "skipped", r->auth.skipped);
 	jsonw_obj_end(w);
 	put_envelope(w, &r->envelope);
 	put_tls_required(w, &r->tls_required);

@@ -156,8 +156,11 @@ in_ns bash scripts/bench/postfix.sh start "$state" "$certs" "$P_POSTFIX"
 # Two NSD instances on the namespace's loopback, same zone: one answers MX
 # queries with mx1.test's address in the additional section (NSD's default),
 # one with minimal responses (no additional section), so --mx must ask.
+# mx1.test has A and AAAA (::1, reached through the proxy too): smtp-probe
+# takes additional-section addresses only when both families are there.
 start_nsd() { # NAME PORT MINIMAL
 	local d=$state/nsd-$1
+	local rev6=0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa
 	mkdir -p "$d/xfr"
 	cat >"$d/test.zone" <<-EOF
 	\$ORIGIN test.
@@ -166,10 +169,18 @@ start_nsd() { # NAME PORT MINIMAL
 	@    NS   ns.test.
 	ns   A    127.0.0.1
 	mx1  A    127.0.0.1
+	mx1  AAAA ::1
 	dom  MX   10 mx1.test.
 	EOF
 	cat >"$d/rev.zone" <<-EOF
 	\$ORIGIN 0.0.127.in-addr.arpa.
+	\$TTL 300
+	@    SOA  ns.test. hostmaster.test. ( 1 3600 600 86400 300 )
+	@    NS   ns.test.
+	1    PTR  mx1.test.
+	EOF
+	cat >"$d/rev6.zone" <<-EOF
+	\$ORIGIN $rev6.
 	\$TTL 300
 	@    SOA  ns.test. hostmaster.test. ( 1 3600 600 86400 300 )
 	@    NS   ns.test.
@@ -199,6 +210,9 @@ start_nsd() { # NAME PORT MINIMAL
 	zone:
 		name: "0.0.127.in-addr.arpa"
 		zonefile: "$d/rev.zone"
+	zone:
+		name: "$rev6"
+		zonefile: "$d/rev6.zone"
 	EOF
 	in_ns nsd -c "$d/nsd.conf"
 }
@@ -209,6 +223,8 @@ start_nsd min $P_NSD_MIN yes
 in_ns setsid "$PY" scripts/bench/delayproxy.py --pidfile "$state/proxy.pid" \
 	tcp:127.0.0.1:$P_D50:127.0.0.1:$P_POSTFIX:25 \
 	tcp:127.0.0.1:$P_D100:127.0.0.1:$P_POSTFIX:50 \
+	tcp:[::1]:$P_D50:127.0.0.1:$P_POSTFIX:25 \
+	tcp:[::1]:$P_D100:127.0.0.1:$P_POSTFIX:50 \
 	udp:127.0.0.1:$P_DNS_ADD50:127.0.0.1:$P_NSD_ADD:25 \
 	udp:127.0.0.1:$P_DNS_ADD100:127.0.0.1:$P_NSD_ADD:50 \
 	udp:127.0.0.1:$P_DNS_MIN50:127.0.0.1:$P_NSD_MIN:25 \
@@ -229,16 +245,26 @@ res=$state/results.json
 m() { in_ns "$PY" scripts/bench/measure.py "$res" "$@" --probe "$probe" --ca "$ca" \
 	--ptf-config "$state/ptf" --logdir "$state/logs"; }
 
+SECTIONS=" ${BENCH_SECTIONS:-single rtt batch callgrind floor} "
+want() { case $SECTIONS in *" $1 "*) return 0 ;; esac; return 1; }
+want single && {
 echo "bench: 1/5 one probe on loopback ($RUNS runs each, testssl.sh $SLOW_RUNS)" >&2
 m single --port $P_POSTFIX --runs "$RUNS" --slow-runs "$SLOW_RUNS"
+}
+want rtt && {
 echo "bench: 2/5 round trips through the delaying proxy ($RTT_RUNS runs each, testssl.sh 1)" >&2
 m rtt --runs "$RTT_RUNS" --slow-runs "${BENCH_RTT_SLOW_RUNS:-1}" \
 	--delay 50:$P_D50:$P_DNS_ADD50:$P_DNS_MIN50 --delay 100:$P_D100:$P_DNS_ADD100:$P_DNS_MIN100
+}
+want batch && {
 echo "bench: 3/5 batch ($SIZES targets, -c $CONC)" >&2
 m batch --port $P_FAKE --sizes "$SIZES" --conc "$CONC" --record-buffers "$recbuf"
+}
+want callgrind && {
 echo "bench: 4/5 callgrind" >&2
 m callgrind --port $P_POSTFIX
-if [ -n "$benchmark" ]; then
+}
+if want floor && [ -n "$benchmark" ]; then
 	echo "bench: 5/5 mbedTLS benchmark (x25519, ECDSA P-256)" >&2
 	m floor --benchmark "$benchmark"
 fi

@@ -6,7 +6,9 @@
         | udp:LISTEN_HOST:LISTEN_PORT:TO_HOST:TO_PORT:DELAY_MS
     (IPv6 hosts in brackets: tcp:[::1]:11125:127.0.0.1:11025:25)
 
-Every chunk read in either direction is written to the other side DELAY_MS
+The TCP handshake is charged as on a real link (the upstream connection is
+opened 3 one-way delays after the client's is accepted), then every chunk read
+in either direction is written to the other side DELAY_MS
 after it was read. Chunks are scheduled by their own arrival time, not one
 after another, so a flight of several segments costs one delay, and order is
 kept. One round trip through the proxy therefore costs 2 x DELAY_MS whatever
@@ -75,6 +77,11 @@ def nodelay(writer):
 async def tcp_map(lhost, lport, thost, tport, delay):
     async def handle(creader, cwriter):
         nodelay(cwriter)
+        # The kernel completed the client's connect() at once; charge the TCP
+        # handshake here instead: the server sees the connection after SYN,
+        # SYN-ACK and ACK (3 one-way delays), so its greeting reaches the
+        # client 2 round trips after connect() began, as on a real link.
+        await asyncio.sleep(3 * delay)
         try:
             sreader, swriter = await asyncio.open_connection(thost, tport)
         except OSError:

@@ -24,7 +24,7 @@ import tempfile
 RUNSTAT = os.environ.get("RUNSTAT", "runstat")
 
 
-def run_once(argv, stdin=None, env=None, out=None):
+def run_once(argv, stdin=None, env=None, out=None, err=None):
     """Run argv under runstat; return dict(wall, cpu, rss_kib, rc) (seconds, KiB)."""
     fd, stat = tempfile.mkstemp(prefix="runstat.")
     os.close(fd)
@@ -32,7 +32,8 @@ def run_once(argv, stdin=None, env=None, out=None):
         p = subprocess.Popen([RUNSTAT, stat] + argv,
                              stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                              stdout=out if out is not None else subprocess.DEVNULL,
-                             stderr=subprocess.STDOUT if out is not None else subprocess.DEVNULL,
+                             stderr=err if err is not None else
+                             subprocess.STDOUT if out is not None else subprocess.DEVNULL,
                              env=env)
         if stdin is not None:
             try:
@@ -179,8 +180,8 @@ def cmd_rtt(a, res):
             try:
                 doc = json.loads(p.stdout)
                 pr = (doc.get("probes") or [{}])[0]
-                parts.append({"dns_ms": doc.get("dns_ms", pr.get("timings", {}).get("dns_ms")),
-                              "total_ms": doc.get("total_ms"),
+                parts.append({"dns_ms": (doc.get("timings") or {}).get("dns_ms"),
+                              "total_ms": (doc.get("timings") or {}).get("total_ms"),
                               "timings": pr.get("timings")})
             except ValueError:
                 parts.append(None)
@@ -199,8 +200,9 @@ def cmd_batch(a, res):
         for c in a.conc:
             argv = [a.probe, "-f", path, "-c", str(c), "-o", "json", "--cafile", a.ca,
                     "--servername", "mx1.test", "--helo", "bench.test", "--timeout", "30"]
-            with tempfile.TemporaryFile() as tmp:
-                r = run_once(argv, None, None, tmp)
+            with tempfile.TemporaryFile() as tmp, \
+                    open(os.path.join(a.logdir, "batch-%d-c%d.stderr" % (n, c)), "wb") as err:
+                r = run_once(argv, None, None, tmp, err)
                 tmp.seek(0)
                 lines = tmp.read().splitlines()
             st = {}
