@@ -93,12 +93,15 @@ static void finish(struct conn *c, int fd, size_t which)
 
 static void start_next(struct conn *c);
 
+/* Starts the next address when nothing is in flight; ends when nothing is
+ * left. start_next may fail every remaining address at once (no route),
+ * so the end is checked after it too, not left to the deadline. */
 static void maybe_fail(struct conn *c)
 {
+	if (in_flight(c) == 0 && c->next < c->n)
+		start_next(c);
 	if (in_flight(c) == 0 && c->next >= c->n)
 		finish(c, -1, 0);
-	else if (in_flight(c) == 0)
-		start_next(c);
 }
 
 static void on_ready(struct loop *l, int fd, unsigned events, void *arg)

@@ -9,7 +9,9 @@ tests/fake/fakedns.py serves he.test AAAA 2001:db8:2::25 and A 127.0.0.1,
 tests/fake/fakesmtp.py a short well-behaved dialogue on 127.0.0.1, and the
 probe runs with `ip netns exec`. It must try IPv6 first, start IPv4 about
 250 ms later (RFC 8305), connect over IPv4 200..1000 ms after it started
-connecting, and list both attempts. The namespace is removed however the
+connecting, and list both attempts. A second name whose IPv6 address
+refuses and whose IPv4 address has no route must end at once with both
+attempts failed, not at the connect timeout. The namespace is removed however the
 test ends.
 
 Prints "ok NAME" / "FAIL NAME: why"; exits 1 if any check failed. About 2 s.
@@ -20,6 +22,7 @@ import select
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -147,7 +150,9 @@ def main():
         check("happy-eyeballs: ipv6-black-hole", r.returncode == 0, r.stdout + r.stderr)
         dns = Server([PY, FAKEDNS, "--port", "0", "--lifetime", "60",
                       "--record", "he.test", "AAAA", V6_DEAD,
-                      "--record", "he.test", "A", "127.0.0.1"])
+                      "--record", "he.test", "A", "127.0.0.1",
+                      "--record", "fail.test", "AAAA", "::1",
+                      "--record", "fail.test", "A", "10.9.9.9"])
         servers.append(dns)
         smtp = Server([PY, FAKESMTP, "--port", "0", "--scenario", scn.name, "--lifetime", "60"])
         servers.append(smtp)
@@ -186,6 +191,24 @@ def main():
                           for e in (doc.get("transcript") or [])[:6]]))
         print("# IPv4 connected %.1f ms after the first attempt; attempts %s" % (
             delay if delay is not None else -1, att), flush=True)
+
+        # ::1 refuses (after the loop turn), then 10.9.9.9 fails at once in
+        # connect() (no IPv4 route in the namespace): the probe must end
+        # then, not wait for its 5 s connect timeout (conn.c maybe_fail).
+        t0 = time.monotonic()
+        p = subprocess.run(["ip", "netns", "exec", NS, PROBE, "-o", "json",
+                            "--timeout", "5", "--resolver", "127.0.0.1:%d" % dns.port,
+                            "-p", str(smtp.port), "fail.test"],
+                           capture_output=True, timeout=30)
+        secs = time.monotonic() - t0
+        try:
+            doc = json.loads(p.stdout.decode())
+        except ValueError:
+            doc = {}
+        att = doc.get("attempts") or []
+        check("happy-eyeballs: all-fail-ends-at-once", secs < 2.5 and p.returncode == 2 and
+              len(att) == 2 and all(a.get("error") for a in att),
+              "%.1fs rc=%s attempts=%s" % (secs, p.returncode, att))
     finally:
         for s in servers:
             s.stop()
