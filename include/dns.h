@@ -73,6 +73,12 @@ void dns_cancel(struct dns_query *q);
  * when it has no dot (never through DNS). */
 void dns_local_fqdn(struct dns *d, char *out, size_t outlen);
 
+/* Same DNS name? Case-insensitive, a trailing dot ignored. */
+bool dns_name_eq(const char *x, const char *y);
+
+/* Finding code for a failed lookup: "dns-nxdomain", "dns-timeout", ... */
+const char *dns_err_code(enum dns_err e);
+
 /* "c-ares 1.34.5" */
 const char *dns_version(void);
 

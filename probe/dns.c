@@ -163,7 +163,8 @@ struct dns *dns_new(struct loop *l, const char *servers, double timeout_ms,
 	opt.sock_state_cb_data = d;
 	/* Two tries per server, each bounded, so a dead resolver cannot hold a
 	 * probe longer than its own step timeout. */
-	opt.timeout = (int)(timeout_ms / 2 > 3000 ? 3000 : (timeout_ms / 2 < 200 ? 200 : timeout_ms / 2));
+	/* c-ares doubles the per-try timeout on the retry: t/3 + 2t/3 = t. */
+	opt.timeout = (int)(timeout_ms / 3 > 3000 ? 3000 : (timeout_ms / 3 < 200 ? 200 : timeout_ms / 3));
 	opt.tries = 2;
 	opt.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH;
 	opt.ednspsz = 1232;
@@ -365,34 +366,84 @@ fail:
 
 /* Collects the A or AAAA records of the answer section. The answer may carry
  * a CNAME chain; we accept addresses for the name or any alias it led to. */
+bool dns_name_eq(const char *x, const char *y)
+{
+	size_t lx, ly;
+
+	if (x == NULL || y == NULL)
+		return false;
+	lx = strlen(x);
+	ly = strlen(y);
+	if (lx > 0 && x[lx - 1] == '.')
+		lx--;
+	if (ly > 0 && y[ly - 1] == '.')
+		ly--;
+	return lx == ly && strncasecmp(x, y, lx) == 0;
+}
+
+const char *dns_err_code(enum dns_err e)
+{
+	switch (e) {
+	case DNS_NXDOMAIN: return "dns-nxdomain";
+	case DNS_NODATA:   return "dns-no-address";
+	case DNS_SERVFAIL: return "dns-servfail";
+	case DNS_TIMEOUT:  return "dns-timeout";
+	default:           return "dns-error";
+	}
+}
+
+#define CNAME_HOPS 8
+
+/* Collects the A or AAAA records of the answer section that belong to the
+ * name asked, or to the end of a CNAME chain starting there. Records owned
+ * by any other name are ignored: a resolver (or a spoofer) must not be able
+ * to send us elsewhere by adding them. */
 static void collect(struct dns_query *q, const ares_dns_record_t *rec, int family)
 {
 	size_t i, n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
 	struct dns_addr *out = family == AF_INET ? q->a4 : q->a6;
 	size_t *nout = family == AF_INET ? &q->n4 : &q->n6;
+	const char *owner = q->name;       /* the name addresses must belong to */
+	int hop;
 
+	/* Follow the chain, in any order the records came, a bounded number
+	 * of hops (a loop simply ends the walk). */
+	for (hop = 0; hop < CNAME_HOPS; hop++) {
+		const char *next = NULL;
+
+		for (i = 0; i < n; i++) {
+			const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
+
+			if (ares_dns_rr_get_type(rr) == ARES_REC_TYPE_CNAME &&
+			    dns_name_eq(ares_dns_rr_get_name(rr), owner)) {
+				next = ares_dns_rr_get_str(rr, ARES_RR_CNAME_CNAME);
+				break;
+			}
+		}
+		if (next == NULL || next[0] == '\0')
+			break;
+		q->cname = true;
+		snprintf(q->canonical, sizeof(q->canonical), "%s", next);
+		owner = next;
+	}
 	for (i = 0; i < n && *nout < DNS_MAX_ADDRS; i++) {
 		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
 		struct dns_addr a;
 		size_t k;
 
-		memset(&a, 0, sizeof(a));
-		if (ares_dns_rr_get_type(rr) == ARES_REC_TYPE_CNAME) {
-			const char *target = ares_dns_rr_get_str(rr, ARES_RR_CNAME_CNAME);
-
-			q->cname = true;
-			if (target != NULL)
-				snprintf(q->canonical, sizeof(q->canonical), "%s", target);
+		if (!dns_name_eq(ares_dns_rr_get_name(rr), owner))
 			continue;
-		}
+		memset(&a, 0, sizeof(a));
 		if (family == AF_INET && ares_dns_rr_get_type(rr) == ARES_REC_TYPE_A) {
 			const struct in_addr *ia = ares_dns_rr_get_addr(rr, ARES_RR_A_ADDR);
+
 			if (ia == NULL)
 				continue;
 			a.family = AF_INET;
 			memcpy(a.addr, ia, 4);
 		} else if (family == AF_INET6 && ares_dns_rr_get_type(rr) == ARES_REC_TYPE_AAAA) {
 			const struct ares_in6_addr *ia = ares_dns_rr_get_addr6(rr, ARES_RR_AAAA_ADDR);
+
 			if (ia == NULL)
 				continue;
 			a.family = AF_INET6;

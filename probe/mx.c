@@ -81,17 +81,6 @@ static void dadd(struct domain_result *d, enum severity sev, const char *code,
 	va_end(ap);
 }
 
-static const char *dns_code(enum dns_err e)
-{
-	switch (e) {
-	case DNS_NXDOMAIN: return "dns-nxdomain";
-	case DNS_NODATA:   return "dns-no-address";
-	case DNS_SERVFAIL: return "dns-servfail";
-	case DNS_TIMEOUT:  return "dns-timeout";
-	default:           return "dns-error";
-	}
-}
-
 /* ---- summary ---- */
 
 static bool probe_answered(const struct result *r)
@@ -303,21 +292,6 @@ static void audit_finish(struct mx_audit *a)
 
 static void probe_done(struct mx_probe *p);
 
-static bool same_name(const char *x, const char *y)
-{
-	size_t lx, ly;
-
-	if (x == NULL || y == NULL)
-		return false;
-	lx = strlen(x);
-	ly = strlen(y);
-	if (lx > 0 && x[lx - 1] == '.')
-		lx--;
-	if (ly > 0 && y[ly - 1] == '.')
-		ly--;
-	return lx == ly && strncasecmp(x, y, lx) == 0;
-}
-
 static void on_forward(void *arg, const struct dns_answer *ans)
 {
 	struct mx_probe *p = arg;
@@ -339,11 +313,11 @@ static void on_forward(void *arg, const struct dns_answer *ans)
 		const char *g = r->greeting.hostname;
 		const char *e = r->ehlo_tls.present ? r->ehlo_tls.hostname : r->ehlo.hostname;
 
-		if (g != NULL && !same_name(g, r->ptr.name))
+		if (g != NULL && !dns_name_eq(g, r->ptr.name))
 			result_add(r, SEV_INFO, "banner-mismatch",
 			           "the greeting names %.100s but the address's PTR is %.100s",
 			           g, r->ptr.name);
-		else if (e != NULL && !same_name(e, r->ptr.name))
+		else if (e != NULL && !dns_name_eq(e, r->ptr.name))
 			result_add(r, SEV_INFO, "banner-mismatch",
 			           "EHLO names %.100s but the address's PTR is %.100s", e, r->ptr.name);
 	}
@@ -648,7 +622,7 @@ static void take_additional(struct mx_audit *a, const ares_dns_record_t *rec, si
 		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ADDITIONAL, i);
 		struct dns_addr *ad = &mh->addrs[mh->naddrs];
 
-		if (!same_name(ares_dns_rr_get_name(rr), mh->name))
+		if (!dns_name_eq(ares_dns_rr_get_name(rr), mh->name))
 			continue;
 		memset(ad, 0, sizeof(*ad));
 		if (ares_dns_rr_get_type(rr) == ARES_REC_TYPE_AAAA && !o->only4) {
@@ -676,7 +650,7 @@ static void take_additional(struct mx_audit *a, const ares_dns_record_t *rec, si
 	 * answer complete: a missing AAAA may simply not be cached. */
 	if ((saw4 || o->only6) && (saw6 || o->only4)) {
 		size_t k, j = 0;
-		struct dns_addr sorted[DNS_MAX_ADDRS];
+		struct dns_addr sorted[DNS_MAX_ADDRS] = { { 0, { 0 } } };
 
 		for (k = 0; k < mh->naddrs; k++)
 			if (mh->addrs[k].family == AF_INET6)
@@ -723,7 +697,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		return;
 	}
 	if (e != DNS_OK || rec == NULL) {
-		dadd(d, SEV_CRITICAL, e == DNS_NXDOMAIN ? "dns-nxdomain" : dns_code(e),
+		dadd(d, SEV_CRITICAL, e == DNS_NXDOMAIN ? "dns-nxdomain" : dns_err_code(e),
 		     "MX lookup of %s failed: %s", d->domain, dns_err_name(e));
 		d->dns_ms = loop_now() - a->t0;
 		audit_finish(a);
@@ -736,7 +710,9 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		struct mx_host *mh;
 		unsigned char buf[16];
 
-		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_MX)
+		/* Only the domain's own MX records; others are not ours to use. */
+		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_MX ||
+		    !dns_name_eq(ares_dns_rr_get_name(rr), d->domain))
 			continue;
 		total++;
 		ex = ares_dns_rr_get_str(rr, ARES_RR_MX_EXCHANGE);

@@ -4,6 +4,8 @@
  * servers answer bursts with 421 and block-lists: --per-host and --rate
  * keep us polite. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +47,11 @@ struct run {
 	size_t njobs;
 	bool ordered;                    /* argv only: render in order at the end */
 	size_t argv_next;
-	FILE *file;                      /* borrowed */
-	bool file_done;
-	size_t line_no;
+	int fd;                          /* borrowed: the targets file, -1 none */
+	int fd_flags;                    /* its flags before we set O_NONBLOCK */
+	bool file_done, eof, skipping, watching;
+	char rbuf[8192];                 /* targets read but not yet taken */
+	size_t rlen;
 	char **waiting;                  /* owned: specs held back by --per-host */
 	size_t nwait, capwait;
 	struct host_count *hosts;        /* owned, open addressing */
@@ -138,45 +142,87 @@ static void host_add(struct run *run, const char *key, int delta)
 
 /* ---- where targets come from ---- */
 
-/* The next target spec, or false when there is none. A line too long to
- * be a target is returned cut, and fails to parse like any bad target. */
+static void maybe_stop(struct run *run);
+static void fill(struct run *run);
+
+static void on_targets(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct run *run = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	fill(run);
+	maybe_stop(run);
+}
+
+/* Trims, skips blank lines and comments; false when nothing is left. */
+static bool take_line(const char *line, size_t len, char *out, size_t outlen)
+{
+	while (len > 0 && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len > 0 && isspace((unsigned char)line[len - 1]))
+		len--;
+	if (len == 0 || line[0] == '#')
+		return false;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, line, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* The next target spec, or false when there is none yet. Targets come
+ * from argv, then from the targets file, read without ever blocking the
+ * loop: a pipe with no line ready is watched, and probes in flight go on.
+ * A line too long to be a target is cut, and fails to parse like any bad
+ * target; the rest of it is skipped. */
 static bool next_line(struct run *run, char *out, size_t outlen)
 {
 	const struct options *o = run->opt;
-	char line[LINE_MAX_TARGET + 2];
 
 	if (run->argv_next < o->ntargets) {
 		snprintf(out, outlen, "%s", o->targets[run->argv_next++]);
 		return true;
 	}
-	while (run->file != NULL && !run->file_done) {
-		char *p, *e;
-		size_t len;
+	while (run->fd >= 0 && !run->file_done) {
+		char *nl = memchr(run->rbuf, '\n', run->rlen);
+		size_t len, used;
+		bool got;
 
-		if (fgets(line, sizeof(line), run->file) == NULL) {
+		if (nl == NULL && run->rlen < sizeof(run->rbuf) && !run->eof) {
+			ssize_t n = read(run->fd, run->rbuf + run->rlen, sizeof(run->rbuf) - run->rlen);
+
+			if (n > 0) {
+				run->rlen += (size_t)n;
+				continue;
+			}
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				if (!run->watching &&
+				    loop_add_fd(run->env->loop, run->fd, LOOP_READ, on_targets, run) == 0)
+					run->watching = true;
+				return false;
+			}
+			run->eof = true;      /* end of file, or an error: no more targets */
+			continue;
+		}
+		if (nl == NULL && run->rlen == 0) {
 			run->file_done = true;
 			break;
 		}
-		run->line_no++;
-		len = strlen(line);
-		if (len > 0 && line[len - 1] != '\n' && !feof(run->file)) {
-			int c;
-
-			/* Overlong: skip to the end of the line, keep the start. */
-			while ((c = fgetc(run->file)) != EOF && c != '\n')
-				;
-		}
-		p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		e = p + strlen(p);
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		*e = '\0';
-		if (*p == '\0' || *p == '#')
-			continue;
-		snprintf(out, outlen, "%s", p);
-		return true;
+		/* A whole line, the last one without LF, or a full buffer. */
+		len = nl != NULL ? (size_t)(nl - run->rbuf) : run->rlen;
+		used = nl != NULL ? len + 1 : run->rlen;
+		got = !run->skipping && take_line(run->rbuf, len, out, outlen);
+		run->skipping = nl == NULL && !run->eof;   /* overlong: skip its rest */
+		memmove(run->rbuf, run->rbuf + used, run->rlen - used);
+		run->rlen -= used;
+		if (got)
+			return true;
+	}
+	if (run->file_done && run->watching) {
+		loop_del_fd(run->env->loop, run->fd);
+		run->watching = false;
 	}
 	return false;
 }
@@ -184,7 +230,7 @@ static bool next_line(struct run *run, char *out, size_t outlen)
 static bool more_to_come(const struct run *run)
 {
 	return run->argv_next < run->opt->ntargets || run->nwait > 0 ||
-	       (run->file != NULL && !run->file_done);
+	       (run->fd >= 0 && !run->file_done);
 }
 
 /* ---- output ---- */
@@ -223,7 +269,7 @@ static void table_row(struct run *run, const struct job *j)
 		printf("%-32s %-24s %-8s %6s  %s\n", "TARGET", "ADDRESS", "TLS", "DAYS", "STATUS");
 		run->header_done = true;
 	}
-	render_safe_buf(target, sizeof(target), j->spec, 32);
+	render_safe_buf(target, sizeof(target), j->spec, strlen(j->spec) > 32 ? 29 : 32);
 	if (j->domain) {
 		snprintf(addr, sizeof(addr), "%zu MX, %zu answered", j->d.nmx, j->d.hosts_answered);
 		if (j->d.nfindings > 0)
@@ -532,8 +578,13 @@ static void on_reap(struct loop *l, void *arg)
 	}
 	progress(run);
 	fill(run);
+	maybe_stop(run);
+}
+
+static void maybe_stop(struct run *run)
+{
 	if (run->in_flight == 0 && (!more_to_come(run) || run->fatal))
-		loop_stop(l);
+		loop_stop(run->env->loop);
 }
 
 static void on_rate(struct loop *l, void *arg)
@@ -554,7 +605,12 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 	*fatal = false;
 	run.env = env;
 	run.opt = o;
-	run.file = targets_file;
+	run.fd = targets_file != NULL ? fileno(targets_file) : -1;
+	if (run.fd >= 0) {
+		run.fd_flags = fcntl(run.fd, F_GETFL);
+		if (run.fd_flags >= 0)
+			fcntl(run.fd, F_SETFL, run.fd_flags | O_NONBLOCK);
+	}
 	run.counts = counts;
 	run.ordered = targets_file == NULL;
 	run.njobs = run.ordered ? o->ntargets : o->concurrency;
@@ -614,6 +670,10 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 		       counts->by_status[ST_WARNING], counts->by_status[ST_CRITICAL],
 		       counts->by_status[ST_UNKNOWN]);
 done:
+	if (run.watching)
+		loop_del_fd(env->loop, run.fd);
+	if (run.fd >= 0 && run.fd_flags >= 0)
+		fcntl(run.fd, F_SETFL, run.fd_flags);   /* stdin is shared with the shell */
 	for (i = 0; run.jobs != NULL && i < run.njobs; i++)
 		job_reset(&run.jobs[i]);
 	for (i = 0; i < run.nwait; i++)

@@ -1400,6 +1400,10 @@ static void start_extra(struct smtp_session *s)
 
 	for (k = KIND_TLS12; k < KIND_END && !(s->extras & (1u << k)); k++)
 		;
+	if (k == KIND_END) {            /* nothing left to do */
+		session_final(s);
+		return;
+	}
 	s->extras &= ~(1u << k);
 	s->kind = (enum probe_kind)k;
 	if (s->scratch == NULL) {
@@ -1656,7 +1660,12 @@ static void on_timeout(struct loop *l, void *arg)
 		start_extra(s);
 		return;
 	}
-	if (s->state == SMTP_ST_GREETING)
+	if (s->state == SMTP_ST_RESOLVE)
+		/* The resolver's own retries did not end in time: still DNS. */
+		result_add(s->r, SEV_CRITICAL, "dns-timeout",
+		           "cannot resolve %s: no answer from the DNS server within %.3g s",
+		           s->host, secs);
+	else if (s->state == SMTP_ST_GREETING)
 		result_add(s->r, SEV_CRITICAL, "timeout",
 		           "no greeting within %.3g s (a stalled server, or a port that expects "
 		           "implicit TLS: try smtps:// or --implicit-tls)", secs);
@@ -1735,16 +1744,6 @@ static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, siz
 	}
 }
 
-static const char *dns_code(enum dns_err e)
-{
-	switch (e) {
-	case DNS_NXDOMAIN: return "dns-nxdomain";
-	case DNS_NODATA:   return "dns-no-address";
-	case DNS_SERVFAIL: return "dns-servfail";
-	case DNS_TIMEOUT:  return "dns-timeout";
-	default:           return "dns-error";
-	}
-}
 
 static void on_resolved(void *arg, const struct dns_answer *ans)
 {
@@ -1770,7 +1769,7 @@ static void on_resolved(void *arg, const struct dns_answer *ans)
 		result_add(s->r, SEV_CRITICAL, "dns-no-address", "%s has no %s address", s->host,
 		           o->only4 ? "IPv4 (A)" : o->only6 ? "IPv6 (AAAA)" : "A or AAAA");
 	else
-		result_add(s->r, SEV_CRITICAL, dns_code(e), "cannot resolve %s: %s", s->host,
+		result_add(s->r, SEV_CRITICAL, dns_err_code(e), "cannot resolve %s: %s", s->host,
 		           dns_err_name(e));
 	event(s, "DNS lookup of %s failed: %s", s->host, dns_err_name(e));
 	session_finish(s);

@@ -198,6 +198,8 @@ def cmd_batch(a, res):
                 f.write("127.%d.%d.%d:%d\n" % (1 + i // 62500, (i // 250) % 250, i % 250 + 1,
                                                a.port))
         for c in a.conc:
+            if "%dx%d" % (n, c) in a.skip.split(","):
+                continue
             argv = [a.probe, "-f", path, "-c", str(c), "-o", "json", "--cafile", a.ca,
                     "--servername", "mx1.test", "--helo", "bench.test", "--timeout", "30"]
             with tempfile.TemporaryFile() as tmp, \
@@ -420,7 +422,7 @@ def cmd_report(a, res):
         rows = b["rows"]
         big = max(r_["targets"] for r_ in rows)
         by = {(r_["targets"], r_["c"]): r_ for r_ in rows}
-        cs = sorted({r_["c"] for r_ in rows})
+        cs = sorted({r_["c"] for r_ in rows if r_["targets"] == big})
         per = None
         if len(cs) >= 2 and (big, cs[0]) in by and (big, cs[-1]) in by:
             per = (by[(big, cs[-1])]["rss_kib"] - by[(big, cs[0])]["rss_kib"]) / (cs[-1] - cs[0])
@@ -434,7 +436,8 @@ def cmd_report(a, res):
                             "%.1f KiB per probe, %.1f KiB beyond the %.1f KiB of record buffers"
                             % (per, per - b["record_buffers_kib"], b["record_buffers_kib"])))
         small = min(r_["targets"] for r_ in rows)
-        flat = [(c, by[(small, c)]["rss_kib"], by[(big, c)]["rss_kib"]) for c in cs
+        flat = [(c, by[(small, c)]["rss_kib"], by[(big, c)]["rss_kib"])
+                for c in sorted({r_["c"] for r_ in rows})
                 if (small, c) in by and (big, c) in by]
         if flat and small != big:
             P("Memory bounded by -c, not by the number of targets: peak RSS "
@@ -495,6 +498,12 @@ def cmd_report(a, res):
         for name, ok, fig in targets:
             P("| %s | %s | %s |" % (name, "yes" if ok else "**no**", fig))
         P("")
+    # Hand-written reading of the figures, kept across reruns.
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            P(f.read().rstrip("\n"))
+        P("")
     text = "\n".join(L) + "\n"
     if a.out:
         with open(a.out, "w") as f:
@@ -516,6 +525,7 @@ def main():
     ap.add_argument("--delay", action="append", default=[])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000])
     ap.add_argument("--conc", type=lambda s: [int(x) for x in s.split(",")], default=[10])
+    ap.add_argument("--skip", default="", help="batch runs to leave out: NxC,...")
     ap.add_argument("--record-buffers", type=int, default=2 * 16717)
     ap.add_argument("--benchmark")
     ap.add_argument("--machine")
