@@ -82,7 +82,9 @@ if [ -n "$missing" ]; then
 fi
 
 # ---------------------------------------------------------------- build
-make -s BUILD="$BUILD" >/dev/null
+# BENCH_NO_BUILD=1 measures the binary already in BUILD (e.g. while the tree
+# is mid-edit).
+[ "${BENCH_NO_BUILD:-0}" = 1 ] || make -s BUILD="$BUILD" >/dev/null
 mkdir -p "$BUILD"
 B=$(cd "$BUILD" && pwd)
 probe=$B/smtp-probe

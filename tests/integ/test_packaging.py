@@ -44,8 +44,18 @@ def check(name, cond, detail=""):
     return cond
 
 
+# A package is built as a packager would: without the variables of an outer
+# make (`make asan` passes BUILD, CFLAGS and sanitizer flags down through
+# MAKEFLAGS, which would leak into the package build).
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+                          "BUILD", "CFLAGS", "LDFLAGS", "EXTRA_CFLAGS", "EXTRA_LDFLAGS")}
+
+
 def sh(args, cwd=None, timeout=60, env=None):
     """(returncode, stdout+stderr); returncode None when it could not run."""
+    if env is None:
+        env = CLEAN_ENV
     try:
         p = subprocess.run(args, cwd=cwd, capture_output=True, timeout=timeout,
                            stdin=subprocess.DEVNULL, env=env)
