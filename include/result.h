@@ -238,7 +238,8 @@ struct result {
 	struct timings t;
 
 	bool want_transcript;
-	struct tline transcript[RESULT_MAX_TRANSCRIPT];
+	struct tline *transcript;         /* owned, RESULT_MAX_TRANSCRIPT slots, allocated
+	                                   * at the first line (only -v/--explain pay) */
 	size_t ntranscript;
 	size_t transcript_dropped;
 

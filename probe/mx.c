@@ -28,6 +28,15 @@ struct mx_probe {
 	struct dane_check *dc;            /* owned: --dane after the dialogue */
 	struct dns_addr probed;           /* the address the dialogue ran on */
 	bool started, done;
+	/* Reverse lookups started with the dialogue, so that the PTR check
+	 * after it is answered from c-ares' cache instead of costing two more
+	 * round trips. */
+	struct ptr_warm {
+		struct mx_probe *p;       /* borrowed */
+		struct dns_query *q;      /* owned until its callback */
+		int family;
+	} warm[DNS_MAX_ADDRS];
+	size_t nwarm;
 };
 
 struct mx_audit {
@@ -388,10 +397,83 @@ static void check_ptr(struct mx_probe *p)
 		probe_done(p);
 		return;
 	}
-	p->dq = dns_query_rr(p->a->env->dns, rev, ARES_REC_TYPE_PTR, on_ptr, p);
+	{
+		/* A cached answer calls back from inside the call, and the
+		 * callback may start the next query: keep its handle. */
+		struct dns_query *q = dns_query_rr(p->a->env->dns, rev, ARES_REC_TYPE_PTR, on_ptr, p);
+
+		if (q != NULL)
+			p->dq = q;
+	}
 	ares_free_string(rev);
 	if (p->dq == NULL && !r->ptr.checked)
 		probe_done(p);
+}
+
+static void warm_fwd(void *arg, const struct dns_answer *ans)
+{
+	struct ptr_warm *w = arg;
+
+	(void)ans;
+	w->q = NULL;
+}
+
+static void warm_ptr(void *arg, enum dns_err e, const ares_dns_record_t *rec)
+{
+	struct ptr_warm *w = arg;
+	size_t i, n;
+
+	w->q = NULL;
+	if (e != DNS_OK || rec == NULL)
+		return;
+	n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
+	for (i = 0; i < n; i++) {
+		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
+		const char *name;
+
+		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_PTR)
+			continue;
+		name = ares_dns_rr_get_str(rr, ARES_RR_PTR_DNAME);
+		if (name != NULL && name[0] != '\0') {
+			struct dns_query *q = dns_resolve(w->p->a->env->dns, name,
+			                                  w->family == AF_INET, w->family == AF_INET6,
+			                                  warm_fwd, w);
+			if (q != NULL)
+				w->q = q;
+		}
+		return;
+	}
+}
+
+/* Starts the reverse lookups (PTR, then the name's address) of every
+ * address the probe may use, alongside the SMTP dialogue. */
+static void ptr_warm(struct mx_probe *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->naddrs && i < DNS_MAX_ADDRS; i++) {
+		struct ptr_warm *w = &p->warm[i];
+		struct ares_addr aa;
+		struct dns_query *q;
+		char *rev;
+
+		memset(&aa, 0, sizeof(aa));
+		aa.family = p->addrs[i].family;
+		if (aa.family == AF_INET)
+			memcpy(&aa.addr.addr4, p->addrs[i].addr, 4);
+		else
+			memcpy(&aa.addr.addr6, p->addrs[i].addr, 16);
+		rev = ares_dns_addr_to_ptr(&aa);
+		if (rev == NULL)
+			continue;
+		w->p = p;
+		w->family = aa.family;
+		p->nwarm = i + 1;
+		q = dns_query_rr(p->a->env->dns, rev, ARES_REC_TYPE_PTR, warm_ptr, w);
+		if (q != NULL)
+			w->q = q;
+		ares_free_string(rev);
+	}
 }
 
 /* ---- probes ---- */
@@ -480,6 +562,7 @@ static void start_probes(struct mx_audit *a)
 		p->started = true;
 		a->running++;
 		smtp_session_start(p->s);
+		ptr_warm(p);
 	}
 }
 
@@ -839,6 +922,10 @@ void mx_audit_free(struct mx_audit *a)
 	for (i = 0; i < MX_MAX_HOSTS; i++)
 		dns_cancel(a->hq[i]);
 	for (i = 0; i < a->nprobes; i++) {
+		size_t k;
+
+		for (k = 0; k < a->probes[i].nwarm; k++)
+			dns_cancel(a->probes[i].warm[k].q);
 		dns_cancel(a->probes[i].dq);
 		smtp_session_free(a->probes[i].s);
 		dane_check_free(a->probes[i].dc);

@@ -61,6 +61,7 @@ void result_clear(struct result *r)
 		cert_info_clear(&r->tls.chain[i]);
 	for (i = 0; i < r->ntranscript; i++)
 		free(r->transcript[i].line);
+	free(r->transcript);
 	result_init(r);
 }
 
@@ -160,6 +161,11 @@ void result_transcript(struct result *r, double t_ms, char dir,
 
 	if (!r->want_transcript)
 		return;
+	if (r->transcript == NULL &&
+	    (r->transcript = calloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript))) == NULL) {
+		r->transcript_dropped++;
+		return;
+	}
 	if (r->ntranscript == RESULT_MAX_TRANSCRIPT) {
 		r->transcript_dropped++;
 		return;

@@ -28,7 +28,7 @@ struct job {
 	char spec[LINE_MAX_TARGET];
 	char key[254];                   /* per-host key: the host or domain */
 	struct result r;
-	struct domain_result d;
+	struct domain_result *d;         /* owned, only for --mx jobs */
 	struct smtp_session *s;          /* owned */
 	struct mx_audit *a;              /* owned */
 	struct dane_check *dc;           /* owned: --dane after the dialogue */
@@ -254,7 +254,7 @@ static struct render_opts ropts(const struct run *run)
 
 static enum status job_status(const struct job *j)
 {
-	return j->domain ? j->d.status : j->r.status;
+	return j->domain ? j->d->status : j->r.status;
 }
 
 /* One row of the batch table: target, address, TLS, days left, status. */
@@ -271,9 +271,9 @@ static void table_row(struct run *run, const struct job *j)
 	}
 	render_safe_buf(target, sizeof(target), j->spec, strlen(j->spec) > 32 ? 29 : 32);
 	if (j->domain) {
-		snprintf(addr, sizeof(addr), "%zu MX, %zu answered", j->d.nmx, j->d.hosts_answered);
-		if (j->d.nfindings > 0)
-			snprintf(first, sizeof(first), "%s", j->d.findings[0].code);
+		snprintf(addr, sizeof(addr), "%zu MX, %zu answered", j->d->nmx, j->d->hosts_answered);
+		if (j->d->nfindings > 0)
+			snprintf(first, sizeof(first), "%s", j->d->findings[0].code);
 	} else {
 		snprintf(addr, sizeof(addr), "%s", r->address[0] ? r->address : "-");
 		if (r->tls.ok)
@@ -307,7 +307,7 @@ static void render_job(struct run *run, const struct job *j, size_t index)
 
 	if (o->output == OUT_JSON) {
 		if (j->domain)
-			render_domain_json(stdout, &j->d, &ro);
+			render_domain_json(stdout, j->d, &ro);
 		else
 			render_json(stdout, &j->r, &ro);
 	} else if (!run->ordered) {
@@ -316,7 +316,7 @@ static void render_job(struct run *run, const struct job *j, size_t index)
 		if (index > 0)
 			fputc('\n', stdout);
 		if (j->domain)
-			render_domain_text(stdout, &j->d, &ro);
+			render_domain_text(stdout, j->d, &ro);
 		else if (o->explain)
 			render_explain(stdout, &j->r, &ro);
 		else
@@ -406,7 +406,11 @@ static void job_reset(struct job *j)
 	j->a = NULL;
 	j->dc = NULL;
 	result_clear(&j->r);
-	domain_result_clear(&j->d);
+	if (j->d != NULL) {
+		domain_result_clear(j->d);
+		free(j->d);
+		j->d = NULL;
+	}
 	j->busy = j->finished = j->domain = j->bad = j->reaped = false;
 	j->spec[0] = j->key[0] = '\0';
 }
@@ -435,10 +439,15 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 	j->domain = o->mx || t.mail_domain;
 	host_add(run, j->key, +1);
 	run->in_flight++;
-	if (j->domain)
-		j->a = mx_audit_new(run->env, spec, t.host, &j->d, on_domain_done, j);
-	else
+	if (j->domain) {
+		/* Only domain jobs pay for a domain result (~20 KiB). */
+		if ((j->d = malloc(sizeof(*j->d))) != NULL) {
+			domain_result_init(j->d);
+			j->a = mx_audit_new(run->env, spec, t.host, j->d, on_domain_done, j);
+		}
+	} else {
 		j->s = smtp_session_new(run->env, &t, spec, &j->r, on_probe_done, j);
+	}
 	if (j->a == NULL && j->s == NULL) {
 		run->fatal = true;
 		j->finished = true;
@@ -628,7 +637,6 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 	for (i = 0; i < run.njobs; i++) {
 		run.jobs[i].run = &run;
 		result_init(&run.jobs[i].r);
-		domain_result_init(&run.jobs[i].d);
 		loop_timer_init(&run.jobs[i].deadline, on_deadline, &run.jobs[i]);
 	}
 	loop_timer_init(&run.rate_timer, on_rate, &run);
