@@ -230,6 +230,7 @@ struct result {
 	} greeting;
 
 	struct ehlo_info ehlo, ehlo_tls;
+	struct ehlo_info ehlo_auth;       /* after a successful --auth login */
 	bool starttls_offered;
 	int starttls_code;                /* reply to STARTTLS, 0 if not sent */
 	struct size_info size;

@@ -470,6 +470,8 @@ void render_json_object(struct jsonw *w, const struct result *r, const struct re
 
 	put_ehlo(w, "ehlo", &r->ehlo);
 	put_ehlo(w, "ehlo_tls", &r->ehlo_tls);
+	if (r->ehlo_auth.present)
+		put_ehlo(w, "ehlo_auth", &r->ehlo_auth);
 
 	jsonw_key(w, "starttls");
 	jsonw_obj_begin(w);

@@ -323,6 +323,28 @@ auth:
 		         r->auth.reply ? ": " : "", r->auth.reply ? safe(&s1, r->auth.reply) : "");
 		field(f, "AUTH test", buf);
 	}
+	if (r->ehlo_auth.present) {
+		/* What the server told the logged-in client that it did not
+		 * tell before (some reveal SIZE or other limits only then). */
+		const struct ehlo_info *tl = a->present ? a : b;
+		char diff[SAFE_MAX * 4 + 64] = "";
+		size_t i;
+
+		for (i = 0; i < r->ehlo_auth.next; i++) {
+			const struct ehlo_ext *x = &r->ehlo_auth.ext[i];
+			const char *was = ext_find(tl, x->keyword);
+
+			if (was == NULL || strcmp(was, x->params) != 0)
+				render_appendf(diff, sizeof(diff), "%s+%s%s%s", diff[0] ? ", " : "",
+				               safe(&s1, x->keyword), x->params[0] ? " " : "",
+				               safe(&s2, x->params));
+		}
+		for (i = 0; i < tl->next; i++)
+			if (ext_find(&r->ehlo_auth, tl->ext[i].keyword) == NULL)
+				render_appendf(diff, sizeof(diff), "%s-%s", diff[0] ? ", " : "",
+				               safe(&s1, tl->ext[i].keyword));
+		field(f, "after login", diff[0] ? diff : "EHLO unchanged");
+	}
 }
 
 static void tls_not_attempted(FILE *f, const struct result *r)

@@ -52,6 +52,7 @@ void result_clear(struct result *r)
 	free(r->greeting.hostname);
 	smtp_ehlo_clear(&r->ehlo);
 	smtp_ehlo_clear(&r->ehlo_tls);
+	smtp_ehlo_clear(&r->ehlo_auth);
 	free(r->auth.mechanisms);
 	free(r->auth.mechanisms_tls);
 	free(r->auth.reply);

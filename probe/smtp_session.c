@@ -37,6 +37,7 @@ enum smtp_state {
 	SMTP_ST_TLSREQ_MAIL,      /* --check-tls-required: MAIL FROM:<> in clear */
 	SMTP_ST_TLSREQ_RSET,
 	SMTP_ST_AUTH,             /* --auth: AUTH and its 334 continuations */
+	SMTP_ST_EHLO_AUTH,        /* EHLO again after a successful AUTH */
 	SMTP_ST_MAIL,             /* --from / --rcpt */
 	SMTP_ST_RCPT,
 	SMTP_ST_RSET,
@@ -49,7 +50,7 @@ enum smtp_state {
 static const char *const state_names[] = {
 	"init", "resolve", "connect", "tls-implicit", "greeting", "ehlo", "helo",
 	"starttls", "tls", "ehlo-tls", "tls-required-mail", "tls-required-rset",
-	"auth", "mail", "rcpt", "rset", "legacy-hello", "injection-check", "next", "done"
+	"auth", "ehlo-auth", "mail", "rcpt", "rset", "legacy-hello", "injection-check", "next", "done"
 };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SMTP_ST_DONE + 1,
                "state name table");
@@ -60,7 +61,7 @@ static const char *const state_waits[] = {
 	"the greeting", "the reply to EHLO", "the reply to HELO",
 	"the reply to STARTTLS", "the TLS handshake", "the reply to EHLO after TLS",
 	"the reply to MAIL FROM before STARTTLS", "the reply to RSET",
-	"the reply to AUTH", "the reply to MAIL FROM", "the reply to RCPT TO",
+	"the reply to AUTH", "the reply to EHLO after AUTH", "the reply to MAIL FROM", "the reply to RCPT TO",
 	"the reply to RSET", "the server's answer to a legacy ClientHello",
 	"the first reply inside TLS", "", ""
 };
@@ -362,7 +363,8 @@ static void quit(struct smtp_session *s)
 
 static void note_size(struct smtp_session *s)
 {
-	const struct ehlo_info *e = s->r->ehlo_tls.present ? &s->r->ehlo_tls : &s->r->ehlo;
+	const struct ehlo_info *e = s->r->ehlo_auth.present ? &s->r->ehlo_auth :
+	                            s->r->ehlo_tls.present ? &s->r->ehlo_tls : &s->r->ehlo;
 	const char *p = smtp_ehlo_find(e, "SIZE");
 	struct size_info *sz = &s->r->size;
 	uint64_t limit = 0;
@@ -723,6 +725,15 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 
 	if (busy(s, rep))
 		return;
+	if (s->state == SMTP_ST_EHLO_AUTH) {
+		/* Some servers reveal limits (SIZE...) only to a logged-in client.
+		 * A refusal here costs nothing but this extra knowledge. */
+		smtp_ehlo_clear(&r->ehlo_auth);
+		if (rep->code / 100 == 2 && smtp_ehlo_parse(rep, false, &r->ehlo_auth) == 0)
+			note_size(s);
+		post_steps(s);
+		return;
+	}
 	if (tls)
 		r->t.ehlo_tls_ms = since(s->t_step);
 	else
@@ -977,6 +988,10 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
 		           o->auth_user, a->mechanism, text);
+	if (a->accepted && s->kind == KIND_MAIN) {
+		send_ehlo(s, SMTP_ST_EHLO_AUTH);   /* then post_steps() goes on */
+		return;
+	}
 	post_steps(s);
 }
 
@@ -1213,7 +1228,7 @@ static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep
 		snprintf(in->detail, sizeof(in->detail), "the server answered the NOOP sent "
 		         "before STARTTLS inside TLS (%d %.100s)", rep->code,
 		         rep->nlines ? rep->lines[0] : "");
-		result_add(s->main_r, SEV_CRITICAL, "starttls-injection-vulnerable",
+		result_add(s->main_r, SEV_CRITICAL, "starttls-injection",
 		           "commands sent in clear before STARTTLS are executed inside TLS "
 		           "(CVE-2011-0411 class): an attacker can inject commands; update "
 		           "the server software");
@@ -1503,6 +1518,9 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 	case SMTP_ST_AUTH:
 		on_auth(s, rep);
 		break;
+	case SMTP_ST_EHLO_AUTH:
+		on_ehlo(s, rep);
+		break;
 	case SMTP_ST_MAIL:
 	case SMTP_ST_RCPT:
 	case SMTP_ST_RSET:
@@ -1528,6 +1546,7 @@ static bool reading_replies(const struct smtp_session *s)
 	case SMTP_ST_TLSREQ_MAIL:
 	case SMTP_ST_TLSREQ_RSET:
 	case SMTP_ST_AUTH:
+	case SMTP_ST_EHLO_AUTH:
 	case SMTP_ST_MAIL:
 	case SMTP_ST_RCPT:
 	case SMTP_ST_RSET:

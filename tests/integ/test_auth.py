@@ -145,8 +145,16 @@ rc, d, out, err = probe_json("auth-relay", TLS + ["--auth", USER, "--from", USER
                                                   "127.0.0.1:%d" % P["submission"]], env=GOOD)
 check("auth-relay: accepted", get(d, "auth.accepted") is True, d.get("auth"))
 check("auth-relay: no-open-relay", "open-relay" not in finding_codes(d), summary(rc, d, err))
-check("auth-relay: order", [c.split(":")[0].split()[0] for c in commands(d)][-5:] ==
-      ["AUTH", "MAIL", "RCPT", "RSET", "QUIT"], commands(d))
+check("auth-relay: order", [c.split(":")[0].split()[0] for c in commands(d)][-6:] ==
+      ["AUTH", "EHLO", "MAIL", "RCPT", "RSET", "QUIT"], commands(d))
+# After a successful login the probe asks EHLO again (servers may reveal
+# more to a logged-in client) and keeps that reply apart.
+check("auth-relay: ehlo-after-auth", (d.get("ehlo_auth") or {}).get("code") == 250,
+      d.get("ehlo_auth"))
+rc, d, out, err = probe_json("auth-bad-no-ehlo", TLS + ["--auth", USER,
+                                                        "127.0.0.1:%d" % P["submission"]],
+                             env=BAD)
+check("auth-bad-no-ehlo: no-ehlo-after-failed-auth", "ehlo_auth" not in d, d.get("ehlo_auth"))
 
 # ------------------------------------------------ --check-tls-required
 rc, d, out, err = probe_json("tlsreq-submission", TLS + ["--check-tls-required",

@@ -99,7 +99,7 @@ rc, d, out, err = probe_json("postfix-injection", TLS + ["-v", "--starttls-injec
                                                          "127.0.0.1:%d" % P["starttls"]])
 check("postfix-injection: not-vulnerable", get(d, "starttls_injection.vulnerable") is False,
       d.get("starttls_injection"))
-check("postfix-injection: no-finding", "starttls-injection-vulnerable" not in finding_codes(d),
+check("postfix-injection: no-finding", "starttls-injection" not in finding_codes(d),
       summary(rc, d, err))
 check("postfix-injection: exit-0", rc == 0, summary(rc, d, err))
 check("postfix-injection: two-connections", len(connections(d)) == 2, connections(d))
@@ -138,7 +138,7 @@ try:
                                                                 "127.0.0.1:%d" % f.port])
         check("inject-vulnerable: flagged", get(d, "starttls_injection.vulnerable") is True,
               d.get("starttls_injection"))
-        fd = finding(d, "starttls-injection-vulnerable")
+        fd = finding(d, "starttls-injection")
         check("inject-vulnerable: finding-critical", fd is not None and
               fd.get("severity") == "critical", summary(rc, d, err))
         check("inject-vulnerable: exit-2", rc == 2, summary(rc, d, err))
