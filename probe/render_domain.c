@@ -264,6 +264,27 @@ void render_domain_text(FILE *f, const struct domain_result *d, const struct ren
 		render_wrap(f, line, 2, 4);
 		fputs(render_reset(o), f);
 	}
+	/* One line per probe, so the domain's verdict is explained here. */
+	if (d->nprobes > 0)
+		fprintf(f, "\nProbes\n");
+	for (i = 0; i < d->nprobes; i++) {
+		const struct result *r = &d->probes[i];
+		const struct finding *worst = NULL;
+		char line[600], host[300];
+		size_t k;
+
+		for (k = 0; k < r->nfindings; k++)
+			if (worst == NULL || r->findings[k].sev > worst->sev)
+				worst = &r->findings[k];
+		render_safe_buf(host, sizeof(host), r->host ? r->host : "?", 255);
+		render_fmt(line, sizeof(line), "%s%s%s%s: %s%s%s", host,
+		           r->address[0] ? " (" : "", r->address, r->address[0] ? ")" : "",
+		           word(r->status), worst && worst->sev > SEV_INFO ? ", " : "",
+		           worst && worst->sev > SEV_INFO ? worst->code : "");
+		fprintf(f, "  %s", render_status_color(o, r->status));
+		render_wrap(f, line, 2, 4);
+		fputs(render_reset(o), f);
+	}
 	for (i = 0; i < d->nprobes; i++) {
 		fprintf(f, "\n--- probe %zu of %zu ", i + 1, d->nprobes);
 		fputs("------------------------------------------------------------\n", f);
