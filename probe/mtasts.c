@@ -152,11 +152,9 @@ static int txt_field(void *ctx, size_t index, const char *f, size_t n, char *err
 	return 0;   /* extension field: ignored */
 }
 
-int mtasts_txt_parse(const char *s, size_t n, struct mtasts_txt *t, char *err, size_t errlen)
+/* What both TXT formats refuse before looking at fields. */
+static int record_bytes_ok(const char *s, size_t n, char *err, size_t errlen)
 {
-	struct txt_ctx c = { t, false };
-
-	memset(t, 0, sizeof(*t));
 	if (n == 0) {
 		snprintf(err, errlen, "empty record");
 		return -1;
@@ -165,6 +163,16 @@ int mtasts_txt_parse(const char *s, size_t n, struct mtasts_txt *t, char *err, s
 		snprintf(err, errlen, "the record contains a NUL byte");
 		return -1;
 	}
+	return 0;
+}
+
+int mtasts_txt_parse(const char *s, size_t n, struct mtasts_txt *t, char *err, size_t errlen)
+{
+	struct txt_ctx c = { t, false };
+
+	memset(t, 0, sizeof(*t));
+	if (record_bytes_ok(s, n, err, errlen) != 0)
+		return -1;
 	if (split_fields(s, n, txt_field, &c, err, errlen) != 0)
 		return -1;
 	if (!c.have_id) {
@@ -471,14 +479,8 @@ int mtasts_tlsrpt_parse(const char *s, size_t n, struct tlsrpt_record *t, char *
 	struct rpt_ctx c = { t, false };
 
 	memset(t, 0, sizeof(*t));
-	if (n == 0) {
-		snprintf(err, errlen, "empty record");
+	if (record_bytes_ok(s, n, err, errlen) != 0)
 		return -1;
-	}
-	if (memchr(s, '\0', n) != NULL) {
-		snprintf(err, errlen, "the record contains a NUL byte");
-		return -1;
-	}
 	if (split_fields(s, n, rpt_field, &c, err, errlen) != 0)
 		return -1;
 	if (!c.have_rua) {

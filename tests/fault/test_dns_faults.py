@@ -14,7 +14,6 @@ parallel). Environment: SMTP_PROBE (default build/smtp-probe).
 """
 import json
 import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ FAKEDNS = os.path.join(ROOT, "tests", "fake", "fakedns.py")
 FAKESMTP = os.path.join(ROOT, "tests", "fake", "fakesmtp.py")
 PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integ"))
+from helper import Helper  # noqa: E402
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 TIMEOUT = 2                     # --timeout given to the probe
 # c-ares: two tries per query, the second with a doubled timeout, plus the
@@ -59,32 +60,7 @@ def check(name, cond, detail=""):
     return bool(cond)
 
 
-class Server:
-    """A helper server printing "listening HOST PORT" first."""
-
-    def __init__(self, argv):
-        self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log,
-                                  stdin=subprocess.DEVNULL)
-        self.port = None
-        ready, _, _ = select.select([self.p.stdout], [], [], 10)
-        line = self.p.stdout.readline().decode() if ready else ""
-        if line.startswith("listening "):
-            self.port = int(line.split()[2])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
+Server = Helper   # a helper printing "listening HOST PORT" first
 
 
 def codes(doc):

@@ -19,7 +19,6 @@ own process, whose descriptors the kernel closes at exit.
 """
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,8 @@ FAKE = os.path.join(ROOT, "tests", "fake", "fakesmtp.py")
 SCEN = os.path.join(ROOT, "tests", "fake", "scenarios")
 PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integ"))
+from helper import Helper  # noqa: E402
 HANG = 15.0                        # a probe still running after this has hung
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 
@@ -88,37 +89,14 @@ def summary(rc, doc):
 
 
 # ------------------------------------------------------------ the fake server
-class Fake:
+class Fake(Helper):
     """tests/fake/fakesmtp.py on a free port, for one case."""
 
     def __init__(self, scenario, certdir, lifetime=40, extra=()):
-        self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen(
-            [PY, FAKE, "--port", "0", "--scenario", os.path.join(SCEN, scenario),
-             "--certdir", certdir, "--lifetime", str(lifetime)] + list(extra),
-            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
-        self.port = None
-        ready, _, _ = select.select([self.p.stdout], [], [], 10)
-        line = self.p.stdout.readline().decode() if ready else ""
-        if line.startswith("listening "):
-            self.port = int(line.split()[2])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
+        super().__init__([PY, FAKE, "--port", "0", "--scenario", os.path.join(SCEN, scenario),
+                          "--certdir", certdir, "--lifetime", str(lifetime)] + list(extra))
 
 
-# ------------------------------------------------------------ the cases
 class Case:
     def __init__(self, name, scenario, rc, code, severity="critical", args=(),
                  timeout=2, max_secs=None, more=None, absent=(), server=(),

@@ -27,7 +27,6 @@ import collections
 import json
 import resource
 import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ SCEN = os.path.join(ROOT, "tests", "fake", "scenarios")
 PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 TESTENV = os.environ.get("TESTENV", os.path.join(ROOT, "build", "testenv"))
 PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helper import Helper  # noqa: E402
 CONC = 50
 try:
     with open(PROBE, "rb") as _f:
@@ -69,27 +70,11 @@ def check(name, cond, detail=""):
     return bool(cond)
 
 
-class Fake:
+class Fake(Helper):
     def __init__(self, scenario, host):
-        self.p = subprocess.Popen([PY, FAKE, "--host", host, "--port", "0", "--scenario",
-                                   scenario, "--lifetime", "300"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  stdin=subprocess.DEVNULL)
-        self.addr = None
-        ready, _, _ = select.select([self.p.stdout], [], [], 10)
-        line = self.p.stdout.readline().decode() if ready else ""
-        if line.startswith("listening "):
-            self.addr = "%s:%s" % (host, line.split()[2])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
+        super().__init__([PY, FAKE, "--host", host, "--port", "0", "--scenario", scenario,
+                          "--lifetime", "300"])
+        self.addr = "%s:%s" % (host, self.port) if self.port else None
 
 
 def nfds(pid):

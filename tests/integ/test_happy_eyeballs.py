@@ -18,7 +18,6 @@ Prints "ok NAME" / "FAIL NAME: why"; exits 1 if any check failed. About 2 s.
 """
 import json
 import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ FAKEDNS = os.path.join(ROOT, "tests", "fake", "fakedns.py")
 FAKESMTP = os.path.join(ROOT, "tests", "fake", "fakesmtp.py")
 PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helper import Helper  # noqa: E402
 NS = "sp-he-%d" % os.getpid()
 V6_DEAD = "2001:db8:2::25"
 
@@ -90,30 +91,11 @@ def setup_ns():
     return None
 
 
-class Server:
+class Server(Helper):
+    """A helper server run inside the test's network namespace."""
+
     def __init__(self, argv):
-        self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen(["ip", "netns", "exec", NS] + argv, stdout=subprocess.PIPE,
-                                  stderr=self.log, stdin=subprocess.DEVNULL)
-        self.port = None
-        ready, _, _ = select.select([self.p.stdout], [], [], 10)
-        line = self.p.stdout.readline().decode() if ready else ""
-        if line.startswith("listening "):
-            self.port = int(line.split()[2])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
+        super().__init__(["ip", "netns", "exec", NS] + argv)
 
 
 def transcript_ms(doc, word):

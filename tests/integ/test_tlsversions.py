@@ -6,7 +6,6 @@ fake STARTTLS server capped at TLS 1.2 (tests/fake/fakesmtp.py --tls-max
 fake server with the STARTTLS injection flaw. Also: without these options the
 probe makes exactly one connection (DESIGN.md, rules never broken)."""
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -15,6 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helper import Helper  # noqa: E402
 from lib import (ROOT, check, finish, finding, finding_codes, get, load_env,  # noqa: E402
                  probe_json, run_probe, summary)
 
@@ -36,29 +36,10 @@ def connections(doc):
             if t.get("dir") == "*" and str(t.get("line", "")).startswith("connected to")]
 
 
-class Fake:
+class Fake(Helper):
     def __init__(self, scenario, certdir, extra=()):
-        self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen([PY, FAKE, "--port", "0", "--scenario",
-                                   os.path.join(SCEN, scenario), "--certdir", certdir,
-                                   "--lifetime", "40"] + list(extra),
-                                  stdout=subprocess.PIPE, stderr=self.log,
-                                  stdin=subprocess.DEVNULL)
-        self.port = None
-        ready, _, _ = select.select([self.p.stdout], [], [], 10)
-        line = self.p.stdout.readline().decode() if ready else ""
-        if line.startswith("listening "):
-            self.port = int(line.split()[2])
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
+        super().__init__([PY, FAKE, "--port", "0", "--scenario", os.path.join(SCEN, scenario),
+                          "--certdir", certdir, "--lifetime", "40"] + list(extra))
 
 
 def free_port():
