@@ -1,0 +1,56 @@
+"""Colour only where a person reads it: ANSI escapes on a terminal (auto),
+never in a pipe, never with NO_COLOR, always with --color always. Needs no
+server: a refused port gives a CRITICAL verdict, which is coloured."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import check, finish  # noqa: E402
+
+PROBE = os.environ.get("SMTP_PROBE", "build/smtp-probe")
+TARGET = "127.0.0.1:1"
+ESC = b"\x1b["
+
+
+def run(args, env=None, tty=False):
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    e.update(env or {})
+    if not tty:
+        p = subprocess.run([PROBE] + args + [TARGET], capture_output=True, env=e,
+                           stdin=subprocess.DEVNULL, timeout=30)
+        return p.returncode, p.stdout
+    master, slave = os.openpty()
+    p = subprocess.Popen([PROBE] + args + [TARGET], stdout=slave, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, env=e)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(30), out
+
+
+rc, out = run([])
+check("pipe: no-colour", ESC not in out and rc == 2, out[:200])
+rc, out = run(["--color", "always"])
+check("always: colour", ESC in out, out[:200])
+rc, out = run(["--color", "always", "-o", "json"])
+check("json-always: no-colour-in-json", ESC not in out, out[:200])
+rc, out = run([], tty=True)
+check("tty: colour", ESC in out and rc == 2, out[:200])
+rc, out = run([], env={"NO_COLOR": "1"}, tty=True)
+check("tty-NO_COLOR: no-colour", ESC not in out, out[:200])
+rc, out = run(["--color", "never"], tty=True)
+check("tty-never: no-colour", ESC not in out, out[:200])
+rc, out = run(["--color", "sometimes"])
+check("bad-color: exit-3", rc == 3, rc)
+finish()
