@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct run {
 	enum status worst;
 	bool fatal;
 	bool progress;                   /* stderr is a TTY in batch mode */
+	size_t total_targets;            /* for the progress bar, 0 unknown */
 	bool header_done;
 };
 
@@ -325,11 +327,56 @@ static void render_job(struct run *run, const struct job *j, size_t index)
 	fflush(stdout);
 }
 
+/* Targets in a regular file, counted once up front so the progress line
+ * can be a bar (a pipe cannot be counted: then it is a counter). */
+static size_t count_targets(int fd)
+{
+	struct stat st;
+	char buf[65536];
+	size_t n = 0;
+	bool blank = true, comment = false;
+	off_t pos;
+	ssize_t got;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (pos = lseek(fd, 0, SEEK_CUR)) < 0)
+		return 0;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < got; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			if (c == '\n') {
+				n += !blank && !comment;
+				blank = true;
+				comment = false;
+			} else if (blank && !isspace(c)) {
+				blank = false;
+				comment = c == '#';
+			}
+		}
+	n += !blank && !comment;
+	lseek(fd, pos, SEEK_SET);
+	return n;
+}
+
 static void progress(struct run *run)
 {
+	size_t done = run->counts->total, total = run->total_targets;
+
 	if (!run->progress)
 		return;
-	fprintf(stderr, "\r  %zu done, %zu in flight ", run->counts->total, run->in_flight);
+	if (total >= done && total > 0) {
+		char bar[31];
+		size_t fill = done * 30 / total, i;
+
+		for (i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr, "\r  [%s] %zu/%zu, %zu in flight ", bar, done, total,
+		        run->in_flight);
+	} else {
+		fprintf(stderr, "\r  %zu done, %zu in flight ", done, run->in_flight);
+	}
 	fflush(stderr);
 }
 
@@ -626,6 +673,8 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 	run.capwait = 4 * o->concurrency + 1;
 	run.caphosts = 4 * o->concurrency + 16;
 	run.progress = !run.ordered && isatty(STDERR_FILENO);
+	if (run.progress && run.fd >= 0)
+		run.total_targets = o->ntargets + count_targets(run.fd);
 	run.jobs = calloc(run.njobs ? run.njobs : 1, sizeof(*run.jobs));
 	run.waiting = calloc(run.capwait, sizeof(*run.waiting));
 	run.hosts = calloc(run.caphosts, sizeof(*run.hosts));
