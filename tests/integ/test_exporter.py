@@ -102,7 +102,10 @@ class Exporter:
             self.p.kill()
             self.p.wait()
             rc = None
-        return rc, time.monotonic() - t0
+        took = time.monotonic() - t0
+        # The process is gone: let the drain thread take its last lines.
+        self.t.join(timeout=5)
+        return rc, took
 
 
 def get(ex, path, method="GET", headers=None, timeout=15):
