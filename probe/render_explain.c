@@ -502,6 +502,11 @@ static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
 	if (i == 0)
 		render_fmt(buf, sizeof(buf), "The server proves its identity with a "
 		           "certificate for %s, issued by %s.", subj, iss);
+	else if (c->self_signed)
+		/* Sending the root is harmless but useless: clients must have it. */
+		render_fmt(buf, sizeof(buf), "The root certificate of the chain (%s, "
+		           "self-signed): clients trust it only if they already have it; "
+		           "sending it along adds nothing.", subj);
 	else
 		render_fmt(buf, sizeof(buf), "An intermediate certificate (%s, issued by "
 		           "%s): it links the server's certificate to an authority that "
