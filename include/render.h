@@ -12,6 +12,7 @@ struct render_opts {
 	bool transcript;         /* -v: include the dialogue */
 	bool explain;            /* --explain */
 	bool pretty;             /* JSON: indented (single target, TTY) */
+	bool unicode;            /* arrows and the like: only on a UTF-8 terminal */
 };
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);

@@ -38,7 +38,7 @@ void render_date(char *out, size_t outsz, time_t t);
 /* "100.0 MiB / 104.9 MB" (binary first) or "104.9 MB / 100.0 MiB" */
 void render_human(char *out, size_t outsz, uint64_t bytes, bool decimal_first);
 /* The SIZE sentence of the Limits section. */
-void render_size_sentence(char *out, size_t outsz, const struct size_info *s);
+void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bool unicode);
 
 /* Writes text (already safe) starting at column col, wrapping at
  * RENDER_WIDTH; continuation lines are indented by indent. Ends the line. */

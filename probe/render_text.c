@@ -47,18 +47,19 @@ static const char *mode_word(enum tls_mode m)
 	}
 }
 
-static void header(FILE *f, const struct result *r)
+static void header(FILE *f, const struct result *r, const struct render_opts *o)
 {
+	const char *arrow = o->unicode ? "\u2192" : "->";
 	struct safe_str t, a;
 	char line[sizeof(t.s) * 2 + 64];
 
 	if (r->address[0])
-		render_fmt(line, sizeof(line), "%s \u2192 %s, port %u, %s",
-		         safe(&t, r->target), safe(&a, r->address), r->port,
+		render_fmt(line, sizeof(line), "%s %s %s, port %u, %s",
+		         safe(&t, r->target), arrow, safe(&a, r->address), r->port,
 		         mode_word(r->tls_mode));
 	else
-		render_fmt(line, sizeof(line), "%s \u2192 no address answered, port %u, %s",
-		         safe(&t, r->target), r->port, mode_word(r->tls_mode));
+		render_fmt(line, sizeof(line), "%s %s no address answered, port %u, %s",
+		         safe(&t, r->target), arrow, r->port, mode_word(r->tls_mode));
 	render_wrap(f, line, 0, 4);
 }
 
@@ -233,7 +234,7 @@ static void ehlo_head(char *buf, size_t sz, const char *when, const struct ehlo_
 	         e->hostname ? " from " : "", e->hostname ? safe(&h, e->hostname) : "");
 }
 
-static void extensions(FILE *f, const struct result *r)
+static void extensions(FILE *f, const struct result *r, const struct render_opts *o)
 {
 	const struct ehlo_info *b = &r->ehlo, *a = &r->ehlo_tls;
 	char buf[SAFE_MAX * 4 + 64];
@@ -274,8 +275,8 @@ static void extensions(FILE *f, const struct result *r)
 				ext_row(f, '-', kw, pb, "(before TLS only)");
 				marks = true;
 			} else if (strcmp(pa, pb) != 0) {
-				render_fmt(buf, sizeof(buf), "%s \u2192 %s  (changed after TLS)",
-				         pb[0] ? safe(&s1, pb) : "(none)",
+				render_fmt(buf, sizeof(buf), "%s %s %s  (changed after TLS)",
+				         pb[0] ? safe(&s1, pb) : "(none)", o->unicode ? "\u2192" : "->",
 				         pa[0] ? safe(&s2, pa) : "(none)");
 				ext_row_safe(f, '~', kw, buf);
 				marks = true;
@@ -545,7 +546,7 @@ static void dane(FILE *f, const struct result *r)
 	fputc('\n', f);
 }
 
-static void limits(FILE *f, const struct result *r)
+static void limits(FILE *f, const struct result *r, const struct render_opts *o)
 {
 	char buf[1024];
 
@@ -553,7 +554,7 @@ static void limits(FILE *f, const struct result *r)
 	if (!r->ehlo.present && !r->ehlo_tls.present)
 		render_fmt(buf, sizeof(buf), "unknown (no EHLO reply)");
 	else
-		render_size_sentence(buf, sizeof(buf), &r->size);
+		render_size_sentence(buf, sizeof(buf), &r->size, o->unicode);
 	field(f, "SIZE", buf);
 }
 
@@ -640,19 +641,19 @@ static void checks(FILE *f, const struct result *r)
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o)
 {
-	header(f, r);
+	header(f, r, o);
 	fputc('\n', f);
 	connection(f, r);
 	fputc('\n', f);
 	greeting(f, r);
 	fputc('\n', f);
-	extensions(f, r);
+	extensions(f, r, o);
 	fputc('\n', f);
 	tls(f, r, o);
 	chain(f, r, o);
 	fputc('\n', f);
 	dane(f, r);
-	limits(f, r);
+	limits(f, r, o);
 	fputc('\n', f);
 	checks(f, r);
 	if (o && o->transcript) {

@@ -259,7 +259,7 @@ void render_human(char *out, size_t outsz, uint64_t bytes, bool decimal_first)
 		snprintf(out, outsz, "%.1f %s / %.1f %s", bv, bu, dv, du);
 }
 
-void render_size_sentence(char *out, size_t outsz, const struct size_info *s)
+void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bool unicode)
 {
 	char lim[32], lh[48], att[32], ah[48], res[32], bin[32], bh[48];
 
@@ -278,17 +278,17 @@ void render_size_sentence(char *out, size_t outsz, const struct size_info *s)
 	render_human(ah, sizeof(ah), s->max_attachment_base64, true);
 	render_thousands(res, sizeof(res), s->reserve);
 	if (!s->binary) {
-		snprintf(out, outsz, "%s bytes (%s); largest attachment \u2248 %s bytes "
+		snprintf(out, outsz, "%s bytes (%s); largest attachment %s %s bytes "
 		         "(%s) as base64 with %s bytes reserved for headers",
-		         lim, lh, att, ah, res);
+		         lim, lh, unicode ? "\u2248" : "~", att, ah, res);
 		return;
 	}
 	render_thousands(bin, sizeof(bin), s->max_attachment_binary);
 	render_human(bh, sizeof(bh), s->max_attachment_binary, true);
-	snprintf(out, outsz, "%s bytes (%s); largest attachment \u2248 %s bytes "
+	snprintf(out, outsz, "%s bytes (%s); largest attachment %s %s bytes "
 	         "(%s) as base64 with %s bytes reserved for headers, or %s bytes "
 	         "(%s) sent as binary (BINARYMIME + CHUNKING)",
-	         lim, lh, att, ah, res, bin, bh);
+	         lim, lh, unicode ? "\u2248" : "~", att, ah, res, bin, bh);
 }
 
 /* Display columns of a UTF-8 string: one per code point (no East Asian

@@ -237,6 +237,19 @@ static bool more_to_come(const struct run *run)
 
 /* ---- output ---- */
 
+/* The terminal's character set as the environment tells it (POSIX order:
+ * LC_ALL, then LC_CTYPE, then LANG). */
+static bool locale_is_utf8(void)
+{
+	const char *v = getenv("LC_ALL");
+
+	if (v == NULL || v[0] == '\0')
+		v = getenv("LC_CTYPE");
+	if (v == NULL || v[0] == '\0')
+		v = getenv("LANG");
+	return v != NULL && (strcasestr(v, "UTF-8") != NULL || strcasestr(v, "utf8") != NULL);
+}
+
 static struct render_opts ropts(const struct run *run)
 {
 	const struct options *o = run->opt;
@@ -249,6 +262,7 @@ static struct render_opts ropts(const struct run *run)
 		ro.color = true;
 	else if (o->color == COLOR_AUTO)
 		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	ro.unicode = isatty(STDOUT_FILENO) && locale_is_utf8();
 	ro.pretty = o->output == OUT_JSON && run->ordered && run->njobs == 1 &&
 	            isatty(STDOUT_FILENO);
 	return ro;
