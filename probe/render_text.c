@@ -399,7 +399,7 @@ static void tls(FILE *f, const struct result *r, const struct render_opts *o)
 			               safe(&s, t->errors[i]));
 		label(f, "trusted");
 		fputs(render_sev_color(o, t->trusted ? SEV_INFO : SEV_CRITICAL), f);
-		if (o && o->color && t->trusted)
+		if (o->color && t->trusted)
 			fputs("\033[32m", f);
 		render_wrap(f, buf, LABEL_COL, LABEL_COL);
 		fputs(render_reset(o), f);
@@ -641,6 +641,10 @@ static void checks(FILE *f, const struct result *r)
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o)
 {
+	static const struct render_opts plain;   /* no colour, ASCII */
+
+	if (o == NULL)
+		o = &plain;
 	header(f, r, o);
 	fputc('\n', f);
 	connection(f, r);
@@ -656,7 +660,7 @@ void render_text(FILE *f, const struct result *r, const struct render_opts *o)
 	limits(f, r, o);
 	fputc('\n', f);
 	checks(f, r);
-	if (o && o->transcript) {
+	if (o->transcript) {
 		render_transcript(f, r);
 		fputc('\n', f);
 	}
