@@ -1,7 +1,8 @@
 /* One probe: the SMTP dialogue as a state machine over the loop. One door
- * for state changes (session_set_state), one reply handler per state, and
+ * for state changes (sess_set_state), one reply handler per state, and
  * every fault of the server recorded as a finding, never a C error. The
- * default flow sends only EHLO, STARTTLS, EHLO, QUIT (DESIGN.md). */
+ * default flow sends only EHLO, STARTTLS, EHLO, QUIT (DESIGN.md). The checks
+ * after EHLO live in smtp_steps.c, the extra connections in smtp_extra.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -23,29 +24,7 @@
 #include "smtp_session.h"
 #include "tlsver.h"
 
-enum smtp_state {
-	SMTP_ST_INIT = 0,
-	SMTP_ST_RESOLVE,
-	SMTP_ST_CONNECT,
-	SMTP_ST_TLS_IMPLICIT,     /* handshake right after connect (smtps) */
-	SMTP_ST_GREETING,
-	SMTP_ST_EHLO,
-	SMTP_ST_HELO,
-	SMTP_ST_STARTTLS,
-	SMTP_ST_TLS,              /* handshake after STARTTLS 220 */
-	SMTP_ST_EHLO_TLS,
-	SMTP_ST_TLSREQ_MAIL,      /* --check-tls-required: MAIL FROM:<> in clear */
-	SMTP_ST_TLSREQ_RSET,
-	SMTP_ST_AUTH,             /* --auth: AUTH and its 334 continuations */
-	SMTP_ST_EHLO_AUTH,        /* EHLO again after a successful AUTH */
-	SMTP_ST_MAIL,             /* --from / --rcpt */
-	SMTP_ST_RCPT,
-	SMTP_ST_RSET,
-	SMTP_ST_LEGACY,           /* --tls-versions: waiting for a ServerHello */
-	SMTP_ST_INJECT_QUIT,      /* --starttls-injection: first reply inside TLS */
-	SMTP_ST_NEXT,             /* between connections: the next one is due */
-	SMTP_ST_DONE
-};
+#include "smtp_session_int.h"
 
 static const char *const state_names[] = {
 	"init", "resolve", "connect", "tls-implicit", "greeting", "ehlo", "helo",
@@ -68,100 +47,24 @@ static const char *const state_waits[] = {
 _Static_assert(sizeof(state_waits) / sizeof(state_waits[0]) == SMTP_ST_DONE + 1,
                "state wait table");
 
-#define WBUF_MAX 1200             /* longest command: AUTH PLAIN + base64 of 2 x 255 */
-
-/* One probe is the main dialogue, then (only when asked) extra connections
- * to the same address, one at a time, each doing the least it can. */
-enum probe_kind {
-	KIND_MAIN = 0,
-	KIND_TLS12,               /* --tls-versions: mbedTLS pinned to 1.2 */
-	KIND_TLS13,               /* pinned to 1.3 */
-	KIND_TLS10,               /* hand-written ClientHello, ServerHello read */
-	KIND_TLS11,
-	KIND_INJECT,              /* --starttls-injection */
-	KIND_END
-};
-
-static const char *const kind_names[] = {
-	"main", "TLS 1.2 only (--tls-versions)", "TLS 1.3 only (--tls-versions)",
-	"TLS 1.0 ClientHello (--tls-versions)", "TLS 1.1 ClientHello (--tls-versions)",
-	"STARTTLS then NOOP in one packet (--starttls-injection)"
-};
-_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == KIND_END, "kind names");
-
-static const uint16_t kind_version[] = { 0, 0x0303, 0x0304, 0x0301, 0x0302, 0 };
-_Static_assert(sizeof(kind_version) / sizeof(kind_version[0]) == KIND_END, "kind versions");
-
-#define SECRETS_MAX 4             /* password, its base64 and hex, a sent message */
 #define GREETING_SLOW_MS 5000.0   /* tarpits and postscreen pauses above this */
 
-struct smtp_session {
-	const struct probe_env *env;  /* borrowed */
-	struct result *r;             /* borrowed, owned by the run */
-	session_done_cb cb;
-	void *cbarg;
-
-	enum smtp_state state;
-	enum tls_mode mode;
-	char host[254];
-	uint16_t port;
-	int literal;
-
-	double t0;                    /* monotonic start */
-	double t_step;                /* start of the current step */
-	double t_connected;
-
-	struct dns_query *dq;         /* owned until its callback */
-	struct conn *conn;            /* owned until its callback */
-	int fd;                       /* owned */
-	struct tlsio *tls;            /* owned */
-	struct loop_timer timer;      /* step deadline */
-	struct reply_parser rp;
-
-	struct dns_addr preset[DNS_MAX_ADDRS];   /* smtp_session_set_addrs */
-	size_t npreset;
-	double preset_dns_ms;
-
-	char wbuf[WBUF_MAX];
-	size_t wlen, woff;
-	bool finished;
-
-	/* Extra connections (--tls-versions, --starttls-injection). */
-	enum probe_kind kind;
-	unsigned extras;              /* bit per kind still to run */
-	bool aborted;
-	struct result *main_r;        /* borrowed: the run's result */
-	struct result *scratch;       /* owned: the extra connection's, harvested */
-	struct tlsio_cfg *pinned;     /* owned: a config pinned to one version */
-	struct dns_addr addr;         /* where the main dialogue ran */
-	unsigned char lbuf[TLSVER_READ_MAX];   /* the answer to a legacy hello */
-	size_t llen;
-
-	/* Steps after EHLO. */
-	bool tlsreq_done, auth_done, env_done;
-	enum auth_mech mech;
-	int auth_step;
-	size_t rcpt_i;
-	char pw[AUTH_MAX_SECRET];     /* wiped when the AUTH test ends */
-	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
-	size_t nsecrets;
-};
 
 static double since(double t)
 {
 	return loop_now() - t;
 }
 
-static double tnow(const struct smtp_session *s)
+double sess_tnow(const struct smtp_session *s)
 {
 	return loop_now() - s->t0;
 }
 
-static void event(struct smtp_session *s, const char *fmt, ...)
+void sess_event(struct smtp_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* A '*' line in the transcript: what happened between the lines. */
-static void event(struct smtp_session *s, const char *fmt, ...)
+void sess_event(struct smtp_session *s, const char *fmt, ...)
 {
 	char line[RESULT_MAX_LINE];
 	va_list ap;
@@ -174,13 +77,13 @@ static void event(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	result_transcript(s->r, tnow(s), '*', line,
+	result_transcript(s->r, sess_tnow(s), '*', line,
 	                  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* Does server text contain a credential we sent? A server could echo one
  * back (in an error reply); such text never reaches any output. */
-static bool has_secret(const struct smtp_session *s, const char *p, size_t n)
+bool sess_has_secret(const struct smtp_session *s, const char *p, size_t n)
 {
 	for (size_t i = 0; i < s->nsecrets; i++) {
 		size_t k = strlen(s->secrets[i]);
@@ -195,10 +98,10 @@ static void server_line(struct smtp_session *s, const char *line, size_t len)
 {
 	static const char red[] = "<redacted: the server echoed a credential>";
 
-	if (has_secret(s, line, len))
-		result_transcript(s->r, tnow(s), 'S', red, sizeof(red) - 1);
+	if (sess_has_secret(s, line, len))
+		result_transcript(s->r, sess_tnow(s), 'S', red, sizeof(red) - 1);
 	else
-		result_transcript(s->r, tnow(s), 'S', line, len);
+		result_transcript(s->r, sess_tnow(s), 'S', line, len);
 }
 
 static void on_server_line(void *arg, const char *line, size_t len)
@@ -206,7 +109,7 @@ static void on_server_line(void *arg, const char *line, size_t len)
 	server_line(arg, line, len);
 }
 
-static void secrets_add(struct smtp_session *s, const char *v)
+void sess_secrets_add(struct smtp_session *s, const char *v)
 {
 	if (s->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
 		snprintf(s->secrets[s->nsecrets++], AUTH_MAX_MSG, "%s", v);
@@ -227,10 +130,6 @@ static bool over(const struct smtp_session *s)
 
 static void on_io(struct loop *l, int fd, unsigned events, void *arg);
 static void on_timeout(struct loop *l, void *arg);
-static void session_finish(struct smtp_session *s);
-static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n);
-static void legacy_begin(struct smtp_session *s);
-static void session_final(struct smtp_session *s);
 
 /* Delayed ACKs meet the server's Nagle after the TLS 1.3 session ticket: the
  * server holds its EHLO reply until our ACK of the ticket, ~40 ms later.
@@ -248,7 +147,7 @@ static void quickack(const struct smtp_session *s)
 
 
 /* The one door for state changes: arms the step deadline. */
-static void session_set_state(struct smtp_session *s, enum smtp_state st)
+void sess_set_state(struct smtp_session *s, enum smtp_state st)
 {
 	const struct options *o = s->env->opt;
 	double ms = st == SMTP_ST_CONNECT ? o->connect_timeout_ms : o->timeout_ms;
@@ -315,13 +214,13 @@ static bool flush(struct smtp_session *s)
 }
 
 /* Sends cmd; the transcript shows `shown` instead (credentials). */
-static bool send_secret(struct smtp_session *s, const char *cmd, const char *shown)
+bool sess_send_secret(struct smtp_session *s, const char *cmd, const char *shown)
 {
 	size_t n = strlen(cmd);
 
 	if (n + 2 > sizeof(s->wbuf) - s->wlen)
 		return false;
-	result_transcript(s->r, tnow(s), 'C', shown, strlen(shown));
+	result_transcript(s->r, sess_tnow(s), 'C', shown, strlen(shown));
 	memcpy(s->wbuf + s->wlen, cmd, n);
 	memcpy(s->wbuf + s->wlen + n, "\r\n", 2);
 	s->wlen += n + 2;
@@ -329,7 +228,7 @@ static bool send_secret(struct smtp_session *s, const char *cmd, const char *sho
 }
 
 /* Bytes as they are (a ClientHello, or two commands in one write). */
-static bool send_raw(struct smtp_session *s, const void *p, size_t n)
+bool sess_send_raw(struct smtp_session *s, const void *p, size_t n)
 {
 	if (n > sizeof(s->wbuf) - s->wlen)
 		return false;
@@ -338,13 +237,13 @@ static bool send_raw(struct smtp_session *s, const void *p, size_t n)
 	return flush(s);
 }
 
-static bool send_cmd(struct smtp_session *s, const char *cmd)
+bool sess_send_cmd(struct smtp_session *s, const char *cmd)
 {
 	size_t n = strlen(cmd);
 
 	if (n + 2 > sizeof(s->wbuf) - s->wlen)
 		return false;
-	result_transcript(s->r, tnow(s), 'C', cmd, n);
+	result_transcript(s->r, sess_tnow(s), 'C', cmd, n);
 	memcpy(s->wbuf + s->wlen, cmd, n);
 	memcpy(s->wbuf + s->wlen + n, "\r\n", 2);
 	s->wlen += n + 2;
@@ -352,11 +251,11 @@ static bool send_cmd(struct smtp_session *s, const char *cmd)
 }
 
 /* QUIT goes out and we are done: the report never waits for the 221. */
-static void quit(struct smtp_session *s)
+void sess_quit(struct smtp_session *s)
 {
-	if (s->fd >= 0 && send_cmd(s, "QUIT"))
+	if (s->fd >= 0 && sess_send_cmd(s, "QUIT"))
 		shutdown(s->fd, SHUT_WR);
-	session_finish(s);
+	sess_finish(s);
 }
 
 /* ---- findings from what was learnt ---- */
@@ -495,26 +394,25 @@ static void tls_begin(struct smtp_session *s, enum smtp_state st)
 		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed",
 		           "cannot start TLS: %s", err);
 		snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
-		quit(s);
+		sess_quit(s);
 		return;
 	}
-	event(s, "TLS handshake started (SNI %s)", name);
-	session_set_state(s, st);
+	sess_event(s, "TLS handshake started (SNI %s)", name);
+	sess_set_state(s, st);
 	loop_mod_fd(s->env->loop, s->fd, LOOP_READ | LOOP_WRITE);
 }
 
-static void send_ehlo(struct smtp_session *s, enum smtp_state st)
+void sess_send_ehlo(struct smtp_session *s, enum smtp_state st)
 {
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "%s %s", st == SMTP_ST_HELO ? "HELO" : "EHLO",
 	         s->env->opt->helo);
-	session_set_state(s, st);
-	if (!send_cmd(s, cmd))
-		session_finish(s);
+	sess_set_state(s, st);
+	if (!sess_send_cmd(s, cmd))
+		sess_finish(s);
 }
 
-static void extra_tls_done(struct smtp_session *s);
 
 static void tls_done(struct smtp_session *s)
 {
@@ -528,7 +426,7 @@ static void tls_done(struct smtp_session *s)
 	ti->attempted = true;
 	ti->ok = true;
 	s->r->t.tls_ms = since(s->t_step);
-	event(s, "TLS handshake complete: %s %s%s%s", ti->version, ti->cipher,
+	sess_event(s, "TLS handshake complete: %s %s%s%s", ti->version, ti->cipher,
 	      ti->group[0] ? " " : "", ti->group);
 	for (i = 0; i < ti->nchain; i++) {
 		const struct cert_info *c = &ti->chain[i];
@@ -537,12 +435,12 @@ static void tls_done(struct smtp_session *s)
 
 		if (gmtime_r(&c->not_after, &tm) != NULL)
 			strftime(until, sizeof(until), "%Y-%m-%d", &tm);
-		event(s, "certificate %zu: %.200s, issued by %.200s, expires %s (%ld days)",
+		sess_event(s, "certificate %zu: %.200s, issued by %.200s, expires %s (%ld days)",
 		      i, c->subject ? c->subject : "?", c->issuer ? c->issuer : "?",
 		      until, c->days_left);
 	}
 	if (ti->trusted && ti->hostname_match)
-		event(s, "verification OK: trusted chain, valid for %s", ti->servername);
+		sess_event(s, "verification OK: trusted chain, valid for %s", ti->servername);
 	else {
 		char why[300] = "";
 		size_t k;
@@ -556,7 +454,7 @@ static void tls_done(struct smtp_session *s)
 		if (!ti->hostname_match && strlen(why) + 60 < sizeof(why))
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), "%snot valid for %s",
 			         why[0] ? "; " : "", ti->servername);
-		event(s, "verification failed: %s", why[0] ? why : "untrusted");
+		sess_event(s, "verification failed: %s", why[0] ? why : "untrusted");
 	}
 	note_tls(s);
 	reply_parser_reset(&s->rp);
@@ -565,9 +463,9 @@ static void tls_done(struct smtp_session *s)
 		return;
 	}
 	if (s->state == SMTP_ST_TLS_IMPLICIT)
-		session_set_state(s, SMTP_ST_GREETING);
+		sess_set_state(s, SMTP_ST_GREETING);
 	else
-		send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
+		sess_send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
 }
 
 static void tls_step(struct smtp_session *s)
@@ -595,13 +493,13 @@ static void tls_step(struct smtp_session *s)
 	if (rc == TLSIO_CLOSED && err[0] == '\0')
 		snprintf(err, sizeof(err), "the server closed the connection during the handshake");
 	snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
-	event(s, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
+	sess_event(s, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
 	result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
 	           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
 	           err, s->state == SMTP_ST_TLS_IMPLICIT ?
 	           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
 	s->r->t.tls_ms = since(s->t_step);
-	session_finish(s);     /* no QUIT: the channel is unusable */
+	sess_finish(s);     /* no QUIT: the channel is unusable */
 }
 
 /* First word of line 1 (the host name a greeting or EHLO names). */
@@ -629,7 +527,7 @@ static char *first_word(const struct smtp_reply *rep)
 
 /* A 421 may come at any point: the server is busy or tarpitting us.
  * Inconclusive, so a warning, never "down" (DESIGN.md). */
-static bool busy(struct smtp_session *s, const struct smtp_reply *rep)
+bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	if (rep->code != 421)
 		return false;
@@ -637,7 +535,7 @@ static bool busy(struct smtp_session *s, const struct smtp_reply *rep)
 	           "the server answered 421 (service not available) while we waited for %s: "
 	           "it is busy, rate-limiting or rejecting this client; try again later",
 	           state_waits[s->state]);
-	session_finish(s);
+	sess_finish(s);
 	return true;
 }
 
@@ -654,22 +552,18 @@ static void on_greeting(struct smtp_session *s, const struct smtp_reply *rep)
 		result_add(r, SEV_WARNING, "greeting-slow",
 		           "the greeting took %.1f s (a tarpit or a slow server; clients may time out)",
 		           r->t.greeting_ms / 1000.0);
-	if (busy(s, rep))
+	if (sess_busy(s, rep))
 		return;
 	if (rep->code != 220) {
 		result_add(r, SEV_CRITICAL, "greeting-rejected",
 		           "the server greeted with %d instead of 220: it does not accept this "
 		           "client (%.200s)", rep->code, rep->nlines ? rep->lines[0] : "");
-		quit(s);
+		sess_quit(s);
 		return;
 	}
-	send_ehlo(s, s->mode == TLS_MODE_IMPLICIT ? SMTP_ST_EHLO_TLS : SMTP_ST_EHLO);
+	sess_send_ehlo(s, s->mode == TLS_MODE_IMPLICIT ? SMTP_ST_EHLO_TLS : SMTP_ST_EHLO);
 }
 
-static void extra_after_ehlo(struct smtp_session *s);
-static void tlsreq_start(struct smtp_session *s);
-static void to_tls(struct smtp_session *s);
-static void post_steps(struct smtp_session *s);
 
 static void after_ehlo(struct smtp_session *s)
 {
@@ -699,22 +593,22 @@ static void after_ehlo(struct smtp_session *s)
 			           "travels unencrypted");
 	}
 	if (s->env->opt->check_tls_required && !s->tlsreq_done) {
-		tlsreq_start(s);
+		steps_tlsreq_start(s);
 		return;
 	}
-	to_tls(s);
+	sess_to_tls(s);
 }
 
 /* After the cleartext EHLO (and the --check-tls-required test). */
-static void to_tls(struct smtp_session *s)
+void sess_to_tls(struct smtp_session *s)
 {
 	if (s->mode == TLS_MODE_NONE || !s->r->starttls_offered) {
-		post_steps(s);            /* only does something when asked */
+		steps_post(s);            /* only does something when asked */
 		return;
 	}
-	session_set_state(s, SMTP_ST_STARTTLS);
-	if (!send_cmd(s, "STARTTLS"))
-		session_finish(s);
+	sess_set_state(s, SMTP_ST_STARTTLS);
+	if (!sess_send_cmd(s, "STARTTLS"))
+		sess_finish(s);
 }
 
 static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
@@ -723,7 +617,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 	bool tls = s->state == SMTP_ST_EHLO_TLS;
 	struct ehlo_info *e = tls ? &r->ehlo_tls : &r->ehlo;
 
-	if (busy(s, rep))
+	if (sess_busy(s, rep))
 		return;
 	if (s->state == SMTP_ST_EHLO_AUTH) {
 		/* Some servers reveal limits (SIZE...) only to a logged-in client.
@@ -731,7 +625,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		smtp_ehlo_clear(&r->ehlo_auth);
 		if (rep->code / 100 == 2 && smtp_ehlo_parse(rep, false, &r->ehlo_auth) == 0)
 			note_size(s);
-		post_steps(s);
+		steps_post(s);
 		return;
 	}
 	if (tls)
@@ -743,20 +637,20 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		result_add(r, SEV_WARNING, "ehlo-unsupported",
 		           "the server does not understand EHLO (%d): it offers no extensions, "
 		           "so no STARTTLS, SIZE or AUTH", rep->code);
-		send_ehlo(s, SMTP_ST_HELO);
+		sess_send_ehlo(s, SMTP_ST_HELO);
 		return;
 	}
 	if (rep->code / 100 != 2) {
 		result_add(r, SEV_CRITICAL, "ehlo-rejected", "the server refused %s with %d: %.200s",
 		           s->state == SMTP_ST_HELO ? "HELO" : "EHLO", rep->code,
 		           rep->nlines ? rep->lines[0] : "");
-		quit(s);
+		sess_quit(s);
 		return;
 	}
 	smtp_ehlo_clear(e);
 	if (smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e) != 0) {
 		result_add(r, SEV_CRITICAL, "internal-error", "out of memory");
-		session_finish(s);
+		sess_finish(s);
 		return;
 	}
 	if (!tls) {
@@ -771,7 +665,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 			r->auth.mechanisms_tls = strdup(auth);
 	}
 	note_size(s);
-	post_steps(s);
+	steps_post(s);
 }
 
 static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
@@ -781,13 +675,13 @@ static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
 
 	r->starttls_code = rep->code;
 	r->t.starttls_ms = since(s->t_step);
-	if (busy(s, rep))
+	if (sess_busy(s, rep))
 		return;
 	if (rep->code != 220) {
 		result_add(r, SEV_CRITICAL, "starttls-refused",
 		           "the server offers STARTTLS but answered it with %d: %.200s",
 		           rep->code, rep->nlines ? rep->lines[0] : "");
-		quit(s);
+		sess_quit(s);
 		return;
 	}
 	if (leftover > 0) {
@@ -797,654 +691,14 @@ static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
 		           "%zu byte%s arrived together with the 220 reply to STARTTLS: a "
 		           "plaintext injection symptom; they were discarded", leftover,
 		           leftover == 1 ? "" : "s");
-		event(s, "%zu unexpected byte%s after the 220 discarded", leftover,
+		sess_event(s, "%zu unexpected byte%s after the 220 discarded", leftover,
 		      leftover == 1 ? "" : "s");
 	}
 	if (s->kind == KIND_TLS10 || s->kind == KIND_TLS11) {
-		legacy_begin(s);
+		extra_legacy_begin(s);
 		return;
 	}
 	tls_begin(s, SMTP_ST_TLS);
-}
-
-/* ---- steps after EHLO: --check-tls-required, --auth, --from/--rcpt ---- */
-
-/* "250 2.1.0 Ok" from a reply: code and lines joined by spaces, bounded,
- * and never a credential the server echoed. */
-static void record(struct smtp_session *s, struct cmd_reply *cr, const struct smtp_reply *rep)
-{
-	size_t o = 0;
-
-	cr->code = rep->code;
-	cr->text[0] = '\0';
-	for (size_t i = 0; i < rep->nlines && o + 2 < sizeof(cr->text); i++) {
-		int n = snprintf(cr->text + o, sizeof(cr->text) - o, "%s%s", i ? " " : "",
-		                 rep->lines[i]);
-
-		if (n < 0)
-			break;
-		o += (size_t)n;
-		if (o >= sizeof(cr->text))
-			o = sizeof(cr->text) - 1;
-	}
-	if (has_secret(s, cr->text, strlen(cr->text)))
-		snprintf(cr->text, sizeof(cr->text), "<redacted: the server echoed a credential>");
-}
-
-static void tlsreq_start(struct smtp_session *s)
-{
-	struct tlsreq_info *tr = &s->r->tls_required;
-
-	s->tlsreq_done = true;
-	tr->tested = true;
-	tr->required = -1;
-	tr->mail.sent = true;
-	session_set_state(s, SMTP_ST_TLSREQ_MAIL);
-	if (!send_cmd(s, "MAIL FROM:<>"))
-		session_finish(s);
-}
-
-/* RFC 3207 4: a server may refuse mail before STARTTLS with 530 5.7.0. On
- * a submission service (port 587, or AUTH offered in clear) accepting it
- * means clients can hand over mail unencrypted: a warning. On an MX (port
- * 25) it is the norm: RFC 3207 forbids publicly referenced relays to
- * require TLS, so it is only noted. */
-static void on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep)
-{
-	struct result *r = s->r;
-	struct tlsreq_info *tr = &r->tls_required;
-
-	if (busy(s, rep))
-		return;
-	if (s->state == SMTP_ST_TLSREQ_RSET) {
-		record(s, &tr->rset, rep);
-		to_tls(s);
-		return;
-	}
-	record(s, &tr->mail, rep);
-	if (rep->code / 100 == 2) {
-		bool submission = s->port == 587 || r->auth.mechanisms != NULL;
-
-		tr->required = 0;
-		result_add(r, submission ? SEV_WARNING : SEV_INFO, "tls-not-required",
-		           "MAIL FROM was accepted before STARTTLS (%d): clients may send mail "
-		           "unencrypted%s", rep->code, submission ?
-		           " to this submission service; require TLS (e.g. Postfix "
-		           "smtpd_tls_security_level=encrypt on port 587)" :
-		           " (normal for a public MX: RFC 3207 forbids it to require TLS)");
-	} else if (rep->code == 530 || strncmp(rep->enhanced, "5.7.0", 5) == 0 ||
-	           (rep->nlines > 0 && strcasestr(rep->lines[0], "TLS") != NULL)) {
-		tr->required = 1;
-	} else {
-		snprintf(tr->note, sizeof(tr->note), "MAIL FROM:<> was refused with %d, which "
-		         "does not say whether TLS is required", rep->code);
-	}
-	tr->rset.sent = true;
-	session_set_state(s, SMTP_ST_TLSREQ_RSET);
-	if (!send_cmd(s, "RSET"))
-		session_finish(s);
-}
-
-static void auth_skip(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* --auth asked for, but no AUTH is sent: say why, as a finding too. */
-static void auth_skip(struct smtp_session *s, const char *fmt, ...)
-{
-	struct auth_info *a = &s->r->auth;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(a->skipped, sizeof(a->skipped), fmt, ap);
-	va_end(ap);
-	result_add(s->r, SEV_WARNING, "auth-not-tested", "the login was not tested: %s",
-	           a->skipped);
-	event(s, "AUTH not tested: %s", a->skipped);
-}
-
-/* True when AUTH went out (its reply is awaited). */
-static bool auth_start(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-	struct auth_info *a = &s->r->auth;
-	bool enc = s->tls != NULL;
-	const char *offered = enc ? a->mechanisms_tls : a->mechanisms;
-	char msg[AUTH_MAX_MSG], cmd[AUTH_MAX_MSG + 16], err[200], form[AUTH_MAX_MSG];
-	bool ok;
-
-	if (!enc && !o->allow_plaintext_auth) {
-		auth_skip(s, "the connection is not encrypted, so the password would travel "
-		          "in clear text (--allow-plaintext-auth permits it)");
-		return false;
-	}
-	if (offered == NULL) {
-		auth_skip(s, "the server does not offer AUTH%s", enc ? " after TLS" : "");
-		return false;
-	}
-	if (o->auth_mech != NULL) {
-		s->mech = auth_mech_parse(o->auth_mech);
-		if (!auth_mech_offered(offered, s->mech)) {
-			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
-			          auth_mech_name(s->mech), offered);
-			return false;
-		}
-	} else if ((s->mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
-		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
-		          "speaks (CRAM-MD5, PLAIN, LOGIN)", offered);
-		return false;
-	}
-	if (auth_password_load(o->password_file, s->pw, sizeof(s->pw), err, sizeof(err)) != 0) {
-		auth_skip(s, "%s", err);
-		return false;
-	}
-	secrets_add(s, s->pw);
-	if (auth_b64((const unsigned char *)s->pw, strlen(s->pw), form, sizeof(form)) == 0)
-		secrets_add(s, form);
-	if (strlen(s->pw) * 2 < sizeof(form)) {
-		auth_hex((const unsigned char *)s->pw, strlen(s->pw), form);
-		secrets_add(s, form);
-	}
-	auth_wipe(form, sizeof(form));
-	a->tested = true;
-	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->mech));
-	s->auth_step = 0;
-	session_set_state(s, SMTP_ST_AUTH);
-	if (s->mech == AUTH_MECH_PLAIN) {
-		/* RFC 4954 initial response: one round trip. */
-		if (auth_plain(o->auth_user, s->pw, msg, sizeof(msg)) != 0) {
-			auth_wipe(msg, sizeof(msg));
-			a->tested = false;
-			auth_skip(s, "the user name and password are too long");
-			return false;
-		}
-		secrets_add(s, msg);
-		snprintf(cmd, sizeof(cmd), "AUTH PLAIN %s", msg);
-		ok = send_secret(s, cmd, "AUTH PLAIN <redacted>");
-		auth_wipe(msg, sizeof(msg));
-		auth_wipe(cmd, sizeof(cmd));
-	} else {
-		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->mech));
-		ok = send_cmd(s, cmd);
-	}
-	if (!ok)
-		session_finish(s);
-	return true;
-}
-
-static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
-{
-	const struct options *o = s->env->opt;
-	struct auth_info *a = &s->r->auth;
-	struct cmd_reply cr;
-	char text[sizeof(cr.text) + 8];
-
-	record(s, &cr, rep);
-	snprintf(text, sizeof(text), "%d %s", cr.code, cr.text);
-	free(a->reply);
-	a->reply = strdup(text);
-	a->accepted = rep->code == 235 || rep->code / 100 == 2;
-	auth_wipe(s->pw, sizeof(s->pw));
-	if (!a->accepted)
-		result_add(s->r, SEV_CRITICAL, "auth-failed",
-		           "the server rejected the login of %.100s with %s: %.200s",
-		           o->auth_user, a->mechanism, text);
-	if (a->accepted && s->kind == KIND_MAIN) {
-		send_ehlo(s, SMTP_ST_EHLO_AUTH);   /* then post_steps() goes on */
-		return;
-	}
-	post_steps(s);
-}
-
-/* A 334 asks for the next part of the login. */
-static void on_auth(struct smtp_session *s, const struct smtp_reply *rep)
-{
-	const struct options *o = s->env->opt;
-	char msg[AUTH_MAX_MSG];
-	int rc = -1;
-	bool ok;
-
-	if (busy(s, rep))
-		return;
-	if (rep->code != 334) {
-		auth_end(s, rep);
-		return;
-	}
-	s->auth_step++;
-	if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 1)
-		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
-		              msg, sizeof(msg));
-	else if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 2)
-		rc = auth_b64((const unsigned char *)s->pw, strlen(s->pw), msg, sizeof(msg));
-	else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 1)
-		rc = auth_cram_md5(o->auth_user, s->pw, rep->nlines ? rep->lines[0] : "",
-		                   msg, sizeof(msg));
-	if (rc == 0) {
-		ok = send_secret(s, msg, "<redacted>");
-	} else {
-		/* A challenge we cannot answer: cancel (RFC 4954 4: "*"). */
-		event(s, "unexpected AUTH challenge: the login is cancelled");
-		ok = send_cmd(s, "*");
-	}
-	auth_wipe(msg, sizeof(msg));
-	if (!ok)
-		session_finish(s);
-}
-
-/* The open-relay rule (README): a recipient is "outside" unless its domain
- * is the host name probed (or --servername) or a parent domain of it with
- * at least two labels. That is all the probe can know of what a server is
- * responsible for. */
-static bool domain_is_local(const char *dom, const char *host)
-{
-	size_t dn = strlen(dom), hn;
-
-	if (host == NULL)
-		return false;
-	hn = strlen(host);
-	if (hn > 0 && host[hn - 1] == '.')
-		hn--;
-	if (dn == 0 || dn > hn)
-		return false;
-	if (dn == hn)
-		return strncasecmp(dom, host, hn) == 0;
-	return host[hn - dn - 1] == '.' && strncasecmp(dom, host + hn - dn, dn) == 0 &&
-	       strchr(dom, '.') != NULL;
-}
-
-static bool rcpt_outside(const struct smtp_session *s, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	char dom[256];
-	size_t n;
-
-	if (at == NULL)
-		return false;
-	snprintf(dom, sizeof(dom), "%s", at + 1);
-	n = strlen(dom);
-	if (n > 0 && dom[n - 1] == '.')
-		dom[n - 1] = '\0';
-	if (s->literal == 0 && domain_is_local(dom, s->host))
-		return false;
-	return !domain_is_local(dom, s->env->opt->servername);
-}
-
-static void envelope_rset(struct smtp_session *s)
-{
-	s->r->envelope.rset.sent = true;
-	session_set_state(s, SMTP_ST_RSET);
-	if (!send_cmd(s, "RSET"))
-		session_finish(s);
-}
-
-static void send_rcpt(struct smtp_session *s)
-{
-	struct envelope_info *e = &s->r->envelope;
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->rcpt_i].address);
-	e->rcpt[s->rcpt_i].reply.sent = true;
-	session_set_state(s, SMTP_ST_RCPT);
-	if (!send_cmd(s, cmd))
-		session_finish(s);
-}
-
-static void mail_start(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-	struct envelope_info *e = &s->r->envelope;
-	char cmd[300];
-
-	e->tested = true;
-	snprintf(e->mail_from, sizeof(e->mail_from), "%s", o->mail_from);
-	for (size_t i = 0; i < o->nrcpt && i < RESULT_MAX_RCPT; i++) {
-		snprintf(e->rcpt[i].address, sizeof(e->rcpt[i].address), "%s", o->rcpt[i]);
-		e->rcpt[i].outside = rcpt_outside(s, o->rcpt[i]);
-		e->nrcpt = i + 1;
-	}
-	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>", o->mail_from);
-	e->mail.sent = true;
-	session_set_state(s, SMTP_ST_MAIL);
-	if (!send_cmd(s, cmd))
-		session_finish(s);
-}
-
-/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
-static void on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
-{
-	struct result *r = s->r;
-	struct envelope_info *e = &r->envelope;
-
-	if (busy(s, rep))
-		return;
-	switch (s->state) {
-	case SMTP_ST_MAIL:
-		record(s, &e->mail, rep);
-		if (rep->code / 100 == 2 && e->nrcpt > 0) {
-			s->rcpt_i = 0;
-			send_rcpt(s);
-		} else {
-			envelope_rset(s);
-		}
-		return;
-	case SMTP_ST_RCPT: {
-		__typeof__(e->rcpt[0]) *rc = &e->rcpt[s->rcpt_i];
-
-		record(s, &rc->reply, rep);
-		if (rep->code / 100 == 2 && rc->outside && !r->auth.accepted)
-			result_add(r, SEV_CRITICAL, "open-relay",
-			           "the server accepted a recipient in another domain (%.100s) "
-			           "without authentication: it relays for this client (%d %.100s)",
-			           rc->address, rep->code, rc->reply.text);
-		if (++s->rcpt_i < e->nrcpt)
-			send_rcpt(s);
-		else
-			envelope_rset(s);
-		return;
-	}
-	default:
-		record(s, &e->rset, rep);
-		quit(s);
-		return;
-	}
-}
-
-/* Channel ready (TLS up, or cleartext by choice or necessity): the tests
- * the user asked for, in order, then QUIT. */
-static void post_steps(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-
-	if (o->auth_user != NULL && !s->auth_done) {
-		s->auth_done = true;
-		if (auth_start(s))
-			return;
-	}
-	if (o->mail_from != NULL && !s->env_done) {
-		s->env_done = true;
-		mail_start(s);
-		return;
-	}
-	quit(s);
-}
-
-/* ---- extra connections ---- */
-
-static void extra_after_ehlo(struct smtp_session *s)
-{
-	static const char two[] = "STARTTLS\r\nNOOP\r\n";
-
-	if (!s->r->starttls_offered) {
-		result_add(s->r, SEV_CRITICAL, "starttls-missing",
-		           "the server did not offer STARTTLS on this connection");
-		quit(s);
-		return;
-	}
-	session_set_state(s, SMTP_ST_STARTTLS);
-	if (s->kind != KIND_INJECT) {
-		if (!send_cmd(s, "STARTTLS"))
-			session_finish(s);
-		return;
-	}
-	/* Both commands in one write: a flawed server reads NOOP from the
-	 * cleartext buffer and answers it inside TLS (CVE-2011-0411). */
-	result_transcript(s->r, tnow(s), 'C', "STARTTLS", 8);
-	result_transcript(s->r, tnow(s), 'C', "NOOP", 4);
-	event(s, "STARTTLS and NOOP were sent in one packet");
-	if (!send_raw(s, two, sizeof(two) - 1))
-		session_finish(s);
-}
-
-static void extra_tls_done(struct smtp_session *s)
-{
-	struct result *m = s->main_r;
-	struct tls_info *ti = &s->r->tls;
-
-	if (s->kind == KIND_TLS12 || s->kind == KIND_TLS13) {
-		size_t i = (size_t)(kind_version[s->kind] - 0x0301);
-
-		m->tls_versions.v[i] = TLSV_ACCEPTED;
-		snprintf(m->tls_versions.detail[i], sizeof(m->tls_versions.detail[i]),
-		         "%s %s", ti->version, ti->cipher);
-		quit(s);
-		return;
-	}
-	/* KIND_INJECT: QUIT now; a 221 first means the NOOP was dropped. */
-	session_set_state(s, SMTP_ST_INJECT_QUIT);
-	if (!send_cmd(s, "QUIT"))
-		session_finish(s);
-}
-
-static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep)
-{
-	struct injection_info *in = &s->main_r->injection;
-
-	in->tested = true;
-	if (rep->code == 221) {
-		in->vulnerable = 0;
-		snprintf(in->detail, sizeof(in->detail), "the first reply inside TLS was the 221 "
-		         "to QUIT: the NOOP sent before the handshake was discarded");
-	} else {
-		in->vulnerable = 1;
-		snprintf(in->detail, sizeof(in->detail), "the server answered the NOOP sent "
-		         "before STARTTLS inside TLS (%d %.100s)", rep->code,
-		         rep->nlines ? rep->lines[0] : "");
-		result_add(s->main_r, SEV_CRITICAL, "starttls-injection",
-		           "commands sent in clear before STARTTLS are executed inside TLS "
-		           "(CVE-2011-0411 class): an attacker can inject commands; update "
-		           "the server software");
-	}
-	session_finish(s);
-}
-
-static const char *alert_word(unsigned d)
-{
-	switch (d) {
-	case 40:  return "handshake_failure";
-	case 47:  return "illegal_parameter";
-	case 50:  return "decode_error";
-	case 70:  return "protocol_version";
-	case 71:  return "insufficient_security";
-	case 80:  return "internal_error";
-	case 86:  return "inappropriate_fallback";
-	case 112: return "unrecognized_name";
-	default:  return "alert";
-	}
-}
-
-static void legacy_begin(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-	unsigned char hello[TLSVER_HELLO_MAX], rnd[32];
-	size_t n;
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0x5a, sizeof(rnd));   /* only the ServerHello is read */
-	n = tlsver_client_hello(hello, sizeof(hello), kind_version[s->kind],
-	                        o->servername ? o->servername : s->host, rnd);
-	s->llen = 0;
-	event(s, "ClientHello offering only %s sent", tlsver_name(kind_version[s->kind]));
-	session_set_state(s, SMTP_ST_LEGACY);
-	if (n == 0 || !send_raw(s, hello, n))
-		session_finish(s);
-}
-
-/* Reads the first record of the answer; no handshake is completed. */
-static void legacy_read(struct smtp_session *s)
-{
-	struct tlsvers_info *tv = &s->main_r->tls_versions;
-	size_t i = (size_t)(kind_version[s->kind] - 0x0301);
-	uint16_t ver = 0;
-	unsigned alert = 0;
-	ssize_t n;
-
-	n = recv(s->fd, s->lbuf + s->llen, sizeof(s->lbuf) - s->llen, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		tv->v[i] = TLSV_REFUSED;
-		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server closed the "
-		         "connection%s%s", n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-		event(s, "%s", tv->detail[i]);
-		session_finish(s);
-		return;
-	}
-	s->llen += (size_t)n;
-	switch (tlsver_parse(s->lbuf, s->llen, &ver, &alert)) {
-	case TLSVER_NEED_MORE:
-		if (s->llen < sizeof(s->lbuf))
-			return;
-		/* fall through */
-	case TLSVER_NOT_TLS:
-		tv->v[i] = TLSV_UNKNOWN;
-		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server did not answer "
-		         "with TLS");
-		break;
-	case TLSVER_ALERT:
-		tv->v[i] = TLSV_REFUSED;
-		snprintf(tv->detail[i], sizeof(tv->detail[i]), "TLS alert %u (%s)", alert,
-		         alert_word(alert));
-		break;
-	case TLSVER_SERVER_HELLO:
-		if (ver == kind_version[s->kind]) {
-			tv->v[i] = TLSV_ACCEPTED;
-			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello %s",
-			         tlsver_name(ver));
-		} else {
-			tv->v[i] = TLSV_REFUSED;
-			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello for version "
-			         "0x%04x %s", ver, tlsver_name(ver));
-		}
-		break;
-	}
-	event(s, "%s: %s", tlsver_name(kind_version[s->kind]), tv->detail[i]);
-	session_finish(s);   /* no QUIT: the channel is half in TLS */
-}
-
-/* What the extra connection left in the scratch result, for the parts the
- * handlers did not record themselves; then its transcript joins the main. */
-static void harvest(struct smtp_session *s)
-{
-	struct result *m = s->main_r, *x = s->scratch;
-	const char *why = x->nfindings && x->findings[0].message ? x->findings[0].message :
-	                  "the connection ended early";
-
-	if (kind_version[s->kind] != 0) {
-		size_t i = (size_t)(kind_version[s->kind] - 0x0301);
-		struct tlsvers_info *tv = &m->tls_versions;
-
-		if (tv->v[i] == TLSV_UNTESTED) {
-			bool refused = x->tls.attempted && !x->tls.ok && x->tls.error[0];
-
-			tv->v[i] = refused ? TLSV_REFUSED : TLSV_UNKNOWN;
-			snprintf(tv->detail[i], sizeof(tv->detail[i]), "%s",
-			         refused ? x->tls.error : why);
-		}
-	} else if (s->kind == KIND_INJECT && !m->injection.tested) {
-		m->injection.tested = true;
-		m->injection.vulnerable = -1;
-		snprintf(m->injection.detail, sizeof(m->injection.detail), "inconclusive: %s", why);
-	}
-	for (size_t k = 0; k < x->ntranscript; k++)
-		result_transcript(m, x->transcript[k].t_ms, x->transcript[k].dir,
-		                  x->transcript[k].line, strlen(x->transcript[k].line));
-	m->transcript_dropped += x->transcript_dropped;
-}
-
-/* After the main dialogue: which extra connections to make. Only when the
- * server answered it, so a dead host costs one connection, not six. */
-static void plan_extras(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-	struct result *r = s->main_r;
-	/* Implicit TLS: a failed handshake is reason enough to look at the
-	 * versions (a server that speaks only TLS 1.0 fails it). */
-	bool reached = r->address[0] != '\0' &&
-	               (r->greeting.code == 220 || (s->mode == TLS_MODE_IMPLICIT && r->tls.attempted));
-	bool tls_there = s->mode == TLS_MODE_IMPLICIT || r->starttls_offered;
-	const char *why = !reached ? "not tested: the main dialogue did not get that far" :
-	                  "not tested: the server does not offer STARTTLS";
-
-	s->extras = 0;
-	if (o->check_tls_required && !r->tls_required.tested && s->mode == TLS_MODE_IMPLICIT &&
-	    r->tls.ok) {
-		r->tls_required.tested = true;
-		r->tls_required.required = 1;
-		snprintf(r->tls_required.note, sizeof(r->tls_required.note), "implicit TLS: "
-		         "there is no cleartext channel, so no MAIL FROM was sent");
-	}
-	if (o->starttls_injection && s->mode == TLS_MODE_IMPLICIT) {
-		r->injection.tested = true;
-		r->injection.vulnerable = 0;
-		snprintf(r->injection.detail, sizeof(r->injection.detail), "not applicable: "
-		         "implicit TLS has no cleartext phase to inject into");
-	}
-	if (o->tls_versions && s->mode != TLS_MODE_NONE) {
-		r->tls_versions.tested = true;
-		if (reached && tls_there)
-			s->extras |= 1u << KIND_TLS12 | 1u << KIND_TLS13 | 1u << KIND_TLS10 |
-			             1u << KIND_TLS11;
-		else
-			for (size_t i = 0; i < RESULT_TLSV_N; i++) {
-				r->tls_versions.v[i] = TLSV_UNKNOWN;
-				snprintf(r->tls_versions.detail[i], sizeof(r->tls_versions.detail[i]),
-				         "%s", why);
-			}
-	}
-	if (o->starttls_injection && s->mode == TLS_MODE_STARTTLS) {
-		if (reached && tls_there) {
-			s->extras |= 1u << KIND_INJECT;
-		} else {
-			r->injection.tested = true;
-			r->injection.vulnerable = -1;
-			snprintf(r->injection.detail, sizeof(r->injection.detail), "%s", why);
-		}
-	}
-	if (s->extras == 0)
-		return;
-	memset(&s->addr, 0, sizeof(s->addr));
-	s->addr.family = r->family;
-	if (inet_pton(r->family, r->address, s->addr.addr) != 1)
-		s->extras = 0;
-}
-
-static void start_extra(struct smtp_session *s)
-{
-	const struct options *o = s->env->opt;
-	char err[200] = "";
-	unsigned k;
-
-	for (k = KIND_TLS12; k < KIND_END && !(s->extras & (1u << k)); k++)
-		;
-	if (k == KIND_END) {            /* nothing left to do */
-		session_final(s);
-		return;
-	}
-	s->extras &= ~(1u << k);
-	s->kind = (enum probe_kind)k;
-	if (s->scratch == NULL) {
-		if ((s->scratch = malloc(sizeof(*s->scratch))) == NULL) {
-			result_add(s->main_r, SEV_CRITICAL, "internal-error", "out of memory");
-			session_final(s);
-			return;
-		}
-		result_init(s->scratch);
-	}
-	result_clear(s->scratch);       /* the previous extra connection's */
-	s->scratch->want_transcript = s->main_r->want_transcript;
-	s->r = s->scratch;
-	s->state = SMTP_ST_INIT;
-	s->wlen = s->woff = 0;
-	reply_parser_reset(&s->rp);
-	event(s, "extra connection: %s", kind_names[k]);
-	if (k == KIND_TLS12 || k == KIND_TLS13) {
-		s->pinned = tlsio_cfg_new(o->cafile, o->capath, err, sizeof(err));
-		if (s->pinned == NULL || tlsio_cfg_pin_version(s->pinned, kind_version[k]) != 0) {
-			result_add(s->r, SEV_CRITICAL, "internal-error", "cannot set up TLS: %s", err);
-			session_finish(s);
-			return;
-		}
-	}
-	connect_to(s, &s->addr, 1);
 }
 
 /* Recognise a non-SMTP service from its first bytes. */
@@ -1485,7 +739,7 @@ static void reply_error(struct smtp_session *s, enum reply_rc rc)
 		result_add(r, SEV_CRITICAL, "protocol-error",
 		           "malformed reply while waiting for %s: %s", state_waits[s->state],
 		           reply_rc_name(rc));
-	session_finish(s);
+	sess_finish(s);
 }
 
 /* Dispatches one complete reply to the handler of the current state. */
@@ -1513,10 +767,10 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 		break;
 	case SMTP_ST_TLSREQ_MAIL:
 	case SMTP_ST_TLSREQ_RSET:
-		on_tlsreq(s, rep);
+		steps_on_tlsreq(s, rep);
 		break;
 	case SMTP_ST_AUTH:
-		on_auth(s, rep);
+		steps_on_auth(s, rep);
 		break;
 	case SMTP_ST_EHLO_AUTH:
 		on_ehlo(s, rep);
@@ -1524,10 +778,10 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 	case SMTP_ST_MAIL:
 	case SMTP_ST_RCPT:
 	case SMTP_ST_RSET:
-		on_envelope(s, rep);
+		steps_on_envelope(s, rep);
 		break;
 	case SMTP_ST_INJECT_QUIT:
-		on_inject_reply(s, rep);
+		extra_on_inject_reply(s, rep);
 		break;
 	default:
 		/* A reply nobody asked for (e.g. after QUIT): ignore. */
@@ -1561,11 +815,11 @@ static void closed(struct smtp_session *s, const char *why)
 {
 	if (s->rp.linelen > 0)
 		server_line(s, s->rp.line, s->rp.linelen);
-	event(s, "connection closed by the server%s%s", why ? ": " : "", why ? why : "");
+	sess_event(s, "connection closed by the server%s%s", why ? ": " : "", why ? why : "");
 	result_add(s->r, SEV_CRITICAL, "connection-closed",
 	           "the server closed the connection while we waited for %s%s%s",
 	           state_waits[s->state], why ? ": " : "", why ? why : "");
-	session_finish(s);
+	sess_finish(s);
 }
 
 /* Reads what is there and feeds the parser, one reply at a time. */
@@ -1646,11 +900,11 @@ static void on_io(struct loop *l, int fd, unsigned events, void *arg)
 		return;
 	if (s->state == SMTP_ST_LEGACY) {
 		if ((events & LOOP_WRITE) && s->wlen > s->woff && !flush(s)) {
-			session_finish(s);
+			sess_finish(s);
 			return;
 		}
 		if (events & LOOP_READ)
-			legacy_read(s);
+			extra_legacy_read(s);
 		return;
 	}
 	if (s->state == SMTP_ST_TLS || s->state == SMTP_ST_TLS_IMPLICIT) {
@@ -1661,7 +915,7 @@ static void on_io(struct loop *l, int fd, unsigned events, void *arg)
 		events |= LOOP_READ;
 	}
 	if ((events & LOOP_WRITE) && s->wlen > s->woff && !flush(s)) {
-		session_finish(s);
+		sess_finish(s);
 		return;
 	}
 	if (!(events & LOOP_READ) && (s->tls == NULL || tlsio_pending(s->tls) == 0))
@@ -1676,7 +930,7 @@ static void on_timeout(struct loop *l, void *arg)
 
 	(void)l;
 	if (s->state == SMTP_ST_NEXT) {
-		start_extra(s);
+		extra_start(s);
 		return;
 	}
 	if (s->state == SMTP_ST_RESOLVE)
@@ -1693,8 +947,8 @@ static void on_timeout(struct loop *l, void *arg)
 		           secs, state_waits[s->state]);
 	if (s->rp.linelen > 0)
 		server_line(s, s->rp.line, s->rp.linelen);
-	event(s, "timed out waiting for %s", state_waits[s->state]);
-	session_finish(s);
+	sess_event(s, "timed out waiting for %s", state_waits[s->state]);
+	sess_finish(s);
 }
 
 /* ---- connect and resolve ---- */
@@ -1717,8 +971,8 @@ static void on_connected(void *arg, int fd, size_t which)
 				         r->attempts[i].error);
 		result_add(r, SEV_CRITICAL, "connect-failed", "cannot connect to %s port %u (%s)",
 		           s->host, s->port, detail[0] ? detail : "no address");
-		event(s, "connection failed: %s", detail);
-		session_finish(s);
+		sess_event(s, "connection failed: %s", detail);
+		sess_finish(s);
 		return;
 	}
 	(void)which;
@@ -1730,36 +984,36 @@ static void on_connected(void *arg, int fd, size_t which)
 			r->t.connect_ms = r->attempts[i].connect_ms;
 		}
 	s->t_connected = loop_now();
-	event(s, "connected to %s port %u in %.1f ms", r->address, s->port, r->t.connect_ms);
+	sess_event(s, "connected to %s port %u in %.1f ms", r->address, s->port, r->t.connect_ms);
 	if (loop_add_fd(s->env->loop, fd, LOOP_READ, on_io, s) != 0) {
 		result_add(r, SEV_CRITICAL, "internal-error", "cannot watch the socket");
-		session_finish(s);
+		sess_finish(s);
 		return;
 	}
 	reply_parser_init(&s->rp, on_server_line, s);
 	if (s->mode == TLS_MODE_IMPLICIT && (s->kind == KIND_TLS10 || s->kind == KIND_TLS11))
-		legacy_begin(s);
+		extra_legacy_begin(s);
 	else if (s->mode == TLS_MODE_IMPLICIT)
 		tls_begin(s, SMTP_ST_TLS_IMPLICIT);
 	else
-		session_set_state(s, SMTP_ST_GREETING);
+		sess_set_state(s, SMTP_ST_GREETING);
 }
 
-static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n)
+void sess_connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n)
 {
 	const struct options *o = s->env->opt;
 	char first[64];
 
-	session_set_state(s, SMTP_ST_CONNECT);
+	sess_set_state(s, SMTP_ST_CONNECT);
 	conn_addr_text(&addrs[0], first, sizeof(first));
-	event(s, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
+	sess_event(s, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
 	      n > 1 ? " (Happy Eyeballs over its addresses)" : "");
 	s->conn = conn_start(s->env->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms,
 	                     s->r->attempts, &s->r->nattempts, RESULT_MAX_ATTEMPTS,
 	                     on_connected, s);
 	if (s->conn == NULL) {
 		result_add(s->r, SEV_CRITICAL, "internal-error", "cannot start connecting");
-		session_finish(s);
+		sess_finish(s);
 	}
 }
 
@@ -1775,9 +1029,9 @@ static void on_resolved(void *arg, const struct dns_answer *ans)
 	s->dq = NULL;
 	s->r->t.dns_ms = since(s->t0);
 	if (n > 0) {
-		event(s, "%s resolved to %zu address%s in %.1f ms", s->host, n, n == 1 ? "" : "es",
+		sess_event(s, "%s resolved to %zu address%s in %.1f ms", s->host, n, n == 1 ? "" : "es",
 		      s->r->t.dns_ms);
-		connect_to(s, addrs, n);
+		sess_connect_to(s, addrs, n);
 		return;
 	}
 	/* Pick the most telling of the two outcomes. */
@@ -1790,8 +1044,8 @@ static void on_resolved(void *arg, const struct dns_answer *ans)
 	else
 		result_add(s->r, SEV_CRITICAL, dns_err_code(e), "cannot resolve %s: %s", s->host,
 		           dns_err_name(e));
-	event(s, "DNS lookup of %s failed: %s", s->host, dns_err_name(e));
-	session_finish(s);
+	sess_event(s, "DNS lookup of %s failed: %s", s->host, dns_err_name(e));
+	sess_finish(s);
 }
 
 /* ---- life cycle ---- */
@@ -1824,16 +1078,16 @@ static void session_teardown(struct smtp_session *s)
 /* The end of a connection: the main dialogue's, then each extra one's.
  * The next extra connection starts from a timer, outside the callbacks of
  * the one that just ended. */
-static void session_finish(struct smtp_session *s)
+void sess_finish(struct smtp_session *s)
 {
 	if (over(s))
 		return;
 	session_teardown(s);
 	if (s->kind == KIND_MAIN) {
 		s->r->t.total_ms = since(s->t0);
-		plan_extras(s);
+		extra_plan(s);
 	} else {
-		harvest(s);
+		extra_harvest(s);
 		s->r = s->main_r;
 	}
 	if (s->extras != 0 && !s->aborted) {
@@ -1841,11 +1095,11 @@ static void session_finish(struct smtp_session *s)
 		loop_timer_set(s->env->loop, &s->timer, 0);
 		return;
 	}
-	session_final(s);
+	sess_final(s);
 }
 
 /* Findings that need every connection's outcome, then the callback. */
-static void session_final(struct smtp_session *s)
+void sess_final(struct smtp_session *s)
 {
 	if (s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ||
 	    s->main_r->tls_versions.v[1] == TLSV_ACCEPTED)
@@ -1922,7 +1176,7 @@ void smtp_session_start(struct smtp_session *s)
 	s->t0 = loop_now();
 	if (s->npreset > 0) {
 		s->r->t.dns_ms = s->preset_dns_ms;
-		connect_to(s, s->preset, s->npreset);
+		sess_connect_to(s, s->preset, s->npreset);
 		return;
 	}
 	if (s->literal) {
@@ -1932,19 +1186,19 @@ void smtp_session_start(struct smtp_session *s)
 		if ((o->only4 && a.family != AF_INET) || (o->only6 && a.family != AF_INET6)) {
 			result_add(s->r, SEV_CRITICAL, "dns-no-address",
 			           "%s is not an %s address", s->host, o->only4 ? "IPv4" : "IPv6");
-			session_finish(s);
+			sess_finish(s);
 			return;
 		}
-		connect_to(s, &a, 1);
+		sess_connect_to(s, &a, 1);
 		return;
 	}
-	session_set_state(s, SMTP_ST_RESOLVE);
+	sess_set_state(s, SMTP_ST_RESOLVE);
 	s->dq = dns_resolve(s->env->dns, s->host, !o->only6, !o->only4, on_resolved, s);
 	if (s->dq == NULL && s->state == SMTP_ST_RESOLVE && !s->finished) {
 		/* Not answered from inside the call, and not queued either. */
 		result_add(s->r, SEV_CRITICAL, "dns-error", "cannot start the DNS lookup of %s",
 		           s->host);
-		session_finish(s);
+		sess_finish(s);
 	}
 }
 
@@ -1955,19 +1209,19 @@ void smtp_session_abort(struct smtp_session *s, const char *why)
 	s->aborted = true;
 	if (s->kind != KIND_MAIN)
 		result_add(s->main_r, SEV_CRITICAL, "timeout", "%s (during the extra connection "
-		           "%s, while waiting for %s)", why, kind_names[s->kind],
+		           "%s, while waiting for %s)", why, extra_kind_names[s->kind],
 		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
 	else
 		result_add(s->r, SEV_CRITICAL, "timeout", "%s (while waiting for %s)", why,
 		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
-	event(s, "%s", why);
+	sess_event(s, "%s", why);
 	if (s->state == SMTP_ST_NEXT) {
 		/* Between connections: nothing is open, end from here. */
 		loop_timer_stop(s->env->loop, &s->timer);
-		session_final(s);
+		sess_final(s);
 		return;
 	}
-	session_finish(s);
+	sess_finish(s);
 }
 
 void smtp_session_free(struct smtp_session *s)

@@ -1,0 +1,377 @@
+/* One probe's steps after EHLO, each only when asked: --check-tls-required
+ * (MAIL FROM:<> before STARTTLS, then RSET), --auth (AUTH, secrets never
+ * shown, EHLO again after a login) and --from/--rcpt (MAIL, RCPT, RSET;
+ * never DATA). Part of the session: see smtp_session_int.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtp_session_int.h"
+
+/* ---- steps after EHLO: --check-tls-required, --auth, --from/--rcpt ---- */
+
+/* "250 2.1.0 Ok" from a reply: code and lines joined by spaces, bounded,
+ * and never a credential the server echoed. */
+static void record(struct smtp_session *s, struct cmd_reply *cr, const struct smtp_reply *rep)
+{
+	size_t o = 0;
+
+	cr->code = rep->code;
+	cr->text[0] = '\0';
+	for (size_t i = 0; i < rep->nlines && o + 2 < sizeof(cr->text); i++) {
+		int n = snprintf(cr->text + o, sizeof(cr->text) - o, "%s%s", i ? " " : "",
+		                 rep->lines[i]);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		if (o >= sizeof(cr->text))
+			o = sizeof(cr->text) - 1;
+	}
+	if (sess_has_secret(s, cr->text, strlen(cr->text)))
+		snprintf(cr->text, sizeof(cr->text), "<redacted: the server echoed a credential>");
+}
+
+void steps_tlsreq_start(struct smtp_session *s)
+{
+	struct tlsreq_info *tr = &s->r->tls_required;
+
+	s->tlsreq_done = true;
+	tr->tested = true;
+	tr->required = -1;
+	tr->mail.sent = true;
+	sess_set_state(s, SMTP_ST_TLSREQ_MAIL);
+	if (!sess_send_cmd(s, "MAIL FROM:<>"))
+		sess_finish(s);
+}
+
+/* RFC 3207 4: a server may refuse mail before STARTTLS with 530 5.7.0. On
+ * a submission service (port 587, or AUTH offered in clear) accepting it
+ * means clients can hand over mail unencrypted: a warning. On an MX (port
+ * 25) it is the norm: RFC 3207 forbids publicly referenced relays to
+ * require TLS, so it is only noted. */
+void steps_on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct result *r = s->r;
+	struct tlsreq_info *tr = &r->tls_required;
+
+	if (sess_busy(s, rep))
+		return;
+	if (s->state == SMTP_ST_TLSREQ_RSET) {
+		record(s, &tr->rset, rep);
+		sess_to_tls(s);
+		return;
+	}
+	record(s, &tr->mail, rep);
+	if (rep->code / 100 == 2) {
+		bool submission = s->port == 587 || r->auth.mechanisms != NULL;
+
+		tr->required = 0;
+		result_add(r, submission ? SEV_WARNING : SEV_INFO, "tls-not-required",
+		           "MAIL FROM was accepted before STARTTLS (%d): clients may send mail "
+		           "unencrypted%s", rep->code, submission ?
+		           " to this submission service; require TLS (e.g. Postfix "
+		           "smtpd_tls_security_level=encrypt on port 587)" :
+		           " (normal for a public MX: RFC 3207 forbids it to require TLS)");
+	} else if (rep->code == 530 || strncmp(rep->enhanced, "5.7.0", 5) == 0 ||
+	           (rep->nlines > 0 && strcasestr(rep->lines[0], "TLS") != NULL)) {
+		tr->required = 1;
+	} else {
+		snprintf(tr->note, sizeof(tr->note), "MAIL FROM:<> was refused with %d, which "
+		         "does not say whether TLS is required", rep->code);
+	}
+	tr->rset.sent = true;
+	sess_set_state(s, SMTP_ST_TLSREQ_RSET);
+	if (!sess_send_cmd(s, "RSET"))
+		sess_finish(s);
+}
+
+static void auth_skip(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --auth asked for, but no AUTH is sent: say why, as a finding too. */
+static void auth_skip(struct smtp_session *s, const char *fmt, ...)
+{
+	struct auth_info *a = &s->r->auth;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->skipped, sizeof(a->skipped), fmt, ap);
+	va_end(ap);
+	result_add(s->r, SEV_WARNING, "auth-not-tested", "the login was not tested: %s",
+	           a->skipped);
+	sess_event(s, "AUTH not tested: %s", a->skipped);
+}
+
+/* True when AUTH went out (its reply is awaited). */
+static bool auth_start(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	struct auth_info *a = &s->r->auth;
+	bool enc = s->tls != NULL;
+	const char *offered = enc ? a->mechanisms_tls : a->mechanisms;
+	char msg[AUTH_MAX_MSG], cmd[AUTH_MAX_MSG + 16], err[200], form[AUTH_MAX_MSG];
+	bool ok;
+
+	if (!enc && !o->allow_plaintext_auth) {
+		auth_skip(s, "the connection is not encrypted, so the password would travel "
+		          "in clear text (--allow-plaintext-auth permits it)");
+		return false;
+	}
+	if (offered == NULL) {
+		auth_skip(s, "the server does not offer AUTH%s", enc ? " after TLS" : "");
+		return false;
+	}
+	if (o->auth_mech != NULL) {
+		s->mech = auth_mech_parse(o->auth_mech);
+		if (!auth_mech_offered(offered, s->mech)) {
+			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
+			          auth_mech_name(s->mech), offered);
+			return false;
+		}
+	} else if ((s->mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
+		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
+		          "speaks (CRAM-MD5, PLAIN, LOGIN)", offered);
+		return false;
+	}
+	if (auth_password_load(o->password_file, s->pw, sizeof(s->pw), err, sizeof(err)) != 0) {
+		auth_skip(s, "%s", err);
+		return false;
+	}
+	sess_secrets_add(s, s->pw);
+	if (auth_b64((const unsigned char *)s->pw, strlen(s->pw), form, sizeof(form)) == 0)
+		sess_secrets_add(s, form);
+	if (strlen(s->pw) * 2 < sizeof(form)) {
+		auth_hex((const unsigned char *)s->pw, strlen(s->pw), form);
+		sess_secrets_add(s, form);
+	}
+	auth_wipe(form, sizeof(form));
+	a->tested = true;
+	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->mech));
+	s->auth_step = 0;
+	sess_set_state(s, SMTP_ST_AUTH);
+	if (s->mech == AUTH_MECH_PLAIN) {
+		/* RFC 4954 initial response: one round trip. */
+		if (auth_plain(o->auth_user, s->pw, msg, sizeof(msg)) != 0) {
+			auth_wipe(msg, sizeof(msg));
+			a->tested = false;
+			auth_skip(s, "the user name and password are too long");
+			return false;
+		}
+		sess_secrets_add(s, msg);
+		snprintf(cmd, sizeof(cmd), "AUTH PLAIN %s", msg);
+		ok = sess_send_secret(s, cmd, "AUTH PLAIN <redacted>");
+		auth_wipe(msg, sizeof(msg));
+		auth_wipe(cmd, sizeof(cmd));
+	} else {
+		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->mech));
+		ok = sess_send_cmd(s, cmd);
+	}
+	if (!ok)
+		sess_finish(s);
+	return true;
+}
+
+static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	const struct options *o = s->env->opt;
+	struct auth_info *a = &s->r->auth;
+	struct cmd_reply cr;
+	char text[sizeof(cr.text) + 8];
+
+	record(s, &cr, rep);
+	snprintf(text, sizeof(text), "%d %s", cr.code, cr.text);
+	free(a->reply);
+	a->reply = strdup(text);
+	a->accepted = rep->code == 235 || rep->code / 100 == 2;
+	auth_wipe(s->pw, sizeof(s->pw));
+	if (!a->accepted)
+		result_add(s->r, SEV_CRITICAL, "auth-failed",
+		           "the server rejected the login of %.100s with %s: %.200s",
+		           o->auth_user, a->mechanism, text);
+	if (a->accepted && s->kind == KIND_MAIN) {
+		sess_send_ehlo(s, SMTP_ST_EHLO_AUTH);   /* then steps_post() goes on */
+		return;
+	}
+	steps_post(s);
+}
+
+/* A 334 asks for the next part of the login. */
+void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	const struct options *o = s->env->opt;
+	char msg[AUTH_MAX_MSG];
+	int rc = -1;
+	bool ok;
+
+	if (sess_busy(s, rep))
+		return;
+	if (rep->code != 334) {
+		auth_end(s, rep);
+		return;
+	}
+	s->auth_step++;
+	if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 1)
+		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
+		              msg, sizeof(msg));
+	else if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 2)
+		rc = auth_b64((const unsigned char *)s->pw, strlen(s->pw), msg, sizeof(msg));
+	else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 1)
+		rc = auth_cram_md5(o->auth_user, s->pw, rep->nlines ? rep->lines[0] : "",
+		                   msg, sizeof(msg));
+	if (rc == 0) {
+		ok = sess_send_secret(s, msg, "<redacted>");
+	} else {
+		/* A challenge we cannot answer: cancel (RFC 4954 4: "*"). */
+		sess_event(s, "unexpected AUTH challenge: the login is cancelled");
+		ok = sess_send_cmd(s, "*");
+	}
+	auth_wipe(msg, sizeof(msg));
+	if (!ok)
+		sess_finish(s);
+}
+
+/* The open-relay rule (README): a recipient is "outside" unless its domain
+ * is the host name probed (or --servername) or a parent domain of it with
+ * at least two labels. That is all the probe can know of what a server is
+ * responsible for. */
+static bool domain_is_local(const char *dom, const char *host)
+{
+	size_t dn = strlen(dom), hn;
+
+	if (host == NULL)
+		return false;
+	hn = strlen(host);
+	if (hn > 0 && host[hn - 1] == '.')
+		hn--;
+	if (dn == 0 || dn > hn)
+		return false;
+	if (dn == hn)
+		return strncasecmp(dom, host, hn) == 0;
+	return host[hn - dn - 1] == '.' && strncasecmp(dom, host + hn - dn, dn) == 0 &&
+	       strchr(dom, '.') != NULL;
+}
+
+static bool rcpt_outside(const struct smtp_session *s, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char dom[256];
+	size_t n;
+
+	if (at == NULL)
+		return false;
+	snprintf(dom, sizeof(dom), "%s", at + 1);
+	n = strlen(dom);
+	if (n > 0 && dom[n - 1] == '.')
+		dom[n - 1] = '\0';
+	if (s->literal == 0 && domain_is_local(dom, s->host))
+		return false;
+	return !domain_is_local(dom, s->env->opt->servername);
+}
+
+static void envelope_rset(struct smtp_session *s)
+{
+	s->r->envelope.rset.sent = true;
+	sess_set_state(s, SMTP_ST_RSET);
+	if (!sess_send_cmd(s, "RSET"))
+		sess_finish(s);
+}
+
+static void send_rcpt(struct smtp_session *s)
+{
+	struct envelope_info *e = &s->r->envelope;
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->rcpt_i].address);
+	e->rcpt[s->rcpt_i].reply.sent = true;
+	sess_set_state(s, SMTP_ST_RCPT);
+	if (!sess_send_cmd(s, cmd))
+		sess_finish(s);
+}
+
+static void mail_start(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+	struct envelope_info *e = &s->r->envelope;
+	char cmd[300];
+
+	e->tested = true;
+	snprintf(e->mail_from, sizeof(e->mail_from), "%s", o->mail_from);
+	for (size_t i = 0; i < o->nrcpt && i < RESULT_MAX_RCPT; i++) {
+		snprintf(e->rcpt[i].address, sizeof(e->rcpt[i].address), "%s", o->rcpt[i]);
+		e->rcpt[i].outside = rcpt_outside(s, o->rcpt[i]);
+		e->nrcpt = i + 1;
+	}
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>", o->mail_from);
+	e->mail.sent = true;
+	sess_set_state(s, SMTP_ST_MAIL);
+	if (!sess_send_cmd(s, cmd))
+		sess_finish(s);
+}
+
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
+void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct result *r = s->r;
+	struct envelope_info *e = &r->envelope;
+
+	if (sess_busy(s, rep))
+		return;
+	switch (s->state) {
+	case SMTP_ST_MAIL:
+		record(s, &e->mail, rep);
+		if (rep->code / 100 == 2 && e->nrcpt > 0) {
+			s->rcpt_i = 0;
+			send_rcpt(s);
+		} else {
+			envelope_rset(s);
+		}
+		return;
+	case SMTP_ST_RCPT: {
+		__typeof__(e->rcpt[0]) *rc = &e->rcpt[s->rcpt_i];
+
+		record(s, &rc->reply, rep);
+		if (rep->code / 100 == 2 && rc->outside && !r->auth.accepted)
+			result_add(r, SEV_CRITICAL, "open-relay",
+			           "the server accepted a recipient in another domain (%.100s) "
+			           "without authentication: it relays for this client (%d %.100s)",
+			           rc->address, rep->code, rc->reply.text);
+		if (++s->rcpt_i < e->nrcpt)
+			send_rcpt(s);
+		else
+			envelope_rset(s);
+		return;
+	}
+	default:
+		record(s, &e->rset, rep);
+		sess_quit(s);
+		return;
+	}
+}
+
+/* Channel ready (TLS up, or cleartext by choice or necessity): the tests
+ * the user asked for, in order, then QUIT. */
+void steps_post(struct smtp_session *s)
+{
+	const struct options *o = s->env->opt;
+
+	if (o->auth_user != NULL && !s->auth_done) {
+		s->auth_done = true;
+		if (auth_start(s))
+			return;
+	}
+	if (o->mail_from != NULL && !s->env_done) {
+		s->env_done = true;
+		mail_start(s);
+		return;
+	}
+	sess_quit(s);
+}
