@@ -286,6 +286,15 @@ static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, s
 		snprintf(err, errlen, "%s: %s", what, strerror(t->sys_errno));
 		return;
 	}
+	if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA &&
+	    !mbedtls_ssl_is_handshake_over(&t->ssl)) {
+		/* mbedTLS needs a whole handshake message in its input buffer: a
+		 * certificate chain larger than that cannot be read at all. */
+		snprintf(err, errlen, "%s: a handshake message (most likely the certificate "
+		         "chain) is larger than the %d-byte TLS input buffer", what,
+		         MBEDTLS_SSL_IN_CONTENT_LEN);
+		return;
+	}
 	mbedtls_strerror(ret, msg, sizeof(msg));
 	snprintf(err, errlen, "%s: %s (-0x%04x)", what, msg, (unsigned)-ret);
 }

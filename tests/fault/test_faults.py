@@ -303,9 +303,9 @@ CASES = [
     # A Certificate message of ~26 KB: past any TLS library's bound; the
     # handshake fails, cleanly, and what came before stays.
     Case("chain-26kb", "bigchain.scn", 2, "tls-handshake-failed", args=TRUST,
-         more=m_tls_failed()),
+         more=m_tls_failed("certificate chain")),
     Case("chain-26kb-tls12", "bigchain.scn", 2, "tls-handshake-failed", args=TRUST,
-         more=m_tls_failed(), server=["--tls-max", "1.2"]),
+         more=m_tls_failed("certificate chain"), server=["--tls-max", "1.2"]),
     Case("subject-10k", "bigsubject.scn", 0, None, args=TRUST, more=m_bigsubject),
     Case("close-after-ehlo", "close_after_ehlo.scn", 2, "connection-closed", more=greeting_kept),
     # DESIGN.md: 421 is inconclusive, a warning, never "down" (issue 6 said exit 2).
