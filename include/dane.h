@@ -47,13 +47,17 @@ bool dane_record_usable(const struct dane_tlsa *t);
 void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_record_t *rec);
 
 /* The asynchronous check: looks up _port._tcp.host with DO, evaluates,
+ * (alias, when the host name is a CNAME: RFC 7672 2.2.2 asks for TLSA at
+ * the expanded name first, when that expansion is secure; we try it first
+ * and keep it when its answer is authenticated and has records, else fall
+ * back to the host name itself; NULL: no alias),
  * drops the chain's kept DER, recomputes r's status, and calls cb from the
  * loop (never from inside dane_check_start). The owner frees the check
  * after the callback has returned. */
 struct dane_check;
 typedef void (*dane_done_cb)(void *arg);
 struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char *host,
-                                    uint16_t port, struct result *r,
+                                    const char *alias, uint16_t port, struct result *r,
                                     dane_done_cb cb, void *arg);
 void dane_check_free(struct dane_check *c);
 

@@ -17,6 +17,7 @@ struct mx_host {
 	char name[256];
 	bool ip_literal;                  /* the MX names an address (RFC 5321 forbids) */
 	bool cname;                       /* the MX host is an alias */
+	char canonical[256];              /* where the alias chain ended, "" none */
 	bool from_additional;             /* addresses came with the MX answer */
 	bool resolved;                    /* the address lookup has answered */
 	enum dns_err e4, e6;

@@ -265,7 +265,9 @@ void dane_drop_der(struct result *r)
 
 struct dane_check {
 	struct loop *loop;                /* borrowed */
+	struct dns *dns;                  /* borrowed */
 	struct result *r;                 /* borrowed */
+	char host_name[sizeof(((struct dane_info *)0)->name)];  /* _port._tcp.HOST */
 	struct dns_query *q;              /* owned until its callback */
 	struct loop_timer deliver;
 	dane_done_cb cb;
@@ -296,16 +298,53 @@ static void dane_on_tlsa(void *arg, enum dns_err e, bool ad, const ares_dns_reco
 		c->cb(c->arg);   /* no memory for the timer: deliver now */
 }
 
+static void tlsa_name(char *out, size_t outlen, uint16_t port, const char *host)
+{
+	size_t n;
+
+	snprintf(out, outlen, "_%u._tcp.%s", (unsigned)port, host);
+	n = strlen(out);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+}
+
+/* The answer at the CNAME-expanded name: kept when it is authenticated and
+ * holds records, else the host name's own TLSA records are asked for. */
+static void dane_on_alias(void *arg, enum dns_err e, bool ad, const ares_dns_record_t *rec)
+{
+	struct dane_check *c = arg;
+	struct dns_query *q;
+
+	c->q = NULL;
+	if (e == DNS_CANCELLED)
+		return;
+	if (e == DNS_OK && ad) {
+		dane_on_tlsa(c, e, ad, rec);
+		return;
+	}
+	snprintf(c->r->dane.name, sizeof(c->r->dane.name), "%s", c->host_name);
+	q = dns_query_dnssec(c->dns, c->r->dane.name, ARES_REC_TYPE_TLSA, dane_on_tlsa, c);
+	if (q != NULL)
+		c->q = q;
+	else if (!c->answered) {
+		dane_evaluate(c->r, DNS_ERROR, false, NULL);
+		dane_drop_der(c->r);
+		result_finish(c->r);
+		loop_timer_set(c->loop, &c->deliver, 0);
+	}
+}
+
 struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char *host,
-                                    uint16_t port, struct result *r,
+                                    const char *alias, uint16_t port, struct result *r,
                                     dane_done_cb cb, void *arg)
 {
 	struct dane_check *c = calloc(1, sizeof(*c));
-	size_t n;
+	bool via_alias = alias != NULL && alias[0] != '\0' && !dns_name_eq(alias, host);
 
 	if (c == NULL)
 		return NULL;
 	c->loop = l;
+	c->dns = dns;
 	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
@@ -320,11 +359,20 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
 		loop_timer_set(l, &c->deliver, 0);
 		return c;
 	}
-	snprintf(r->dane.name, sizeof(r->dane.name), "_%u._tcp.%s", (unsigned)port, host);
-	n = strlen(r->dane.name);
-	if (n > 1 && r->dane.name[n - 1] == '.')
-		r->dane.name[n - 1] = '\0';
-	c->q = dns_query_dnssec(dns, r->dane.name, ARES_REC_TYPE_TLSA, dane_on_tlsa, c);
+	tlsa_name(c->host_name, sizeof(c->host_name), port, host);
+	if (via_alias)
+		tlsa_name(r->dane.name, sizeof(r->dane.name), port, alias);
+	else
+		snprintf(r->dane.name, sizeof(r->dane.name), "%s", c->host_name);
+	{
+		/* A cached answer calls back from inside the call and may start
+		 * the next query: keep the handle only when one is pending. */
+		struct dns_query *q = dns_query_dnssec(dns, r->dane.name, ARES_REC_TYPE_TLSA,
+		                                       via_alias ? dane_on_alias : dane_on_tlsa, c);
+
+		if (q != NULL)
+			c->q = q;
+	}
 	if (c->q == NULL && !c->answered) {
 		/* Not queued: the lookup could not even start. */
 		dane_evaluate(r, DNS_ERROR, false, NULL);

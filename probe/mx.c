@@ -526,8 +526,11 @@ static void on_session_done(void *arg, struct smtp_session *s)
 	(void)s;
 	/* --dane: TLSA at _PORT._tcp.MXHOST (RFC 7672 2.2), then reverse DNS. */
 	if (a->env->opt->dane && p->dc == NULL) {
-		p->dc = dane_check_start(a->env->loop, a->env->dns, a->d->mx[p->host].name,
-		                         p->r->port, p->r, on_dane_done, p);
+		const struct mx_host *mh = &a->d->mx[p->host];
+
+		p->dc = dane_check_start(a->env->loop, a->env->dns, mh->name,
+		                         mh->cname ? mh->canonical : NULL, p->r->port, p->r,
+		                         on_dane_done, p);
 		if (p->dc != NULL)
 			return;
 	}
@@ -641,6 +644,7 @@ static void on_host(void *arg, const struct dns_answer *ans)
 	mh->naddrs = ans->n;
 	if (ans->cname) {
 		mh->cname = true;
+		snprintf(mh->canonical, sizeof(mh->canonical), "%s", ans->canonical);
 		dadd(a->d, SEV_WARNING, "mx-cname",
 		     "MX host %s is an alias (CNAME) for %s: RFC 2181 (10.3) and RFC 5321 (5.1) "
 		     "say an MX must name the host itself; some senders refuse it",

@@ -424,7 +424,7 @@ static void on_probe_done(void *arg, struct smtp_session *s)
 	/* --dane: the TLSA lookup runs once the chain is known; the job
 	 * finishes when it has been matched. */
 	if (o->dane && j->dc == NULL && j->r.host != NULL) {
-		j->dc = dane_check_start(j->run->env->loop, j->run->env->dns, j->r.host, j->r.port,
+		j->dc = dane_check_start(j->run->env->loop, j->run->env->dns, j->r.host, NULL, j->r.port,
 		                         &j->r, on_dane_done, j);
 		if (j->dc != NULL)
 			return;
