@@ -333,29 +333,48 @@ static void on_forward(void *arg, const struct dns_answer *ans)
 	probe_done(p);
 }
 
+/* The first PTR target of an answer, or NULL. */
+static const char *ptr_target(const ares_dns_record_t *rec)
+{
+	size_t i, n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
+
+	for (i = 0; i < n; i++) {
+		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
+		const char *name;
+
+		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_PTR)
+			continue;
+		name = ares_dns_rr_get_str(rr, ARES_RR_PTR_DNAME);
+		if (name != NULL && name[0] != '\0')
+			return name;
+	}
+	return NULL;
+}
+
+/* "1.0.0.127.in-addr.arpa" and the like (ares_free_string it), or NULL. */
+static char *reverse_name(const struct dns_addr *a)
+{
+	struct ares_addr aa;
+
+	memset(&aa, 0, sizeof(aa));
+	aa.family = a->family;
+	if (a->family == AF_INET)
+		memcpy(&aa.addr.addr4, a->addr, 4);
+	else
+		memcpy(&aa.addr.addr6, a->addr, 16);
+	return ares_dns_addr_to_ptr(&aa);
+}
+
 static void on_ptr(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 {
 	struct mx_probe *p = arg;
 	struct result *r = p->r;
-	size_t i, n;
+	const char *name = e == DNS_OK && rec != NULL ? ptr_target(rec) : NULL;
 
 	p->dq = NULL;
 	r->ptr.checked = true;
-	if (e == DNS_OK && rec != NULL) {
-		n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
-		for (i = 0; i < n; i++) {
-			const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
-			const char *name;
-
-			if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_PTR)
-				continue;
-			name = ares_dns_rr_get_str(rr, ARES_RR_PTR_DNAME);
-			if (name != NULL && name[0] != '\0') {
-				r->ptr.name = strndup(name, 255);
-				break;
-			}
-		}
-	}
+	if (name != NULL)
+		r->ptr.name = strndup(name, 255);
 	if (r->ptr.name == NULL) {
 		snprintf(r->ptr.error, sizeof(r->ptr.error), "%s",
 		         e == DNS_OK ? "no PTR record" : dns_err_name(e));
@@ -377,22 +396,15 @@ static void on_ptr(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 static void check_ptr(struct mx_probe *p)
 {
 	struct result *r = p->r;
-	struct ares_addr aa;
 	char *rev;
 
-	memset(&aa, 0, sizeof(aa));
 	if (r->address[0] == '\0' ||
 	    inet_pton(r->family, r->address, p->probed.addr) != 1) {
 		probe_done(p);
 		return;
 	}
 	p->probed.family = r->family;
-	aa.family = r->family;
-	if (r->family == AF_INET)
-		memcpy(&aa.addr.addr4, p->probed.addr, 4);
-	else
-		memcpy(&aa.addr.addr6, p->probed.addr, 16);
-	rev = ares_dns_addr_to_ptr(&aa);
+	rev = reverse_name(&p->probed);
 	if (rev == NULL) {
 		probe_done(p);
 		return;
@@ -421,28 +433,16 @@ static void warm_fwd(void *arg, const struct dns_answer *ans)
 static void warm_ptr(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 {
 	struct ptr_warm *w = arg;
-	size_t i, n;
+	const char *name = e == DNS_OK && rec != NULL ? ptr_target(rec) : NULL;
+	struct dns_query *q;
 
 	w->q = NULL;
-	if (e != DNS_OK || rec == NULL)
+	if (name == NULL)
 		return;
-	n = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
-	for (i = 0; i < n; i++) {
-		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
-		const char *name;
-
-		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_PTR)
-			continue;
-		name = ares_dns_rr_get_str(rr, ARES_RR_PTR_DNAME);
-		if (name != NULL && name[0] != '\0') {
-			struct dns_query *q = dns_resolve(w->p->a->env->dns, name,
-			                                  w->family == AF_INET, w->family == AF_INET6,
-			                                  warm_fwd, w);
-			if (q != NULL)
-				w->q = q;
-		}
-		return;
-	}
+	q = dns_resolve(w->p->a->env->dns, name, w->family == AF_INET, w->family == AF_INET6,
+	                warm_fwd, w);
+	if (q != NULL)
+		w->q = q;
 }
 
 /* Starts the reverse lookups (PTR, then the name's address) of every
@@ -453,21 +453,13 @@ static void ptr_warm(struct mx_probe *p)
 
 	for (i = 0; i < p->naddrs && i < DNS_MAX_ADDRS; i++) {
 		struct ptr_warm *w = &p->warm[i];
-		struct ares_addr aa;
 		struct dns_query *q;
-		char *rev;
+		char *rev = reverse_name(&p->addrs[i]);
 
-		memset(&aa, 0, sizeof(aa));
-		aa.family = p->addrs[i].family;
-		if (aa.family == AF_INET)
-			memcpy(&aa.addr.addr4, p->addrs[i].addr, 4);
-		else
-			memcpy(&aa.addr.addr6, p->addrs[i].addr, 16);
-		rev = ares_dns_addr_to_ptr(&aa);
 		if (rev == NULL)
 			continue;
 		w->p = p;
-		w->family = aa.family;
+		w->family = p->addrs[i].family;
 		p->nwarm = i + 1;
 		q = dns_query_rr(p->a->env->dns, rev, ARES_REC_TYPE_PTR, warm_ptr, w);
 		if (q != NULL)
