@@ -21,6 +21,7 @@ struct ex_state {
 	enum ex_cmd cmd;           /* last command sent: whose reply this is */
 	size_t reply_line;         /* index of the line within the reply */
 	bool tls_up;               /* encrypted from here on */
+	bool logged_in;            /* a 235 answered AUTH: the next EHLO is ehlo_auth */
 	size_t cert_seen;          /* "certificate" events so far */
 	bool said_event_note;
 };
@@ -225,9 +226,20 @@ static void explain_ext(FILE *f, const struct result *r, const struct ex_state *
 	while (*params == ' ')
 		params++;
 
-	/* After STARTTLS, repeat only what TLS changed: the rest was explained
-	 * a few lines up. */
-	if (st->tls_up && r->tls_mode == TLS_MODE_STARTTLS && r->ehlo.present) {
+	/* After a login, and after STARTTLS, repeat only what changed: the
+	 * rest was explained a few lines up. */
+	if (st->logged_in) {
+		const struct ehlo_info *prev = r->ehlo_tls.present ? &r->ehlo_tls : &r->ehlo;
+		const char *before = smtp_ehlo_find(prev, kw);
+		size_t plen = strlen(params);
+
+		while (plen && (params[plen - 1] == ' ' || params[plen - 1] == '\t'))
+			plen--;
+		if (before && strlen(before) == plen && strncmp(before, params, plen) == 0) {
+			say(f, "Same as before the login.");
+			return;
+		}
+	} else if (st->tls_up && r->tls_mode == TLS_MODE_STARTTLS && r->ehlo.present) {
 		const char *before = smtp_ehlo_find(&r->ehlo, kw);
 
 		size_t plen = strlen(params);
@@ -303,6 +315,12 @@ static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
 	st->reply_line = 0;
 	switch (st->cmd) {
 	case EX_EHLO:
+		if (st->logged_in) {
+			say(f, "After the login the probe asks once more: some servers show "
+			    "more to a client that has logged in (a larger SIZE, other "
+			    "limits).");
+			break;
+		}
 		say(f, st->tls_up && r->tls_mode == TLS_MODE_STARTTLS ?
 		    "Inside the encrypted connection the probe asks again: what a server "
 		    "said before encryption could have been altered on the way, so it no "
@@ -431,6 +449,8 @@ static void explain_server(FILE *f, const struct result *r, struct ex_state *st,
 	st->reply_line = last ? 0 : st->reply_line + 1;
 	if (last && st->cmd == EX_STARTTLS && code == 220)
 		st->tls_up = true;
+	if (last && st->cmd == EX_AUTH && code == 235)
+		st->logged_in = true;
 }
 
 static void explain_tls_done(FILE *f, const struct result *r, const char *line)
