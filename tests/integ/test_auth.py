@@ -178,4 +178,12 @@ fd = finding(d, "tls-not-required")
 check("tlsreq-mx: info-finding", fd is not None and fd.get("severity") == "info",
       summary(rc, d, err))
 check("tlsreq-mx: exit-0", rc == 0, summary(rc, d, err))
+
+# --explain says what the EHLO after a login is for, and repeats only what
+# the login changed.
+rc, d, out, err = run_probe(TLS + ["--explain", "--auth", USER, "127.0.0.1:%d" % P["submission"]],
+                            env=GOOD)
+check("explain-auth: login explained", "Login accepted" in out, out[-800:])
+check("explain-auth: ehlo after login", "After the login the probe asks once more" in out and
+      "Same as before the login." in out, out[-1500:])
 finish()
