@@ -1,5 +1,5 @@
 /* SASL client encodings for the --auth test (RFC 4954): PLAIN (RFC 4616),
- * LOGIN, CRAM-MD5 (RFC 2195). Pure: no socket, no loop. Every buffer that
+ * LOGIN, CRAM-MD5 (RFC 2195), SCRAM-SHA-256 (RFC 5802, RFC 7677). Pure: no socket, no loop. Every buffer that
  * held a secret is wiped by the caller with auth_wipe. */
 #ifndef SP_AUTH_H
 #define SP_AUTH_H
@@ -12,7 +12,8 @@ enum auth_mech {
 	AUTH_MECH_NONE = 0,
 	AUTH_MECH_LOGIN,
 	AUTH_MECH_PLAIN,
-	AUTH_MECH_CRAM_MD5
+	AUTH_MECH_CRAM_MD5,
+	AUTH_MECH_SCRAM_SHA256
 };
 
 #define AUTH_MAX_SECRET 256          /* bytes of a password, NUL included */
@@ -37,6 +38,30 @@ int auth_plain(const char *user, const char *pw, char *out, size_t outlen);
  * base64 challenge the server sent after 334. -1 on a malformed challenge. */
 int auth_cram_md5(const char *user, const char *pw, const char *challenge_b64,
                   char *out, size_t outlen);
+
+/* SCRAM-SHA-256 client: the password never leaves the client, and the
+ * server proves it knows the password too (its signature is checked). */
+#define AUTH_SCRAM_MAX_ITER 100000   /* a hostile server could ask for 2^31 */
+struct auth_scram {
+	char bare[AUTH_MAX_MSG];         /* client-first-message-bare */
+	char nonce[64];                  /* our nonce */
+	unsigned char server_sig[32];    /* what the server must send as v= */
+	bool have_sig;
+};
+
+/* The client-first message (base64) for user with nonce (printable, no
+ * comma). -1 when it does not fit. */
+int auth_scram_first(struct auth_scram *sc, const char *user, const char *nonce,
+                     char *out, size_t outlen);
+/* From the server-first message (base64), the client-final message
+ * (base64). -1 with a reason in err when the server's message is malformed:
+ * a nonce that does not extend ours, a bad salt, an iteration count below
+ * 1 or above AUTH_SCRAM_MAX_ITER. */
+int auth_scram_final(struct auth_scram *sc, const char *pw, const char *server_first_b64,
+                     char *out, size_t outlen, char *err, size_t errlen);
+/* The server-final message (base64 "v=..."): 0 when the server's signature
+ * is right, -1 otherwise. */
+int auth_scram_verify(const struct auth_scram *sc, const char *server_final_b64);
 
 /* The password: first line of file (trailing CR/LF stripped) when file is
  * not NULL, else $SMTP_PROBE_PASSWORD. -1 with a one-line reason in err

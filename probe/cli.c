@@ -118,7 +118,8 @@ void cli_usage(FILE *f)
 "Credentials and envelope (no mail is ever sent):\n"
 "      --auth USER         test a login; password from $SMTP_PROBE_PASSWORD or\n"
 "                          --password-file FILE (first line); never shown\n"
-"      --auth-mech NAME    CRAM-MD5, PLAIN or LOGIN (default: strongest offered)\n"
+"      --auth-mech NAME    SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN (default: the\n"
+"                          strongest offered)\n"
 "      --allow-plaintext-auth  also log in without TLS (default: refuse)\n"
 "      --from ADDR         test MAIL FROM:<ADDR> (\"\" for <>), then RSET\n"
 "      --rcpt ADDR         test RCPT TO:<ADDR> after --from, repeatable\n"
@@ -259,7 +260,7 @@ static int cli_check_tests(const struct options *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->auth_mech != NULL && auth_mech_parse(o->auth_mech) == AUTH_MECH_NONE) {
-		snprintf(err, errlen, "bad --auth-mech '%.40s': want CRAM-MD5, PLAIN or LOGIN",
+		snprintf(err, errlen, "bad --auth-mech '%.40s': want SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN",
 		         o->auth_mech);
 		return -1;
 	}

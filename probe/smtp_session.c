@@ -118,6 +118,7 @@ void sess_secrets_add(struct smtp_session *s, const char *v)
 static void secrets_wipe(struct smtp_session *s)
 {
 	auth_wipe(s->pw, sizeof(s->pw));
+	auth_wipe(&s->scram, sizeof(s->scram));
 	auth_wipe(s->secrets, sizeof(s->secrets));
 	s->nsecrets = 0;
 }

@@ -109,6 +109,7 @@ struct smtp_session {
 	int auth_step;
 	size_t rcpt_i;
 	char pw[AUTH_MAX_SECRET];     /* wiped when the AUTH test ends */
+	struct auth_scram scram;      /* SCRAM-SHA-256 exchange (wiped with pw) */
 	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
 	size_t nsecrets;
 };

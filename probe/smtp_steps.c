@@ -139,7 +139,7 @@ static bool auth_start(struct smtp_session *s)
 		}
 	} else if ((s->mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
 		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
-		          "speaks (CRAM-MD5, PLAIN, LOGIN)", offered);
+		          "speaks (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)", offered);
 		return false;
 	}
 	if (auth_password_load(o->password_file, s->pw, sizeof(s->pw), err, sizeof(err)) != 0) {
@@ -171,6 +171,21 @@ static bool auth_start(struct smtp_session *s)
 		ok = sess_send_secret(s, cmd, "AUTH PLAIN <redacted>");
 		auth_wipe(msg, sizeof(msg));
 		auth_wipe(cmd, sizeof(cmd));
+	} else if (s->mech == AUTH_MECH_SCRAM_SHA256) {
+		/* The client-first message carries only the user name and a fresh
+		 * nonce: it goes out with AUTH (RFC 4954 initial response). */
+		unsigned char rnd[18];
+		char nonce[32];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
+		    auth_b64(rnd, sizeof(rnd), nonce, sizeof(nonce)) != 0 ||
+		    auth_scram_first(&s->scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
+			a->tested = false;
+			auth_skip(s, "cannot start SCRAM (no randomness, or the user name is too long)");
+			return false;
+		}
+		snprintf(cmd, sizeof(cmd), "AUTH SCRAM-SHA-256 %s", msg);
+		ok = sess_send_cmd(s, cmd);
 	} else {
 		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->mech));
 		ok = sess_send_cmd(s, cmd);
@@ -193,6 +208,7 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	a->reply = strdup(text);
 	a->accepted = rep->code == 235 || rep->code / 100 == 2;
 	auth_wipe(s->pw, sizeof(s->pw));
+	auth_wipe(&s->scram, sizeof(s->scram));
 	if (!a->accepted)
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
@@ -227,8 +243,30 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 	else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 1)
 		rc = auth_cram_md5(o->auth_user, s->pw, rep->nlines ? rep->lines[0] : "",
 		                   msg, sizeof(msg));
+	else if (s->mech == AUTH_MECH_SCRAM_SHA256 && s->auth_step == 1) {
+		char err[160] = "";
+
+		rc = auth_scram_final(&s->scram, s->pw, rep->nlines ? rep->lines[0] : "",
+		                      msg, sizeof(msg), err, sizeof(err));
+		if (rc != 0)
+			result_add(s->r, SEV_WARNING, "auth-scram-invalid",
+			           "the SCRAM exchange was cancelled: %s", err);
+	} else if (s->mech == AUTH_MECH_SCRAM_SHA256 && s->auth_step == 2) {
+		/* The server proves it knows the password as well; a server that
+		 * cannot is not the one the credentials belong to. */
+		if (auth_scram_verify(&s->scram, rep->nlines ? rep->lines[0] : "") != 0) {
+			result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
+			           "the server's SCRAM signature is wrong: it does not know the "
+			           "password (an impostor, or a broken server); login cancelled");
+			rc = -1;
+		} else {
+			sess_event(s, "the server's SCRAM signature is correct");
+			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
+			rc = 0;
+		}
+	}
 	if (rc == 0) {
-		ok = sess_send_secret(s, msg, "<redacted>");
+		ok = sess_send_secret(s, msg, msg[0] ? "<redacted>" : "");
 	} else {
 		/* A challenge we cannot answer: cancel (RFC 4954 4: "*"). */
 		sess_event(s, "unexpected AUTH challenge: the login is cancelled");

@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "t.h"
+#include <mbedtls/base64.h>
 
 int main(void)
 {
@@ -57,6 +58,53 @@ int main(void)
 		        err, sizeof(err)) == -1);
 		auth_wipe(pw, sizeof(pw));
 		T_CHECK("wiped", pw[0] == '\0' && pw[5] == '\0');
+	}
+	/* SCRAM-SHA-256: the RFC 7677 section 3 example, end to end. */
+	{
+		struct auth_scram sc;
+		char sout[AUTH_MAX_MSG], dec[AUTH_MAX_MSG], err[160], sfirst[200], sfin[100];
+		size_t dl = 0;
+		const char *server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+		                           "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+
+		T_CHECK("scram-first-rc", auth_scram_first(&sc, "user", "rOprNGfwEbeRWgbNEkqO",
+		                                           sout, sizeof(sout)) == 0);
+		mbedtls_base64_decode((unsigned char *)dec, sizeof(dec) - 1, &dl,
+		                      (const unsigned char *)sout, strlen(sout));
+		dec[dl] = '\0';
+		T_STREQ("scram-first", dec, "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+		auth_b64((const unsigned char *)server_first, strlen(server_first), sfirst, sizeof(sfirst));
+		T_CHECK("scram-final-rc", auth_scram_final(&sc, "pencil", sfirst, sout, sizeof(sout),
+		                                           err, sizeof(err)) == 0);
+		mbedtls_base64_decode((unsigned char *)dec, sizeof(dec) - 1, &dl,
+		                      (const unsigned char *)sout, strlen(sout));
+		dec[dl] = '\0';
+		T_STREQ("scram-final", dec, "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+		        "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+		auth_b64((const unsigned char *)"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", 46,
+		         sfin, sizeof(sfin));
+		T_CHECK("scram-server-verified", auth_scram_verify(&sc, sfin) == 0);
+		auth_b64((const unsigned char *)"v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", 46,
+		         sfin, sizeof(sfin));
+		T_CHECK("scram-server-forged", auth_scram_verify(&sc, sfin) == -1);
+
+		/* Hostile or broken challenges are refused, not computed. */
+		auth_scram_first(&sc, "us,er=", "abc", sout, sizeof(sout));
+		T_CHECK("scram-saslname-escaped", strcmp(sc.bare, "n=us=2Cer=3D,r=abc") == 0);
+		auth_b64((const unsigned char *)"r=zzz,s=QUJD,i=4096", 19, sfirst, sizeof(sfirst));
+		T_CHECK("scram-foreign-nonce", auth_scram_final(&sc, "pw", sfirst, sout, sizeof(sout),
+		                                                err, sizeof(err)) == -1);
+		auth_b64((const unsigned char *)"r=abcX,s=QUJD,i=999999999", 25, sfirst, sizeof(sfirst));
+		T_CHECK("scram-iterations-capped", auth_scram_final(&sc, "pw", sfirst, sout, sizeof(sout),
+		                                                    err, sizeof(err)) == -1 &&
+		        strstr(err, "iterations") != NULL);
+		auth_b64((const unsigned char *)"r=abcX,i=10", 11, sfirst, sizeof(sfirst));
+		T_CHECK("scram-no-salt", auth_scram_final(&sc, "pw", sfirst, sout, sizeof(sout),
+		                                          err, sizeof(err)) == -1);
+		T_CHECK("scram-not-base64", auth_scram_final(&sc, "pw", "!!!", sout, sizeof(sout),
+		                                             err, sizeof(err)) == -1);
+		T_CHECK("scram-pick-strongest", auth_mech_pick("PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256") ==
+		        AUTH_MECH_SCRAM_SHA256);
 	}
 	T_DONE();
 }
