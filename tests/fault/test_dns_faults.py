@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +28,7 @@ PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integ"))
 from helper import Helper  # noqa: E402
+from lib import check, finish  # noqa: E402
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 TIMEOUT = 2                     # --timeout given to the probe
 # c-ares: two tries per query, the second with a doubled timeout, plus the
@@ -42,22 +42,6 @@ SCENARIO = ("send 220 mx.fake.test ESMTP fake\\r\\n\n"
             "send 221 bye\\r\\n\n"
             "close\n")
 
-_lock = threading.Lock()
-_failures = 0
-
-
-def check(name, cond, detail=""):
-    global _failures
-    detail = str(detail).replace("\n", " | ")
-    if len(detail) > 500:
-        detail = detail[:500] + "..."
-    with _lock:
-        if cond:
-            print("ok %s" % name, flush=True)
-        else:
-            _failures += 1
-            print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
-    return bool(cond)
 
 
 Server = Helper   # a helper printing "listening HOST PORT" first
@@ -258,7 +242,7 @@ def main():
         dns.stop()
         smtp.stop()
         os.unlink(scn.name)
-    sys.exit(1 if _failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

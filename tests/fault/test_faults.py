@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,25 +34,10 @@ PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integ"))
 from helper import Helper  # noqa: E402
+from lib import check, finish  # noqa: E402
 HANG = 15.0                        # a probe still running after this has hung
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 
-_lock = threading.Lock()
-_failures = 0
-
-
-def check(name, cond, detail=""):
-    global _failures
-    detail = str(detail).replace("\n", " | ")
-    if len(detail) > 500:
-        detail = detail[:500] + "..."
-    with _lock:
-        if cond:
-            print("ok %s" % name, flush=True)
-        else:
-            _failures += 1
-            print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
-    return bool(cond)
 
 
 def get(doc, path, default=None):
@@ -410,7 +394,7 @@ def main():
                     check("fault/harness", False, "%s: %s" % (e.__class__.__name__, e))
     finally:
         shutil.rmtree(certdir, ignore_errors=True)
-    sys.exit(1 if _failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,6 +29,7 @@ _started = time.monotonic()
 
 failures = 0
 passes = 0
+_lock = threading.Lock()
 
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 
@@ -44,18 +46,20 @@ def load_env():
 
 
 def check(name, cond, detail=""):
-    """Print "ok NAME" or "FAIL NAME: detail"; return cond as a bool."""
+    """Print "ok NAME" or "FAIL NAME: detail"; return cond as a bool. Safe
+    to call from several threads (the fault tests run cases in parallel)."""
     global failures, passes
-    if cond:
-        passes += 1
-        print("ok %s" % name, flush=True)
-        return True
-    failures += 1
-    detail = str(detail).replace("\n", " | ")
-    if len(detail) > 400:
-        detail = detail[:400] + "..."
-    print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
-    return False
+    with _lock:
+        if cond:
+            passes += 1
+            print("ok %s" % name, flush=True)
+            return True
+        failures += 1
+        detail = str(detail).replace("\n", " | ")
+        if len(detail) > 500:
+            detail = detail[:500] + "..."
+        print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
+        return False
 
 
 def finish():

@@ -42,6 +42,7 @@ TESTENV = os.environ.get("TESTENV", os.path.join(ROOT, "build", "testenv"))
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helper import Helper  # noqa: E402
+from lib import check, finish  # noqa: E402
 CONC = 50
 try:
     with open(PROBE, "rb") as _f:
@@ -54,20 +55,6 @@ GARBAGE = ("# Binary garbage instead of a greeting, then FIN.\n"
            "sendraw-hex 00 ff fe 16 03 01 de ad be ef 0d 0a 00 00 32 35 30 0a\n"
            "close\n")
 
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    detail = str(detail).replace("\n", " | ")
-    if len(detail) > 500:
-        detail = detail[:500] + "..."
-    if cond:
-        print("ok %s" % name, flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
-    return bool(cond)
 
 
 class Fake(Helper):
@@ -245,7 +232,7 @@ def main():
         for f in servers:
             f.stop()
         os.unlink(gfile.name)
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import PROBE, check, finish, load_env, cert_not_after  # noqa: E402
+from prom import promtool, samples  # noqa: E402
 
 ENV = load_env()
 CA = ENV["ca"]
@@ -122,35 +123,11 @@ def get(ex, path, method="GET", headers=None, timeout=15):
         return None, {}, "%s: %s" % (type(e).__name__, e)
 
 
-def samples(text):
-    """[(name, labels, value)] of an exposition."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$', line)
-        if m:
-            out.append((m.group(1), m.group(2) or "", m.group(3)))
-    return out
-
-
 def value(text, metric, labels=""):
     for n, lab, v in samples(text):
         if n == metric and labels in lab:
             return v
     return None
-
-
-def promtool(name, text):
-    exe = shutil.which("promtool")
-    if not check(name + ": promtool-installed", exe is not None,
-                 "promtool not found: apt-get install --no-install-recommends prometheus"):
-        return
-    p = subprocess.run([exe, "check", "metrics"], input=text.encode(), capture_output=True,
-                       timeout=30)
-    msg = (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-    check(name + ": promtool-check-metrics", p.returncode == 0 and msg == "",
-          "rc=%s %s" % (p.returncode, msg))
 
 
 def free_port():

@@ -31,6 +31,7 @@ PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helper import Helper  # noqa: E402
+from lib import check, finish  # noqa: E402
 NS = "sp-he-%d" % os.getpid()
 V6_DEAD = "2001:db8:2::25"
 
@@ -41,20 +42,6 @@ SCENARIO = ("send 220 mx.fake.test ESMTP fake\\r\\n\n"
             "send 221 bye\\r\\n\n"
             "close\n")
 
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    detail = str(detail).replace("\n", " | ")
-    if len(detail) > 500:
-        detail = detail[:500] + "..."
-    if cond:
-        print("ok %s" % name, flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, detail or "condition false"), flush=True)
-    return bool(cond)
 
 
 def ip(*args):
@@ -197,7 +184,7 @@ def main():
         os.unlink(scn.name)
         ip("netns", "del", NS)
         check("happy-eyeballs: netns-removed", NS not in ip("netns", "list").stdout)
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,12 @@ code from the expiry thresholds; -o prometheus validated by the real
 `promtool check metrics` (Debian package prometheus)."""
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import check, finish, load_env, run_probe, cert_not_after  # noqa: E402
+from prom import promtool, samples  # noqa: E402
 
 ENV = load_env()
 CA = ENV["ca"]
@@ -148,29 +147,6 @@ def test_nagios():
     check("nagios-closed: CRITICAL", word == "CRITICAL", out[:200])
 
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')
-
-
-def samples(text):
-    out = []
-    for line in text.split("\n"):
-        if line and not line.startswith("#"):
-            m = SAMPLE.match(line)
-            if m:
-                out.append((m.group(1), m.group(2) or "", m.group(3)))
-    return out
-
-
-def promtool(name, text):
-    exe = shutil.which("promtool")
-    if not check(name + ": promtool-installed", exe is not None,
-                 "promtool not found: apt-get install --no-install-recommends prometheus"):
-        return
-    p = subprocess.run([exe, "check", "metrics"], input=text.encode(), capture_output=True,
-                       timeout=30)
-    msg = (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-    check(name + ": promtool-check-metrics", p.returncode == 0 and msg == "",
-          "rc=%s %s" % (p.returncode, msg))
 
 
 def prom(name, args):
