@@ -30,3 +30,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes -sha512 \
 for f in rsa_self ca leaf_ec cn_only; do
   openssl x509 -in $f.pem -outform DER -out $f.der
 done
+
+# The CA again, same key, its name in upper case: mbedTLS matches names
+# ignoring ASCII case (UTF8String/PrintableString), so it also signs
+# leaf_ec.pem (tests/unit/test_castore.c: the lazy trust store must find it).
+# Made after the others, from ca.key; the others need not be re-made.
+openssl req -x509 -key ca.key -sha384 -days $days -out ca_upper.pem \
+  -subj "/O=SMTP-PROBE TESTS/CN=TEST CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
