@@ -124,7 +124,7 @@ void cli_usage(FILE *f)
 "      --from ADDR         test MAIL FROM:<ADDR> (\"\" for <>), then RSET\n"
 "      --rcpt ADDR         test RCPT TO:<ADDR> after --from, repeatable\n"
 "Output:\n"
-"  -o, --output FORMAT     text (default) | json | nagios | prometheus;\n"
+"  -o, --output FORMAT     text (default) | json | nagios | prometheus | html;\n"
 "      --json              same as -o json\n"
 "  -v, --transcript        the SMTP dialogue, timestamped\n"
 "      --explain           the dialogue explained line by line\n"
@@ -504,8 +504,10 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 				o->output = OUT_NAGIOS;
 			else if (strcmp(optarg, "prometheus") == 0)
 				o->output = OUT_PROMETHEUS;
+			else if (strcmp(optarg, "html") == 0)
+				o->output = OUT_HTML;
 			else {
-				snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus",
+				snprintf(err, errlen, "bad --output '%s': want text, json, nagios, prometheus or html",
 				         optarg);
 				return CLI_ERROR;
 			}
@@ -579,6 +581,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		o->concurrency = o->targets_file ? 64 : 16;
 	if (o->targets_file && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
+		return CLI_ERROR;
+	}
+	if (o->output == OUT_HTML && (o->targets_file != NULL || argc - optind > 1)) {
+		snprintf(err, errlen, "-o html makes one page for one target (a host, or a "
+		         "domain with --mx)");
 		return CLI_ERROR;
 	}
 	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
