@@ -126,6 +126,10 @@ check("postfix: explain-collapsed", "<details><summary>The dialogue, explained" 
       "EHLO" in dom)
 for w in (1280, 375):
     check("postfix: screenshot-%d" % w, shot(path, "postfix", w))
+# docs/report.png (README, docs/usage.md) is this screenshot of the suite's
+# Postfix, the demo's server: SP_UPDATE_DOCS=1 refreshes it.
+if os.environ.get("SP_UPDATE_DOCS") == "1":
+    shutil.copy(os.path.join(ART, "postfix-1280.png"), os.path.join(ROOT, "docs", "report.png"))
 
 # 2. A certificate 5 days from expiry: the finding and why it matters.
 path, html = write_page("soon5", ["--cafile", CA, "--servername", "mx1.test",
