@@ -52,6 +52,8 @@ struct options {
 	enum output_fmt output;
 	bool transcript, explain;
 	int warn_days, crit_days;
+	double warn_time_ms, crit_time_ms; /* --warn-time/--crit-time, 0 = none */
+	bool perfdata_plain;             /* --perfdata-plain */
 	enum color_when color;
 	uint64_t size_reserve;
 };

@@ -263,6 +263,7 @@ static struct render_opts ropts(const struct run *run)
 	else if (o->color == COLOR_AUTO)
 		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	ro.unicode = isatty(STDOUT_FILENO) && locale_is_utf8();
+	ro.perfdata_plain = o->perfdata_plain;
 	ro.pretty = o->output == OUT_JSON && run->ordered && run->njobs == 1 &&
 	            isatty(STDOUT_FILENO);
 	return ro;
@@ -724,7 +725,9 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 		}
 		for (i = 0; i < run.njobs; i++)
 			all[i] = &run.jobs[i].r;
-		if (o->output == OUT_NAGIOS)
+		if (o->output == OUT_NAGIOS && run.njobs == 1 && run.jobs[0].domain)
+			render_domain_nagios(stdout, run.jobs[0].d, &ro);
+		else if (o->output == OUT_NAGIOS)
 			render_nagios(stdout, all, run.njobs, &ro);
 		else
 			render_prometheus(stdout, all, run.njobs, &ro);
