@@ -202,13 +202,21 @@ static void nag_label(struct nag_perf *pf, const char *prefix, const char *name)
 	fprintf(pf->f, quote ? "'%s'=" : "%s=", lab);
 }
 
-/* A threshold in seconds, "" when not set. */
+/* A threshold in seconds, "" when not set; plain decimals (the guidelines'
+ * grammar has no exponent), trailing zeros cut. */
 static void nag_secs(char *out, size_t outsz, double ms)
 {
-	if (ms > 0)
-		render_fmt(out, outsz, "%g", ms / 1000.0);
-	else
-		out[0] = '\0';
+	size_t n;
+
+	out[0] = '\0';
+	if (ms <= 0)
+		return;
+	render_fmt(out, outsz, "%.6f", ms / 1000.0);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
 }
 
 static void nag_perf_seconds(struct nag_perf *pf, const char *prefix, const char *name,

@@ -450,7 +450,7 @@ static void on_deadline(struct loop *l, void *arg)
 	char why[96];
 
 	(void)l;
-	snprintf(why, sizeof(why), "the probe did not finish within its %.0f s deadline",
+	snprintf(why, sizeof(why), "the probe did not finish within its %g s deadline",
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
 		smtp_session_abort(j->s, why);
