@@ -36,8 +36,9 @@ struct domain_result;
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
 
-/* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
- * shown as \xNN; writes at most max bytes of input. */
+/* Terminal-safe copy of server text (sanitize.h, SAN_TEXT): controls as
+ * \xNN, C1 and bidi code points as \uXXXX, invalid UTF-8 as U+FFFD; writes
+ * at most max bytes of input. */
 void render_safe(FILE *f, const char *s, size_t max);
 
 #endif
