@@ -31,6 +31,7 @@ struct options {
 	bool dane, mta_sts, tls_versions, starttls_injection, check_tls_required;
 	const char *auth_user;           /* --auth USER */
 	const char *password_file;       /* --password-file FILE */
+	char *password;                  /* owned: read once by cli_parse, wiped by cli_free */
 	const char *auth_mech;           /* --auth-mech NAME, NULL = strongest offered */
 	bool allow_plaintext_auth;
 	const char *mail_from;           /* --from ADDR */
@@ -62,5 +63,7 @@ enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
  * one-line message in err naming the bad argument. */
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 void cli_usage(FILE *f);
+/* Wipes and frees what cli_parse allocated (the password). */
+void cli_free(struct options *o);
 
 #endif

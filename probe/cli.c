@@ -244,12 +244,11 @@ static int check_readable(const char *what, const char *path, bool dir, char *er
 }
 
 /* Combinations of the checks that cost commands or connections. The
- * password is read here once so a missing one is bad usage (exit 3), then
- * wiped; the probe reads it again only when it sends AUTH. */
-static int cli_check_tests(const struct options *o, char *err, size_t errlen)
+ * password is read here, once and bounded, so a missing one is bad usage
+ * (exit 3) and a FIFO or <(pass show x) works: reading such a file a
+ * second time at AUTH would block or find it empty. */
+static int cli_check_tests(struct options *o, char *err, size_t errlen)
 {
-	char pw[AUTH_MAX_SECRET];
-
 	if (o->nrcpt > 0 && o->mail_from == NULL) {
 		snprintf(err, errlen, "--rcpt needs --from ADDR (\"\" for MAIL FROM:<>)");
 		return -1;
@@ -276,13 +275,27 @@ static int cli_check_tests(const struct options *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->auth_user != NULL) {
-		int rc = auth_password_load(o->password_file, pw, sizeof(pw), err, errlen);
-
-		auth_wipe(pw, sizeof(pw));
-		if (rc != 0)
+		o->password = calloc(1, AUTH_MAX_SECRET);
+		if (o->password == NULL) {
+			snprintf(err, errlen, "out of memory");
 			return -1;
+		}
+		if (auth_password_load(o->password_file, o->password, AUTH_MAX_SECRET,
+		                       err, errlen) != 0) {
+			cli_free(o);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+void cli_free(struct options *o)
+{
+	if (o->password != NULL) {
+		auth_wipe(o->password, AUTH_MAX_SECRET);
+		free(o->password);
+		o->password = NULL;
+	}
 }
 
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -593,7 +606,7 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			         "from /probe?target= requests");
 			return CLI_ERROR;
 		}
-		return CLI_OK;
+		return cli_check_tests(o, err, errlen) == 0 ? CLI_OK : CLI_ERROR;
 	}
 	if (o->nserve_allow > 0) {
 		snprintf(err, errlen, "--serve-allow needs --serve");
@@ -602,7 +615,9 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	if (cli_check_tests(o, err, errlen) != 0)
 		return CLI_ERROR;
 	if (optind >= argc && o->targets_file == NULL) {
-		snprintf(err, errlen, "no target given (see --help)");
+		/* Run bare, the tool says how it is used, not only what is missing. */
+		snprintf(err, errlen, "no target given\n"
+		         "usage: smtp-probe [OPTIONS] TARGET...   (smtp-probe --help for all options)");
 		return CLI_ERROR;
 	}
 	o->targets = argv + optind;

@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_ERROR:
 		fprintf(stderr, "smtp-probe: %s\n", err);
+		cli_free(&opt);
 		return ST_UNKNOWN;
 	case CLI_OK:
 		break;
@@ -122,5 +123,6 @@ done:
 	tlsio_cfg_free(env.tls);
 	dns_free(env.dns);
 	loop_free(env.loop);
+	cli_free(&opt);
 	return rc;
 }
