@@ -57,6 +57,7 @@ groff-base       # the man page renders without warnings
 man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
+chromium         # headless browser: tests/integ/test_html.py loads the -o html pages
 EOF
 }
 
