@@ -42,6 +42,8 @@ struct options {
 #define OPT_MAX_ALLOW 32
 	const char *serve_allow[OPT_MAX_ALLOW]; /* --serve-allow PATTERN */
 	size_t nserve_allow;
+	const char *serve_allow_net[OPT_MAX_ALLOW]; /* --serve-allow-net ADDRESS/PREFIX */
+	size_t nserve_allow_net;
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

@@ -298,6 +298,21 @@ static int opt_serve(struct options *o, const char *arg, char *err, size_t errle
 	return 0;
 }
 
+static int opt_serveallownet(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct serve_net net;
+
+	if (o->nserve_allow_net == OPT_MAX_ALLOW) {
+		snprintf(err, errlen, "too many --serve-allow-net options (at most %d)",
+		         OPT_MAX_ALLOW);
+		return -1;
+	}
+	if (serve_net_parse(arg, &net, err, errlen) != 0)
+		return -1;
+	o->serve_allow_net[o->nserve_allow_net++] = arg;
+	return 0;
+}
+
 static int opt_serveallow(struct options *o, const char *arg, char *err, size_t errlen)
 {
 	if (o->nserve_allow == OPT_MAX_ALLOW) {
@@ -608,7 +623,12 @@ const struct cli_opt cli_opts[] = {
 	{ "serve-allow", 0, "PATTERN", opt_serveallow, CLI_G_SERVE,
 	  "targets the exporter may probe, repeatable: a host\n"
 	  "glob with an optional :PORT glob ('*.example.org:25');\n"
-	  "without one every /probe is refused (403)" },
+	  "without one every /probe is refused (403); address\n"
+	  "patterns match only IP literals, name patterns only names" },
+	{ "serve-allow-net", 0, "CIDR", opt_serveallownet, CLI_G_SERVE,
+	  "networks the exporter may connect to, repeatable\n"
+	  "('192.0.2.0/24'): checked on every resolved address\n"
+	  "before connecting" },
 	/* Information */
 	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
 	  "this help" },
@@ -831,8 +851,9 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		}
 		return cli_check_tests(o, err, errlen) == 0 ? CLI_OK : CLI_ERROR;
 	}
-	if (o->nserve_allow > 0) {
-		snprintf(err, errlen, "--serve-allow needs --serve");
+	if (o->nserve_allow > 0 || o->nserve_allow_net > 0) {
+		snprintf(err, errlen, "%s needs --serve",
+		         o->nserve_allow > 0 ? "--serve-allow" : "--serve-allow-net");
 		return CLI_ERROR;
 	}
 	if (cli_check_tests(o, err, errlen) != 0)
