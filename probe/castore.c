@@ -39,7 +39,7 @@
 
 #include <psa/crypto.h>
 
-#define CASTORE_FILE_MAX  (64u << 20)   /* larger files are loaded the ordinary way */
+#define CASTORE_FILE_MAX  (16u << 20)   /* larger: left to tlsio.c, which refuses them */
 #define CASTORE_CACHE     256           /* chain verdicts kept (ring) */
 #define CASTORE_CHAIN_MAX 64            /* issuer keys looked at per chain */
 
