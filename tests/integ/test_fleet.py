@@ -169,11 +169,11 @@ def main():
         while time.monotonic() < deadline:
             series = (api("query", query='up{job="smtp"}') or {}).get("result") or []
             alerts = (api("alerts") or {}).get("alerts") or []
-            fired = {a["labels"].get("instance") for a in alerts
-                     if a.get("state") == "firing" and
-                     a["labels"].get("alertname") == "SMTPCertificateExpiresSoon"}
+            fired = {(a["labels"].get("alertname"), a["labels"].get("instance"))
+                     for a in alerts if a.get("state") == "firing"}
             if (len(series) == len(TARGETS) and all(s["value"][1] == "1" for s in series)
-                    and SOON5 in fired):
+                    and ("SMTPCertificateExpiresSoon", SOON5) in fired
+                    and ("SMTPCertificateExpired", EXPIRED) in fired):
                 break
             time.sleep(1)
 
