@@ -12,7 +12,7 @@ VERSION    := 0.1.0
 WARN    = -Wall -Wextra -Wshadow -Wformat=2 -Wconversion -Wno-sign-conversion \
           -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation
 # -Wno-format-truncation: every text buffer is bounded and snprintf's
-# cutting of an over-long server string is the intended behaviour (STYLE.md),
+# cutting of an over-long server string is the intended behaviour (docs/design.md, "Code habits"),
 # and gcc's guess at it changes with -O level (it fired only at -O1, in
 # `make asan`). CI (which sets CI=true) turns every warning into an error; locally they
 # stay warnings so a new compiler's new warning does not stop a build.
