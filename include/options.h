@@ -44,6 +44,7 @@ struct options {
 #define OPT_MAX_ALLOW 32
 	const char *serve_allow[OPT_MAX_ALLOW]; /* --serve-allow PATTERN */
 	size_t nserve_allow;
+	bool serve_modules;              /* --serve-module / --serve-config given */
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

@@ -78,6 +78,7 @@ struct cert_info {
 	char signature[48];               /* "RSA-SHA256", "ECDSA-SHA384" */
 	char sha256[65];                  /* lowercase hex of the DER */
 	char spki_sha256[45];             /* base64, as used by --pin sha256//... */
+	char serial[2 * 32 + 1];          /* lowercase hex, "" unknown */
 	bool self_signed;
 	/* For DANE (RFC 6698 matching of Full/SHA-512 data): the DER, and where
 	 * the SubjectPublicKeyInfo lies in it. Owned; dropped (NULL) once the

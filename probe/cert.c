@@ -216,6 +216,16 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 			goto done;
 		c->nsan++;
 	}
+	/* Serial as lowercase hex, as blackbox_exporter's serialnumber label;
+	 * RFC 5280 caps it at 20 octets, a longer one is cut. */
+	{
+		size_t skip = 0;   /* DER's leading 0x00 of a positive number */
+
+		while (skip + 1 < crt->serial.len && crt->serial.p[skip] == 0)
+			skip++;
+		for (size_t i = skip; i < crt->serial.len && 2 * (i - skip) + 2 < sizeof(c->serial); i++)
+			snprintf(c->serial + 2 * (i - skip), 3, "%02x", crt->serial.p[i]);
+	}
 	c->not_before = cert_time(&crt->valid_from);
 	c->not_after = cert_time(&crt->valid_to);
 	c->days_left = cert_days_between(c->not_after, now);

@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "options.h"
 #include "serve.h"
+#include "serve_module.h"
 #include "target.h"
 #include "tlsio.h"
 
@@ -336,6 +337,18 @@ static int opt_serve(struct options *o, const char *arg, char *err, size_t errle
 		return -1;
 	o->serve = arg;
 	return 0;
+}
+
+static int opt_servemodule(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	o->serve_modules = true;
+	return serve_module_add(o, arg, err, errlen);
+}
+
+static int opt_serveconfig(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	o->serve_modules = true;
+	return serve_module_load(o, arg, err, errlen);
 }
 
 static int opt_serveallow(struct options *o, const char *arg, char *err, size_t errlen)
@@ -664,6 +677,12 @@ const struct cli_opt cli_opts[] = {
 	  "targets the exporter may probe, repeatable: a host\n"
 	  "glob with an optional :PORT glob ('*.example.org:25');\n"
 	  "without one every /probe is refused (403)" },
+	{ "serve-module", 0, "NAME:OPTIONS", opt_servemodule, CLI_G_SERVE,
+	  "a module for /probe?module=NAME: probe options on top\n"
+	  "of the exporter's ('tls:--implicit-tls -p 465'),\n"
+	  "repeatable" },
+	{ "serve-config", 0, "FILE", opt_serveconfig, CLI_G_SERVE,
+	  "modules from a file, one 'NAME: OPTIONS' per line" },
 	/* Information */
 	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
 	  "this help" },
@@ -880,8 +899,9 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		}
 		return CLI_OK;
 	}
-	if (o->nserve_allow > 0) {
-		snprintf(err, errlen, "--serve-allow needs --serve");
+	if (o->nserve_allow > 0 || o->serve_modules) {
+		snprintf(err, errlen, "%s needs --serve", o->nserve_allow > 0 ? "--serve-allow" :
+		         "--serve-module/--serve-config");
 		return CLI_ERROR;
 	}
 	if (cli_check_tests(o, err, errlen) != 0)
