@@ -18,6 +18,9 @@
 #   10031 no TLS at all (STARTTLS not offered)
 #   10125 aiosmtpd (127.0.0.1 only): STARTTLS, AUTH PLAIN LOGIN after TLS, SIZE 10485760
 #   10053 nsd (udp+tcp): zones test., 0.0.127.in-addr.arpa. and ::/124's ip6.arpa
+#   10040-10045 Exim with GnuTLS (tests/env/exim.sh: default, TLS 1.2 DHE,
+#         TLS 1.2 static RSA, TLS 1.0/1.1 only, RSA 1024 leaf, leaf without
+#         its intermediate); the .deb must be fetched first (exim.sh fetch)
 # Writes STATEDIR/env.sh and STATEDIR/env.json, then waits (max ~20 s) until
 # every listener answers. Re-runnable: an instance already running from the
 # same STATEDIR is stopped first. Needs root (Postfix's master runs as root).
@@ -48,6 +51,7 @@ V6=::1
 P_STARTTLS=10025 P_SUBMISSION=10587 P_SMTPS=10465
 P_EXPIRED=10026 P_SOON5=10027 P_SOON20=10028 P_SELFSIGNED=10029 P_WRONGNAME=10030
 P_NOTLS=10031 P_AIOSMTPD=10125 P_DNS=10053
+P_EXIM="10040 10041 10042 10043 10044 10045"
 SIZE_LIMIT=104857600 AIO_SIZE=10485760
 SASL_USER=probe@test
 
@@ -57,7 +61,7 @@ bash "$here/stop.sh" "$state" >/dev/null 2>&1 || true
 # Another program (or an instance from another STATEDIR) on our ports would
 # answer in our place: refuse to start rather than test the wrong server.
 ports="$P_STARTTLS"
-[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS"
+[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS $P_EXIM"
 free=""
 for p in $ports; do
 	free="$free $V4,$p"
@@ -308,6 +312,11 @@ EOF
 	nsd-checkzone 0.0.127.in-addr.arpa "$ns/rev.zone" >/dev/null
 	nsd-checkzone 0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa "$ns/rev6.zone" >/dev/null
 	nsd -c "$ns/nsd.conf"
+
+	bash "$here/exim.sh" start "$state" "$certs"
+	for p in $P_EXIM; do
+		specs="$specs smtp,$V4,$p smtp,$V6,$p"
+	done
 fi
 
 # ---------------------------------------------------------------- env.sh / env.json
@@ -341,7 +350,8 @@ fi
 "$PY" - "$state/env.json" "$state" "$certs" "$minimal" <<EOF
 import json, sys
 out, state, certs, minimal = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-names = ["valid", "expired", "soon5", "soon20", "selfsigned", "wrongname"]
+names = ["valid", "expired", "soon5", "soon20", "selfsigned", "wrongname", "rsa", "weak1024",
+         "nointer"]
 env = {
     "statedir": state,
     "minimal": minimal,
@@ -369,6 +379,8 @@ if not minimal:
     env["dns"] = {"address": "$V4", "port": $P_DNS, "resolver": "$V4:$P_DNS",
                   "resolver6": "[$V6]:$P_DNS"}
     env["sasl"] = {"user": "$SASL_USER", "password_file": state + "/sasl-password"}
+    env["exim"] = dict(zip(["default", "tls12_dhe", "tls12_rsa_kx", "legacy_only",
+                            "rsa1024", "leaf_only"], [int(p) for p in "$P_EXIM".split()]))
 with open(out + ".tmp", "w") as f:
     json.dump(env, f, indent=2, sort_keys=True)
     f.write("\n")
