@@ -9,6 +9,7 @@
 
 #include "render.h"
 #include "render_util.h"
+#include "tlsver.h"
 #include "smtp_ehlo.h"
 
 #define HEAD_COL    11           /* "%8.1f %c " */
@@ -481,7 +482,13 @@ static void explain_tls_done(FILE *f, const struct result *r, const char *line)
 		           "server's TLS settings.", ver);
 	else
 		render_fmt(buf, sizeof(buf), "Encryption is up.");
-	if (strstr(cipher, "GCM") || strstr(cipher, "CHACHA20") || strstr(cipher, "CCM"))
+	if (tlsver_suite_no_fs(cipher))
+		render_appendf(buf, sizeof(buf), " The suite (%.95s) uses a static key "
+		               "exchange: the session keys are protected only by the "
+		               "server's long-term key, so there is no forward secrecy. "
+		               "Anyone who later obtains that key can decrypt recorded mail. "
+		               "Prefer ECDHE suites (and TLS 1.3) on the server.", cipher);
+	else if (strstr(cipher, "GCM") || strstr(cipher, "CHACHA20") || strstr(cipher, "CCM"))
 		render_appendf(buf, sizeof(buf), " The cipher (%.95s) is a modern "
 		               "authenticated one.", cipher);
 	else if (strstr(cipher, "CBC"))
@@ -495,6 +502,33 @@ static void explain_tls_done(FILE *f, const struct result *r, const char *line)
 		               "gives forward secrecy: recorded traffic stays private even "
 		               "if the server's key leaks later.", group);
 	say(f, buf);
+}
+
+/* Why the handshake failed, as far as the model knows; only a claim about
+ * other clients that holds for them too. */
+static void explain_tls_failed(FILE *f, const struct result *r)
+{
+	uint16_t v = r->tls.server_version;
+
+	if (v != 0 && v < 0x0303)
+		say(f, v == 0x0302 ? "The server answered with TLS 1.1, older than "
+		    "anything the probe accepts: it speaks nothing newer. Clients that "
+		    "require TLS 1.2 or later (current mail software, OpenSSL's defaults, "
+		    "browsers) fail the same way; only old clients that still allow "
+		    "TLS 1.0/1.1 would connect, over a deprecated protocol. Enable "
+		    "TLS 1.2 and 1.3 on the server." :
+		    "The server answered with TLS 1.0 (or older), which the probe does "
+		    "not accept: it speaks nothing newer. Clients that require TLS 1.2 "
+		    "or later (current mail software, OpenSSL's defaults, browsers) fail "
+		    "the same way; only old clients that still allow TLS 1.0 would "
+		    "connect, over a deprecated protocol. Enable TLS 1.2 and 1.3 on the "
+		    "server.");
+	else
+		say(f, "The encrypted connection could not be set up (the reason is "
+		    "on the line). Usually the server and the probe have no TLS version "
+		    "or cipher in common, or the server's certificate or key is "
+		    "misconfigured. Clients with similar TLS settings (TLS 1.2 or 1.3, "
+		    "current ciphers) will most likely fail the same way.");
 }
 
 static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
@@ -531,7 +565,7 @@ static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
 		render_fmt(buf, sizeof(buf), "An intermediate certificate (%s, issued by "
 		           "%s): it links the server's certificate to an authority that "
 		           "clients already trust.", subj, iss);
-	if (c->days_left < 0)
+	if (c->expired)
 		render_appendf(buf, sizeof(buf), " It EXPIRED on %s: clients that check "
 		               "certificates refuse to connect. Renew it now and reload the "
 		               "mail server.", date);
@@ -579,6 +613,12 @@ static void explain_verify_error(FILE *f, const struct result *r, const char *er
 	else if (contains_nocase(err, "revoked"))
 		render_fmt(buf, sizeof(buf), "- %s: the authority has withdrawn this "
 		           "certificate; replace it.", e);
+	else if (contains_nocase(err, "omits its intermediate"))
+		render_fmt(buf, sizeof(buf), "- %s: the server presents its certificate "
+		           "without the intermediate certificate that links it to a "
+		           "trusted authority. Clients do not fetch it themselves, so "
+		           "they refuse the chain. Configure the full chain file (e.g. "
+		           "fullchain.pem: certificate plus intermediate).", e);
 	else if (contains_nocase(err, "trust") || contains_nocase(err, "unknown") ||
 	         contains_nocase(err, "issuer") || strstr(err, "CA") != NULL)
 		render_fmt(buf, sizeof(buf), "- %s: no trusted authority vouches for this "
@@ -661,10 +701,7 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 	} else if (contains_nocase(line, "handshake") &&
 	           (contains_nocase(line, "fail") || contains_nocase(line, "alert") ||
 	            contains_nocase(line, "error"))) {
-		say(f, "The encrypted connection could not be set up. Usually the server "
-		    "and the probe have no TLS version or cipher in common, or the "
-		    "server's certificate or key is misconfigured. Mail clients will "
-		    "fail the same way.");
+		explain_tls_failed(f, r);
 	} else if (starts_nocase(line, "TLS handshake started") ||
 	           starts_nocase(line, "handshake started")) {
 		say(f, "The TLS handshake begins. The probe names the server it expects "

@@ -478,13 +478,15 @@ static void chain(FILE *f, const struct result *r, const struct render_opts *o)
 		if (gmtime_r(&c->not_after, &tm))
 			strftime(d2, sizeof(d2), "%Y-%m-%d %H:%M UTC", &tm);
 		cert_field(f, "valid from", d1);
-		if (c->days_left < 0)
+		if (c->expired && c->days_left == 0)
+			render_fmt(buf, sizeof(buf), "%s (EXPIRED less than a day ago)", d2);
+		else if (c->expired)
 			render_fmt(buf, sizeof(buf), "%s (EXPIRED %ld day%s ago)", d2,
 			         -c->days_left, c->days_left == -1 ? "" : "s");
 		else
 			render_fmt(buf, sizeof(buf), "%s (%ld day%s left)", d2, c->days_left,
 			         c->days_left == 1 ? "" : "s");
-		if (c->days_left < r->crit_days)
+		if (c->expired || c->days_left < r->crit_days)
 			sev = SEV_CRITICAL;
 		else if (c->days_left < r->warn_days)
 			sev = SEV_WARNING;
