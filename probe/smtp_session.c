@@ -865,6 +865,18 @@ static void closed(struct smtp_session *s, const char *why)
 	sess_finish(s);
 }
 
+/* mbedTLS gave up on a message the protocol allows (TLS 1.3 KeyUpdate):
+ * the dialogue cannot go on, but the server did nothing wrong. */
+static void library_limit(struct smtp_session *s, const char *why)
+{
+	sess_event(s, "%s", why);
+	result_add(s->r, SEV_WARNING, "tls-library-limit",
+	           "%s (while we waited for %s): the probe gave up, the server did "
+	           "nothing wrong; the rest of the dialogue could not be checked",
+	           why, state_waits[s->state]);
+	sess_finish(s);
+}
+
 /* Reads what is there and feeds the parser, one reply at a time. */
 static void read_replies(struct smtp_session *s)
 {
@@ -884,6 +896,10 @@ static void read_replies(struct smtp_session *s)
 				return;
 			if (rc == TLSIO_CLOSED) {
 				closed(s, NULL);
+				return;
+			}
+			if (rc == TLSIO_FAIL && tlsio_gave_up(s->tls)) {
+				library_limit(s, err);
 				return;
 			}
 			if (rc == TLSIO_FAIL) {

@@ -429,11 +429,10 @@ static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, s
 		unsigned type = t->ssl.MBEDTLS_PRIVATE(in_msg)[0];
 
 		t->gave_up = true;
-		snprintf(err, errlen, "%s: the server sent a TLS 1.3 %s message, which TLS 1.3 "
-		         "allows but the probe's TLS library (mbedTLS) cannot process, so it "
-		         "gave up on the connection", what,
+		snprintf(err, errlen, "%s: the probe's TLS library cannot process the TLS 1.3 "
+		         "%s the server sent, a message TLS 1.3 allows", what,
 		         type == 24 ? "KeyUpdate" : type == 13 ? "CertificateRequest" :
-		         "post-handshake");
+		         "post-handshake message");
 		return;
 	}
 	snprintf(err, errlen, "%s: %s", what, tlsio_error_sentence(ret));
