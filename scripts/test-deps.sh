@@ -65,6 +65,7 @@ libnsl2
 libpcre2-8-0
 libdb5.3
 libcrypt1
+chromium         # headless browser: tests/integ/test_html.py loads the -o html pages
 EOF
 }
 
