@@ -196,8 +196,9 @@ struct dane_info {
 	char name[300];                   /* "_25._tcp.mx1.example" */
 	bool authenticated;               /* the resolver set AD (DNSSEC validated) */
 	/* "valid" | "mismatch" | "no-records" | "unusable" | "lookup-failed"
-	 * | "no-tls" (TLSA published, no chain to match) */
-	char result[16];
+	 * | "no-tls" (TLSA published, no chain to match); unauthenticated
+	 * records: "unsigned-match" | "unsigned-mismatch" | "unsigned-no-tls" */
+	char result[24];
 	char error[96];                   /* lookup failure or why a match was refused */
 	struct tlsa_info records[RESULT_MAX_TLSA];
 	size_t nrecords;

@@ -524,6 +524,12 @@ static void dane(FILE *f, const struct result *r)
 	           strcmp(d->result, "no-records") == 0 ? "no TLSA records (no DANE)" :
 	           strcmp(d->result, "unusable") == 0 ? "only records unusable for SMTP" :
 	           strcmp(d->result, "no-tls") == 0 ? "records published, but no TLS" :
+	           strcmp(d->result, "unsigned-match") == 0 ? "a usable record matches the "
+	           "chain, but the records are unsigned, so they count for nothing" :
+	           strcmp(d->result, "unsigned-mismatch") == 0 ? "no usable record matches the "
+	           "chain; the records are unsigned, so they count for nothing" :
+	           strcmp(d->result, "unsigned-no-tls") == 0 ? "unsigned records published, "
+	           "no TLS" :
 	           strcmp(d->result, "lookup-failed") == 0 ? "lookup failed" : d->result,
 	           d->nrecords == 0 ? "" : d->authenticated ? " (DNSSEC-authenticated)" :
 	           " (NOT DNSSEC-authenticated)");
