@@ -556,10 +556,10 @@ static char *first_word(const struct smtp_reply *rep)
 	p = rep->lines[0];
 	while (*p == ' ')
 		p++;
-	for (e = p; *e && *e != ' ' && e - p < 255; e++)
+	for (e = p; *e && *e != ' ' && e - p <= 255; e++)
 		;
-	if (e == p)
-		return NULL;
+	if (!smtp_ehlo_is_domain(p, (size_t)(e - p)))
+		return NULL;             /* "220 Hello there": no host name */
 	w = malloc((size_t)(e - p) + 1);
 	if (w != NULL) {
 		memcpy(w, p, (size_t)(e - p));
@@ -696,6 +696,12 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		sess_finish(s);
 		return;
 	}
+	if (e->hostname == NULL && !result_has(r, "ehlo-hostname-invalid"))
+		result_add(r, SEV_INFO, "ehlo-hostname-invalid",
+		           "the %s reply does not begin with the server's host name (line 1: "
+		           "\"%.80s\"): RFC 5321 4.1.1.1 wants a domain or address literal "
+		           "there, so no host name is reported",
+		           s->state == SMTP_ST_HELO ? "HELO" : "EHLO", rep->nlines ? rep->lines[0] : "");
 	if (!tls) {
 		after_ehlo(s);
 		return;
