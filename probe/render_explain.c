@@ -23,6 +23,7 @@ struct ex_state {
 	size_t reply_line;         /* index of the line within the reply */
 	bool tls_up;               /* encrypted from here on */
 	bool logged_in;            /* a 235 answered AUTH: the next EHLO is ehlo_auth */
+	bool in_auth;              /* a 334 answered AUTH: the next line is its answer */
 	size_t cert_seen;          /* "certificate" events so far */
 	bool said_event_note;
 };
@@ -312,8 +313,21 @@ static void explain_ehlo_reply(FILE *f, const struct result *r, struct ex_state 
 static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
                            const char *line)
 {
-	st->cmd = classify_command(line);
+	enum ex_cmd c = classify_command(line);
+
 	st->reply_line = 0;
+	/* A multi-step login (LOGIN, CRAM-MD5, SCRAM): the client's answers
+	 * to 334 are part of AUTH, so the 235 after them is its verdict. */
+	if (st->in_auth && (c == EX_OTHER || (line[0] == '*' && line[1] == '\0'))) {
+		st->cmd = EX_AUTH;
+		say(f, line[0] == '*' ? "The probe cancels the login: it cannot answer "
+		    "this step." : line[0] == '\0' ? "The probe acknowledges the "
+		    "server's last login message (an empty line ends the exchange)." :
+		    "The probe sends the next part of the login (hidden here: it holds "
+		    "the user name, the password or a proof derived from it).");
+		return;
+	}
+	st->cmd = c;
 	switch (st->cmd) {
 	case EX_EHLO:
 		if (st->logged_in) {
@@ -360,7 +374,8 @@ static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
 	}
 }
 
-static void explain_other_reply(FILE *f, struct ex_state *st, int code)
+static void explain_other_reply(FILE *f, const struct result *r, struct ex_state *st,
+                                int code)
 {
 	if (st->reply_line > 0)
 		return;
@@ -378,7 +393,13 @@ static void explain_other_reply(FILE *f, struct ex_state *st, int code)
 			say(f, "The server refuses to start encryption.");
 		break;
 	case EX_AUTH:
-		if (code == 235)
+		if (code / 100 == 2 && !r->auth.accepted &&
+		    strcmp(r->auth.mechanism, "SCRAM-SHA-256") == 0)
+			say(f, "The server says the login succeeded, but it never proved "
+			    "that it knows the password (SCRAM's server signature is "
+			    "missing): a server that does not know the password can only "
+			    "pretend. Not counted as a login.");
+		else if (code == 235)
 			say(f, "Login accepted: your app can use these credentials.");
 		else if (code == 334)
 			say(f, "The server asks for the next part of the login.");
@@ -445,13 +466,15 @@ static void explain_server(FILE *f, const struct result *r, struct ex_state *st,
 	} else if (st->cmd == EX_EHLO || st->cmd == EX_HELO) {
 		explain_ehlo_reply(f, r, st, code, text);
 	} else {
-		explain_other_reply(f, st, code);
+		explain_other_reply(f, r, st, code);
 	}
 	st->reply_line = last ? 0 : st->reply_line + 1;
 	if (last && st->cmd == EX_STARTTLS && code == 220)
 		st->tls_up = true;
-	if (last && st->cmd == EX_AUTH && code == 235)
+	if (last && st->cmd == EX_AUTH && code == 235 && r->auth.accepted)
 		st->logged_in = true;
+	if (last)
+		st->in_auth = st->cmd == EX_AUTH && code == 334;
 }
 
 static void explain_tls_done(FILE *f, const struct result *r, const char *line)
