@@ -1228,6 +1228,8 @@ struct smtp_session *smtp_session_new(const struct probe_env *env,
 	r->want_transcript = o->transcript || o->explain || o->output == OUT_HTML;
 	r->warn_days = o->warn_days;
 	r->crit_days = o->crit_days;
+	r->warn_time_ms = o->warn_time_ms;
+	r->crit_time_ms = o->crit_time_ms;
 	r->size.reserve = o->size_reserve;
 	r->started = time(NULL);
 	return s;
