@@ -1,5 +1,6 @@
-/* The event loop: epoll readiness for fds, a heap of monotonic timers.
- * Small enough to read in one sitting; everything in a run goes through it. */
+/* The event loop: readiness for fds (epoll, or poll(2) with `make
+ * LOOP=poll`), a heap of monotonic timers. Small enough to read in one
+ * sitting; everything in a run goes through it. */
 #ifndef SP_LOOP_H
 #define SP_LOOP_H
 
@@ -39,5 +40,8 @@ void loop_stop(struct loop *l);
 
 /* Monotonic clock in milliseconds. */
 double loop_now(void);
+
+/* "epoll" or "poll": the backend this binary was built with. */
+const char *loop_backend(void);
 
 #endif

@@ -42,8 +42,8 @@ int serve_net_parse(const char *spec, struct serve_net *net, char *err, size_t e
 bool serve_net_contains(const struct serve_net *nets, size_t n, int family,
                         const unsigned char *addr);
 
-/* Runs the exporter on env (all borrowed) until sigfd (a signalfd for
- * SIGTERM/SIGINT, borrowed) becomes readable, then shuts down cleanly:
+/* Runs the exporter on env (all borrowed) until sigfd (readable on
+ * SIGTERM/SIGINT: a signalfd or a self-pipe, borrowed) becomes readable, then shuts down cleanly:
  * stops accepting, lets probes in flight finish for a short grace, answers
  * or closes every connection. 0 then; -1 with err when it cannot start. */
 int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen);

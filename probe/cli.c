@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "cert.h"
 #include "dns.h"
+#include "loop.h"
 #include "options.h"
 #include "serve.h"
 #include "serve_module.h"
@@ -550,7 +551,8 @@ static int opt_version(struct options *o, const char *arg, char *err, size_t err
 	(void)arg;
 	(void)err;
 	(void)errlen;
-	printf("smtp-probe %s (%s, %s)\n", SP_VERSION, tlsio_version(), dns_version());
+	printf("smtp-probe %s (%s, %s, %s loop)\n", SP_VERSION, tlsio_version(), dns_version(),
+	       loop_backend());
 	return CLI_STOP;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "conn.h"
 
 #define CONN_MAX DNS_MAX_ADDRS
@@ -177,7 +178,7 @@ static void start_next(struct conn *c)
 			memcpy(&s4->sin_addr, c->addrs[idx].addr, 4);
 			sslen = sizeof(*s4);
 		}
-		fd = socket(c->addrs[idx].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = compat_socket(c->addrs[idx].family, SOCK_STREAM);
 		if (fd < 0) {
 			record(c, t, -1, strerror(errno));
 			continue;

@@ -1,14 +1,24 @@
-/* epoll + a binary heap of timers. Callbacks may add or remove fds and
- * timers (their own included) freely: each fd slot carries a generation so a
- * stale event for a closed-and-reused fd number is dropped. */
+/* A readiness loop + a binary heap of timers. Two backends, chosen at build
+ * time as redis' ae.c does: epoll (Linux, the default) or poll(2) (any POSIX
+ * system: `make LOOP=poll`, and the only one off Linux). Callbacks may add or
+ * remove fds and timers (their own included) freely: each fd slot carries a
+ * generation so a stale event for a closed-and-reused fd number is dropped. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(LOOP_POLL) && !defined(__linux__)
+#define LOOP_POLL 1              /* epoll is Linux-only */
+#endif
+#ifdef LOOP_POLL
+#include <poll.h>
+#else
+#include <sys/epoll.h>
+#endif
 
 #include "loop.h"
 
@@ -16,10 +26,31 @@ struct fd_slot {
 	loop_fd_cb cb;           /* NULL: not registered */
 	void *arg;
 	uint32_t gen;
+#ifdef LOOP_POLL
+	size_t pidx;             /* its entry in pfds while registered */
+#endif
 };
 
+/* One ready fd as the backend reported it, recorded before any callback
+ * runs (a callback may close and reuse fd numbers). */
+struct ready {
+	int fd;
+	uint32_t gen;
+	unsigned what;
+};
+
+#define LOOP_MAX_EVENTS 64
+
 struct loop {
+#ifdef LOOP_POLL
+	struct pollfd *pfds;     /* owned, dense: one per registered fd */
+	struct ready *rdy;       /* owned, as long as pfds */
+	size_t cappfds;
+#else
 	int ep;
+	struct epoll_event evs[LOOP_MAX_EVENTS];
+	struct ready rdy[LOOP_MAX_EVENTS];
+#endif
 	struct fd_slot *fds;     /* owned, indexed by fd */
 	size_t nfds;
 	size_t nwatched;
@@ -36,6 +67,162 @@ double loop_now(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* ---- backends: init, free, add, mod, del, wait ---- */
+
+#ifdef LOOP_POLL
+
+static int backend_init(struct loop *l, char *err, size_t errlen)
+{
+	(void)l;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static void backend_free(struct loop *l)
+{
+	free(l->pfds);
+	free(l->rdy);
+}
+
+static short poll_events(unsigned events)
+{
+	short e = 0;
+
+	if (events & LOOP_READ)
+		e |= POLLIN;
+	if (events & LOOP_WRITE)
+		e |= POLLOUT;
+	return e;
+}
+
+static int backend_add(struct loop *l, int fd, unsigned events)
+{
+	if (l->nwatched == l->cappfds) {
+		size_t n = l->cappfds ? l->cappfds * 2 : 64;
+		struct pollfd *p = realloc(l->pfds, n * sizeof(*p));
+		struct ready *r;
+
+		if (p == NULL)
+			return -1;
+		l->pfds = p;
+		r = realloc(l->rdy, n * sizeof(*r));
+		if (r == NULL)
+			return -1;
+		l->rdy = r;
+		l->cappfds = n;
+	}
+	l->pfds[l->nwatched].fd = fd;
+	l->pfds[l->nwatched].events = poll_events(events);
+	l->pfds[l->nwatched].revents = 0;
+	l->fds[fd].pidx = l->nwatched;
+	return 0;
+}
+
+static int backend_mod(struct loop *l, int fd, unsigned events)
+{
+	l->pfds[l->fds[fd].pidx].events = poll_events(events);
+	return 0;
+}
+
+/* The last entry moves into the hole. */
+static void backend_del(struct loop *l, int fd)
+{
+	size_t i = l->fds[fd].pidx, last = l->nwatched - 1;
+
+	if (i != last) {
+		l->pfds[i] = l->pfds[last];
+		l->fds[l->pfds[i].fd].pidx = i;
+	}
+}
+
+/* The number of ready fds, recorded in l->rdy; -1 on error. */
+static int backend_wait(struct loop *l, int timeout)
+{
+	size_t i, k = 0;
+	int n = poll(l->pfds, (nfds_t)l->nwatched, timeout);
+
+	for (i = 0; n > 0 && i < l->nwatched; i++) {
+		short re = l->pfds[i].revents;
+		unsigned what = 0;
+
+		if (re == 0)
+			continue;
+		if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+			what |= LOOP_READ;
+		if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL))
+			what |= LOOP_WRITE;
+		l->rdy[k].fd = l->pfds[i].fd;
+		l->rdy[k].gen = l->fds[l->pfds[i].fd].gen;
+		l->rdy[k].what = what;
+		k++;
+	}
+	return n < 0 ? -1 : (int)k;
+}
+
+#else /* epoll */
+
+static int backend_init(struct loop *l, char *err, size_t errlen)
+{
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l->ep < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void backend_free(struct loop *l)
+{
+	close(l->ep);
+}
+
+/* The fd and its generation travel in the event's data. */
+static int ep_ctl(struct loop *l, int op, int fd, unsigned events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (events & LOOP_READ)
+		ev.events |= EPOLLIN;
+	if (events & LOOP_WRITE)
+		ev.events |= EPOLLOUT;
+	ev.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)l->fds[fd].gen << 32);
+	return epoll_ctl(l->ep, op, fd, &ev);
+}
+
+static int backend_add(struct loop *l, int fd, unsigned events)
+{
+	return ep_ctl(l, EPOLL_CTL_ADD, fd, events);
+}
+
+static int backend_mod(struct loop *l, int fd, unsigned events)
+{
+	return ep_ctl(l, EPOLL_CTL_MOD, fd, events);
+}
+
+static void backend_del(struct loop *l, int fd)
+{
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static int backend_wait(struct loop *l, int timeout)
+{
+	int n = epoll_wait(l->ep, l->evs, LOOP_MAX_EVENTS, timeout), i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t e = l->evs[i].events;
+
+		l->rdy[i].fd = (int)(uint32_t)l->evs[i].data.u64;
+		l->rdy[i].gen = (uint32_t)(l->evs[i].data.u64 >> 32);
+		l->rdy[i].what = ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) ? LOOP_READ : 0U) |
+		                 ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? LOOP_WRITE : 0U);
+	}
+	return n;
+}
+
+#endif
+
 struct loop *loop_new(char *err, size_t errlen)
 {
 	struct loop *l = calloc(1, sizeof(*l));
@@ -44,9 +231,7 @@ struct loop *loop_new(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	l->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (l->ep < 0) {
-		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+	if (backend_init(l, err, errlen) != 0) {
 		free(l);
 		return NULL;
 	}
@@ -57,26 +242,14 @@ void loop_free(struct loop *l)
 {
 	if (l == NULL)
 		return;
-	close(l->ep);
+	backend_free(l);
 	free(l->fds);
 	free(l->heap);
 	free(l);
 }
 
-static uint32_t ep_events(unsigned events)
-{
-	uint32_t e = 0;
-
-	if (events & LOOP_READ)
-		e |= EPOLLIN;
-	if (events & LOOP_WRITE)
-		e |= EPOLLOUT;
-	return e;
-}
-
 int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg)
 {
-	struct epoll_event ev;
 	size_t need = (size_t)fd + 1;
 
 	if (fd < 0)
@@ -94,11 +267,10 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 		l->fds = p;
 		l->nfds = n;
 	}
+	if (l->fds[fd].cb != NULL)
+		return -1;               /* already registered (epoll: EEXIST) */
 	l->fds[fd].gen++;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = ep_events(events);
-	ev.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)l->fds[fd].gen << 32);
-	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (backend_add(l, fd, events) < 0)
 		return -1;
 	l->fds[fd].cb = cb;
 	l->fds[fd].arg = arg;
@@ -108,21 +280,16 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 
 int loop_mod_fd(struct loop *l, int fd, unsigned events)
 {
-	struct epoll_event ev;
-
 	if (fd < 0 || (size_t)fd >= l->nfds || l->fds[fd].cb == NULL)
 		return -1;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = ep_events(events);
-	ev.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)l->fds[fd].gen << 32);
-	return epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev);
+	return backend_mod(l, fd, events);
 }
 
 void loop_del_fd(struct loop *l, int fd)
 {
 	if (fd < 0 || (size_t)fd >= l->nfds || l->fds[fd].cb == NULL)
 		return;
-	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+	backend_del(l, fd);
 	l->fds[fd].cb = NULL;
 	l->fds[fd].arg = NULL;
 	l->fds[fd].gen++;
@@ -219,8 +386,6 @@ void loop_stop(struct loop *l)
 
 void loop_run(struct loop *l)
 {
-	struct epoll_event evs[64];
-
 	l->stop = false;
 	while (!l->stop && (l->nwatched > 0 || l->nheap > 0)) {
 		int timeout = -1, n, i;
@@ -231,25 +396,19 @@ void loop_run(struct loop *l)
 
 			timeout = d <= 0 ? 0 : (int)(d + 0.999);
 		}
-		n = epoll_wait(l->ep, evs, 64, timeout);
+		n = backend_wait(l, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n && !l->stop; i++) {
-			int fd = (int)(uint32_t)evs[i].data.u64;
-			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
-			unsigned what = 0;
+			const struct ready *r = &l->rdy[i];
 			struct fd_slot *s;
 
-			if ((size_t)fd >= l->nfds)
+			if (r->fd < 0 || (size_t)r->fd >= l->nfds)
 				continue;
-			s = &l->fds[fd];
-			if (s->cb == NULL || s->gen != gen)
+			s = &l->fds[r->fd];
+			if (s->cb == NULL || s->gen != r->gen)
 				continue;    /* removed by an earlier callback */
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				what |= LOOP_READ;
-			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-				what |= LOOP_WRITE;
-			s->cb(l, fd, what, s->arg);
+			s->cb(l, r->fd, r->what, s->arg);
 		}
 		now = loop_now();
 		while (!l->stop && l->nheap > 0 && l->heap[0]->when <= now) {
@@ -259,4 +418,13 @@ void loop_run(struct loop *l)
 			t->cb(l, t->arg);
 		}
 	}
+}
+
+const char *loop_backend(void)
+{
+#ifdef LOOP_POLL
+	return "poll";
+#else
+	return "epoll";
+#endif
 }

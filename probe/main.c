@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/signalfd.h>
+#else
+#include <fcntl.h>
+#endif
 
 #include "dns.h"
 #include "loop.h"
@@ -60,6 +64,65 @@ static bool wants_nagios(int argc, char **argv)
 			nag = strcmp(a + 9, "nagios") == 0;
 	}
 	return nag;
+}
+
+#ifndef __linux__
+static int stop_pipe[2] = { -1, -1 };
+
+static void on_stop_signal(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	if (write(stop_pipe[1], "s", 1) < 0) {
+		/* full: a wake-up is already pending */
+	}
+	errno = e;
+}
+#endif
+
+/* A descriptor that turns readable on SIGTERM/SIGINT, so the exporter's
+ * loop handles them between callbacks, never inside one: a signalfd on
+ * Linux, a self-pipe elsewhere. -1 with err. */
+static int stop_signal_fd(char *err, size_t errlen)
+{
+#ifdef __linux__
+	sigset_t sigs;
+	int fd;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) != 0 ||
+	    (fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return fd;
+#else
+	struct sigaction sa;
+	int i;
+
+	if (pipe(stop_pipe) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 2; i++)
+		if (fcntl(stop_pipe[i], F_SETFL, O_NONBLOCK) < 0 ||
+		    fcntl(stop_pipe[i], F_SETFD, FD_CLOEXEC) < 0) {
+			snprintf(err, errlen, "fcntl: %s", strerror(errno));
+			return -1;
+		}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+		snprintf(err, errlen, "sigaction: %s", strerror(errno));
+		return -1;
+	}
+	return stop_pipe[0];
+#endif
 }
 
 int main(int argc, char **argv)
@@ -116,19 +179,11 @@ int main(int argc, char **argv)
 		goto fail;
 
 	if (opt.serve != NULL) {
-		/* Exporter: runs until SIGTERM/SIGINT, read from a signalfd in the
-		 * loop so shutdown happens between callbacks, never inside one. */
-		sigset_t sigs;
-		int sigfd;
+		/* Exporter: runs until SIGTERM/SIGINT. */
+		int sigfd = stop_signal_fd(err, sizeof(err));
 
-		sigemptyset(&sigs);
-		sigaddset(&sigs, SIGTERM);
-		sigaddset(&sigs, SIGINT);
-		if (sigprocmask(SIG_BLOCK, &sigs, NULL) != 0 ||
-		    (sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-			snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
+		if (sigfd < 0)
 			goto fail;
-		}
 		rc = serve_run(&env, sigfd, err, sizeof(err));
 		close(sigfd);
 		if (rc != 0)

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "render.h"
 #include "serve.h"
 #include "serve_module.h"
@@ -1328,7 +1328,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 		}
 		peerlen = sizeof(c->peer);
 		memset(&c->peer, 0, sizeof(c->peer));
-		cfd = accept4(fd, (struct sockaddr *)&c->peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		cfd = compat_accept(fd, (struct sockaddr *)&c->peer, &peerlen);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -1369,11 +1369,11 @@ static void on_hard_stop(struct loop *l, void *arg)
 static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct server *srv = arg;
-	struct signalfd_siginfo si;
+	char buf[256];               /* signalfd records, or self-pipe bytes */
 	size_t i;
 
 	(void)events;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	while (read(fd, buf, sizeof(buf)) > 0)
 		;
 	if (srv->stopping) {
 		loop_stop(l);
@@ -1472,7 +1472,7 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 		loop_timer_init(&c->io_timer, on_conn_timer, c);
 		loop_timer_init(&c->deadline, on_conn_deadline, c);
 	}
-	srv.lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	srv.lfd = compat_socket(ss.ss_family, SOCK_STREAM);
 	if (srv.lfd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->serve, strerror(errno));
 		goto done;

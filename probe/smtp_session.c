@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "auth.h"
 #include "cert.h"
 #include "conn.h"

@@ -2,6 +2,7 @@
  * probe, the verdict read back instead of enforced. The bio callbacks also
  * watch the server's cleartext handshake records to learn the key-exchange
  * group, which mbedTLS 3.6 keeps only in its private handshake struct. */
+#include "compat.h"
 #include "tlsio.h"
 
 #include <arpa/inet.h>

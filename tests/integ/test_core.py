@@ -384,6 +384,10 @@ both = out + err
 check("version: exit-0", rc == 0, "rc=%s" % rc)
 check("version: mbedtls", "mbed TLS 3.6" in both or "Mbed TLS 3.6" in both, both[:300])
 check("version: c-ares", "c-ares 1.34" in both, both[:300])
+# The event-loop backend the binary was built with; `make LOOP=poll test`
+# passes LOOP down, so the suite checks it runs the backend it was asked for.
+want_loop = os.environ.get("LOOP") or "epoll"
+check("version: loop backend", "%s loop)" % want_loop in both, both[:300])
 
 rc, d, out, err = run_probe(["--help"])
 check("help: exit-0", rc == 0 and "--servername" in out, "rc=%s" % rc)
