@@ -34,25 +34,10 @@ PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integ"))
 from helper import Helper  # noqa: E402
-from lib import check, finish  # noqa: E402
+from lib import check, finish, get  # noqa: E402
 HANG = 15.0                        # a probe still running after this has hung
 EXIT_STATUS = {0: "ok", 1: "warning", 2: "critical", 3: "unknown"}
 
-
-
-def get(doc, path, default=None):
-    cur = doc
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list):
-            try:
-                cur = cur[int(part)]
-            except (ValueError, IndexError):
-                return default
-        else:
-            return default
-    return cur
 
 
 def findings(doc):

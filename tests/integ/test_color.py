@@ -39,25 +39,36 @@ def run(args, env=None, tty=False):
     return p.wait(30), out
 
 
+# Every "no colour" check first asserts the report is there (exit 2, the
+# CRITICAL verdict), so it cannot pass on empty output.
+VERDICT = b"CRITICAL"
+
+
+def report_there(rc, out):
+    return rc == 2 and VERDICT in out and b"connect-failed" in out
+
+
 rc, out = run([])
-check("pipe: no-colour", ESC not in out and rc == 2, out[:200])
+check("pipe: no-colour", report_there(rc, out) and ESC not in out, out[:200])
 rc, out = run(["--color", "always"])
 check("always: colour", ESC in out, out[:200])
 rc, out = run(["--color", "always", "-o", "json"])
-check("json-always: no-colour-in-json", ESC not in out, out[:200])
+check("json-always: no-colour-in-json", rc == 2 and out.startswith(b"{") and
+      b'"status":"critical"' in out.replace(b" ", b"") and ESC not in out, out[:200])
 rc, out = run([], tty=True)
 check("tty: colour", ESC in out and rc == 2, out[:200])
 rc, out = run([], env={"NO_COLOR": "1"}, tty=True)
-check("tty-NO_COLOR: no-colour", ESC not in out, out[:200])
+check("tty-NO_COLOR: no-colour", report_there(rc, out) and ESC not in out, out[:200])
 rc, out = run(["--color", "never"], tty=True)
-check("tty-never: no-colour", ESC not in out, out[:200])
+check("tty-never: no-colour", report_there(rc, out) and ESC not in out, out[:200])
 # Unicode (arrows, "≈") likewise only on a UTF-8 terminal; ASCII in a pipe.
 rc, out = run([], env={"LANG": "C.UTF-8"})
-check("pipe: ascii-only", all(b < 0x80 for b in out), out[:200])
+check("pipe: ascii-only", report_there(rc, out) and all(b < 0x80 for b in out), out[:200])
 rc, out = run([], env={"LANG": "C.UTF-8"}, tty=True)
 check("tty-utf8: unicode-arrow", "\u2192".encode() in out, out[:200])
 rc, out = run([], env={"LANG": "C", "LC_ALL": "C"}, tty=True)
-check("tty-C-locale: ascii-only", all(b < 0x80 for b in out), out[:200])
+check("tty-C-locale: ascii-only", report_there(rc, out) and all(b < 0x80 for b in out),
+      out[:200])
 rc, out = run(["--color", "sometimes"])
 check("bad-color: exit-3", rc == 3, rc)
 finish()

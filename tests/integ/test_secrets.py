@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import check, finish, load_env, run_probe  # noqa: E402
+from lib import check, finish, get, load_env, run_probe  # noqa: E402
 
 ENV = load_env()
 CA = ENV["ca"]
@@ -60,9 +60,31 @@ try:
                     rc, doc, out, err = run_probe(TLS + fargs + src + ["--auth", USER,
                                                   "--auth-mech", mech, target], env=env)
                     check(name + ": ran", rc in (0, 1, 2), (rc, err[:200]))
+                    # First the positive condition: the login really was
+                    # attempted in this run (else "no secret" proves nothing).
+                    accepted = label == "right"
+                    if fmt in ("json", "json-v"):
+                        tried = (get(doc, "auth.tested") is True and
+                                 get(doc, "auth.accepted") is accepted)
+                    elif fmt == "text":
+                        tried = ("credentials accepted" if accepted else
+                                 "credentials rejected") in out
+                    elif fmt in ("text-v", "explain"):
+                        tried = "AUTH" in out and "<redacted>" in out
+                    elif not accepted:
+                        tried = "auth-failed" in out and rc == 2
+                    else:
+                        # -o nagios/prometheus say nothing of a login that
+                        # worked: the same command in JSON must show it.
+                        jargs = [a for a in fargs if a not in ("-o", fmt)] + ["-o", "json"]
+                        _, jdoc, _, _ = run_probe(TLS + jargs + src + ["--auth", USER,
+                                                  "--auth-mech", mech, target], env=env)
+                        tried = (get(jdoc, "auth.tested") is True and
+                                 get(jdoc, "auth.accepted") is True)
+                    check(name + ": login-attempted", tried, (rc, out[-300:]))
                     both = out + "\n" + err
                     leaked = [k for k, v in secrets.items() if len(v) >= 4 and v in both]
-                    check(name + ": no-secret", not leaked, leaked)
+                    check(name + ": no-secret", tried and not leaked, leaked or "no login")
                     if fmt in ("text-v", "json-v", "explain"):
                         check(name + ": auth-in-transcript", "AUTH" in out and
                               "<redacted>" in out, out[-300:])

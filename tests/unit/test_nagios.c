@@ -8,71 +8,19 @@
 #include <sys/socket.h>
 
 #include "render.h"
+#include "render_fixture.h"
 #include "result.h"
 #include "t.h"
 
 /* A realistic STARTTLS probe of a Postfix with a 364-day certificate. */
 static void fixture(struct result *r, const char *target, long days)
 {
-	struct cert_info *c;
-	time_t now = 1767225600;        /* 2026-01-01T00:00:00Z */
-
-	result_init(r);
-	r->target = strdup(target);
-	r->host = strdup("mx1.test");
-	r->port = 25;
-	r->tls_mode = TLS_MODE_STARTTLS;
-	snprintf(r->address, sizeof(r->address), "127.0.0.1");
-	r->family = AF_INET;
-	r->greeting.present = true;
-	r->greeting.code = 220;
-	r->greeting.text = strdup("mx1.test ESMTP Postfix");
-	r->ehlo.present = r->ehlo_tls.present = true;
-	r->ehlo.code = r->ehlo_tls.code = 250;
-	r->starttls_offered = true;
-	r->size.advertised = r->size.has_limit = true;
-	r->size.limit = 104857600;
-	size_compute(&r->size, 4096);
+	fixture_base(r, target, days);
 	r->auth.mechanisms_tls = strdup("PLAIN LOGIN");
-	r->tls.attempted = r->tls.ok = r->tls.verified = true;
-	r->tls.trusted = r->tls.hostname_match = true;
-	snprintf(r->tls.version, sizeof(r->tls.version), "TLSv1.3");
-	snprintf(r->tls.cipher, sizeof(r->tls.cipher), "TLS1-3-AES-256-GCM-SHA384");
-	snprintf(r->tls.group, sizeof(r->tls.group), "x25519");
-	r->tls.nchain = r->tls.chain_total = 2;
-	c = &r->tls.chain[0];
-	c->subject = strdup("CN=mx1.test");
-	c->issuer = strdup("CN=Test CA");
-	c->not_after = now + days * 86400;
-	c->days_left = days;
-	c = &r->tls.chain[1];
-	c->subject = strdup("CN=Test CA");
-	c->issuer = strdup("CN=Test CA");
-	c->not_after = now + 3650L * 86400;
-	c->days_left = 3650;
 	r->t.dns_ms = 0.4;
-	r->t.connect_ms = 0.21;
-	r->t.greeting_ms = 1.5;
-	r->t.ehlo_ms = 0.3;
-	r->t.starttls_ms = 0.2;
-	r->t.tls_ms = 4.25;
-	r->t.ehlo_tls_ms = 0.3;
-	r->t.total_ms = 52.4;
 	r->warn_days = 30;
 	r->crit_days = 7;
-	r->started = now;
 	result_finish(r);
-}
-
-/* As if no certificate had been seen (frees what result_clear would). */
-static void drop_chain(struct result *r)
-{
-	for (size_t i = 0; i < r->tls.nchain; i++) {
-		free(r->tls.chain[i].subject);
-		free(r->tls.chain[i].issuer);
-		r->tls.chain[i].subject = r->tls.chain[i].issuer = NULL;
-	}
-	r->tls.nchain = 0;
 }
 
 static char *render(const struct result *const *rs, size_t n)
