@@ -54,6 +54,9 @@ struct options {
 	int warn_days, crit_days;
 	enum color_when color;
 	uint64_t size_reserve;
+	const char *setup;               /* --setup ADDRESS, NULL none */
+	unsigned setup_configs;          /* --config LIST (enum setup_config bits), 0 = all */
+	bool size_check;                 /* --size-check */
 };
 
 enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };

@@ -16,6 +16,7 @@
 #include "dns.h"
 #include "options.h"
 #include "serve.h"
+#include "setup.h"
 #include "target.h"
 #include "tlsio.h"
 
@@ -24,7 +25,7 @@ enum {
 	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
 	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR, O_PERHOST, O_RATE,
 	O_DEADLINE, O_DANE, O_MTASTS, O_TLSVER, O_INJECT, O_CHKTLS, O_AUTH, O_PWFILE,
-	O_AUTHMECH, O_PLAINAUTH, O_FROM, O_RCPT, O_SERVE, O_SERVEALLOW
+	O_AUTHMECH, O_PLAINAUTH, O_FROM, O_RCPT, O_SERVE, O_SERVEALLOW, O_SETUP, O_CONFIG
 };
 
 static const struct option longopts[] = {
@@ -51,6 +52,8 @@ static const struct option longopts[] = {
 	{ "from",            required_argument, NULL, O_FROM },
 	{ "rcpt",            required_argument, NULL, O_RCPT },
 	{ "serve",           required_argument, NULL, O_SERVE },
+	{ "setup",           required_argument, NULL, O_SETUP },
+	{ "config",          required_argument, NULL, O_CONFIG },
 	{ "serve-allow",     required_argument, NULL, O_SERVEALLOW },
 	{ "ipv4",            no_argument,       NULL, '4' },
 	{ "ipv6",            no_argument,       NULL, '6' },
@@ -130,6 +133,12 @@ void cli_usage(FILE *f)
 "      --explain           the dialogue explained line by line\n"
 "      --size-reserve N    bytes kept for headers in the attachment limit (4096)\n"
 "      --color WHEN        auto | always | never\n"
+"Relay setup assistant (no mail is ever sent):\n"
+"      --setup ADDRESS     find the submission server for ADDRESS (SRV, autoconfig,\n"
+"                          guesses, MX), probe each candidate lightly, recommend\n"
+"                          one and print configuration snippets; with --auth,\n"
+"                          prove the login on it\n"
+"      --config LIST       only these snippets: curl,postfix,msmtp (default all)\n"
 "Exporter (Prometheus, like blackbox_exporter):\n"
 "      --serve ADDR:PORT   answer GET /probe?target=HOST[:PORT] and /metrics over\n"
 "                          HTTP instead of probing targets; IP:PORT, [IPv6]:PORT,\n"
@@ -240,6 +249,28 @@ static int check_readable(const char *what, const char *path, bool dir, char *er
 		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* A mail address for --setup: local@domain, printable ASCII without
+ * spaces, quotes or shell signs (it goes into configuration snippets), the
+ * domain a host name. */
+static int cli_setup_address(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	struct target t;
+	char e2[200];
+
+	if (at == NULL || at == a || strlen(a) > 254)
+		return -1;
+	for (const char *c = a; *c; c++)
+		if (*c <= ' ' || *c > '~' || strchr("\"'\\$`#;&|<>(){}*?!,", *c) != NULL)
+			return -1;
+	if (strchr(a, '@') != at)
+		return -1;
+	if (target_parse(at + 1, &t, e2, sizeof(e2)) != 0 || t.literal || t.port || t.mode_set ||
+	    strchr(at + 1, '.') == NULL)
+		return -1;
 	return 0;
 }
 
@@ -421,6 +452,25 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			o->serve = optarg;
 			break;
 		}
+		case O_SETUP:
+			if (cli_setup_address(optarg) != 0) {
+				snprintf(err, errlen, "bad --setup '%.80s': want a mail address "
+				         "(user@domain)", optarg);
+				return CLI_ERROR;
+			}
+			o->setup = optarg;
+			break;
+		case O_CONFIG: {
+			int bits = setup_config_parse(optarg);
+
+			if (bits < 0) {
+				snprintf(err, errlen, "bad --config '%.60s': want curl, postfix, msmtp "
+				         "(comma-separated)", optarg);
+				return CLI_ERROR;
+			}
+			o->setup_configs = (unsigned)bits;
+			break;
+		}
 		case O_SERVEALLOW:
 			if (o->nserve_allow == OPT_MAX_ALLOW) {
 				snprintf(err, errlen, "too many --serve-allow options (at most %d)",
@@ -585,6 +635,32 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
+	}
+	if (o->setup_configs && o->setup == NULL) {
+		snprintf(err, errlen, "--config needs --setup ADDRESS");
+		return CLI_ERROR;
+	}
+	if (o->setup != NULL) {
+		/* The assistant finds host, port and TLS mode itself, one name per
+		 * candidate: options that fix them for one server make no sense. */
+		const char *bad = optind < argc ? "a target" : o->targets_file ? "-f" :
+		                  o->mx ? "--mx" : o->port ? "--port" : o->mode_set ? "a TLS mode option" :
+		                  o->servername ? "--servername" : o->npins ? "--pin" :
+		                  o->mail_from ? "--from" : o->dane ? "--dane" :
+		                  o->mta_sts ? "--mta-sts" : o->tls_versions ? "--tls-versions" :
+		                  o->starttls_injection ? "--starttls-injection" :
+		                  o->check_tls_required ? "--check-tls-required" :
+		                  o->output == OUT_NAGIOS ? "-o nagios" :
+		                  o->output == OUT_PROMETHEUS ? "-o prometheus" : NULL;
+
+		if (bad != NULL || o->serve != NULL) {
+			snprintf(err, errlen, "--setup takes no %s: it discovers the server itself",
+			         bad ? bad : "--serve");
+			return CLI_ERROR;
+		}
+		if (cli_check_tests(o, err, errlen) != 0)
+			return CLI_ERROR;
+		return CLI_OK;
 	}
 	if (o->serve != NULL) {
 		/* The exporter takes its targets from HTTP requests only. */
