@@ -128,10 +128,10 @@ int setup_config_parse(const char *list)
 	return bits ? bits : -1;
 }
 
-static void sadd(struct setup_result *sr, enum severity sev, const char *code,
+static void add(struct setup_result *sr, enum severity sev, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void sadd(struct setup_result *sr, enum severity sev, const char *code,
+static void add(struct setup_result *sr, enum severity sev, const char *code,
                  const char *fmt, ...)
 {
 	va_list ap;
@@ -186,7 +186,7 @@ static void srv_answer(struct setup_run *s, int k, enum dns_err e, const ares_dn
 	} else if (refused) {
 		disc(s->sr, "srv", name, "target \".\": the service is explicitly not offered "
 		     "(RFC 2782)");
-		sadd(s->sr, SEV_INFO, "setup-srv-not-offered", "%s says the service is not "
+		add(s->sr, SEV_INFO, "setup-srv-not-offered", "%s says the service is not "
 		     "offered (target \".\")", name);
 		s->nsrv[k] = 0;
 	} else {
@@ -290,7 +290,7 @@ static void ac_answer(struct setup_run *s, int k, const struct https_response *r
 	} else if (autoconfig_parse(resp->body, resp->body_len, s->sr->address, &s->ac[k], err,
 	                            sizeof(err)) != 0) {
 		disc(s->sr, "autoconfig", s->ac_url[k], "refused: %s", err);
-		sadd(s->sr, SEV_INFO, "setup-autoconfig-invalid", "the autoconfig document at %s "
+		add(s->sr, SEV_INFO, "setup-autoconfig-invalid", "the autoconfig document at %s "
 		     "was refused: %s", s->ac_url[k], err);
 	} else {
 		char list[480] = "";
@@ -456,7 +456,7 @@ static void build_candidates(struct setup_run *s)
 			if (a->problem[0])
 				continue;
 			if (a->socket == AC_SOCKET_PLAIN)
-				sadd(s->sr, SEV_INFO, "setup-autoconfig-plaintext", "the autoconfig "
+				add(s->sr, SEV_INFO, "setup-autoconfig-plaintext", "the autoconfig "
 				     "document names %s:%u without TLS (socketType plain): a password "
 				     "must never be sent that way; probed with STARTTLS, recommended only "
 				     "if TLS works", a->hostname, (unsigned)a->port);
@@ -610,17 +610,17 @@ static void finish(struct setup_run *s)
 		/* The recommended server's own problems are the user's problems. */
 		for (size_t i = 0; i < c->r.nfindings; i++)
 			if (c->r.findings[i].sev != SEV_INFO)
-				sadd(sr, SEV_WARNING, c->r.findings[i].code, "%s:%u: %s", c->host,
+				add(sr, SEV_WARNING, c->r.findings[i].code, "%s:%u: %s", c->host,
 				     (unsigned)c->port, c->r.findings[i].message ? c->r.findings[i].message : "");
 		if (!c->cert_valid)
-			sadd(sr, SEV_WARNING, "setup-cert-not-valid", "the certificate of %s is not "
+			add(sr, SEV_WARNING, "setup-cert-not-valid", "the certificate of %s is not "
 			     "valid for that name: clients that verify it (they should) will refuse "
 			     "the connection", c->host);
 		if (!c->auth_offered)
-			sadd(sr, SEV_WARNING, "setup-no-auth", "%s:%u offers no AUTH after TLS: it "
+			add(sr, SEV_WARNING, "setup-no-auth", "%s:%u offers no AUTH after TLS: it "
 			     "can only relay for clients it knows by address", c->host, (unsigned)c->port);
 		if (o->auth_user != NULL && !sr->login_tested)
-			sadd(sr, SEV_WARNING, "setup-login-not-tested", "the password was not sent: %s",
+			add(sr, SEV_WARNING, "setup-login-not-tested", "the password was not sent: %s",
 			     c->cert_valid ? "no candidate offers AUTH after TLS" :
 			     "no candidate has a certificate valid for its name (a password only goes "
 			     "to a server that proved who it is)");
@@ -635,11 +635,11 @@ static void finish(struct setup_run *s)
 					         sr->cand[i].host, (unsigned)sr->cand[i].port,
 					         sr->cand[i].login->auth.reply ? sr->cand[i].login->auth.reply : "no reply");
 				}
-			sadd(sr, SEV_WARNING, "setup-login-failed", "the login as %s was refused by %s",
+			add(sr, SEV_WARNING, "setup-login-failed", "the login as %s was refused by %s",
 			     o->auth_user, who[0] ? who : "every server tried");
 		}
 	} else {
-		sadd(sr, SEV_CRITICAL, "setup-no-server", "no usable submission server for %s: %s",
+		add(sr, SEV_CRITICAL, "setup-no-server", "no usable submission server for %s: %s",
 		     sr->address, sr->missing);
 	}
 	setup_snippets(sr);
