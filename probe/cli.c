@@ -399,8 +399,11 @@ static int opt_output(struct options *o, const char *arg, char *err, size_t errl
 		o->output = OUT_NAGIOS;
 	else if (strcmp(arg, "prometheus") == 0)
 		o->output = OUT_PROMETHEUS;
+	else if (strcmp(arg, "html") == 0)
+		o->output = OUT_HTML;
 	else {
-		snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus", arg);
+		snprintf(err, errlen, "bad --output '%s': want text, json, nagios, prometheus "
+		         "or html", arg);
 		return -1;
 	}
 	return 0;
@@ -632,7 +635,7 @@ const struct cli_opt cli_opts[] = {
 	  "only these snippets: curl,postfix,msmtp (default all)" },
 	/* Output */
 	{ "output", 'o', "FORMAT", opt_output, CLI_G_OUTPUT,
-	  "text (default) | json | nagios | prometheus" },
+	  "text (default) | json | nagios | prometheus | html" },
 	{ "json", 0, NULL, opt_json, CLI_G_OUTPUT,
 	  "same as -o json" },
 	{ "transcript", 'v', NULL, opt_transcript, CLI_G_OUTPUT,
@@ -843,6 +846,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
 		return CLI_ERROR;
 	}
+	if (o->output == OUT_HTML && (o->targets_file != NULL || argc - optind > 1)) {
+		snprintf(err, errlen, "-o html makes one page for one target (a host, or a "
+		         "domain with --mx)");
+		return CLI_ERROR;
+	}
 	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
 		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
 		         "name the MX hosts as targets)");
@@ -863,7 +871,8 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		                  o->starttls_injection ? "--starttls-injection" :
 		                  o->check_tls_required ? "--check-tls-required" :
 		                  o->serve ? "--serve" : o->output == OUT_NAGIOS ? "-o nagios" :
-		                  o->output == OUT_PROMETHEUS ? "-o prometheus" : NULL;
+		                  o->output == OUT_PROMETHEUS ? "-o prometheus" :
+		                  o->output == OUT_HTML ? "-o html (text, json or --explain)" : NULL;
 
 		if (bad != NULL) {
 			snprintf(err, errlen, "--setup takes no %s: it discovers the server itself",

@@ -1151,7 +1151,7 @@ struct smtp_session *smtp_session_new(const struct probe_env *env,
 	r->host = strdup(t->host);
 	r->port = s->port;
 	r->tls_mode = s->mode;
-	r->want_transcript = o->transcript || o->explain;
+	r->want_transcript = o->transcript || o->explain || o->output == OUT_HTML;
 	r->warn_days = o->warn_days;
 	r->crit_days = o->crit_days;
 	r->size.reserve = o->size_reserve;

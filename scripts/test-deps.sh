@@ -59,6 +59,7 @@ man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
 msmtp            # tests/integ/test_setup.py runs the account --setup writes
+chromium         # headless browser: tests/integ/test_html.py loads the -o html pages
 EOF
 }
 
