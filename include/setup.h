@@ -70,7 +70,7 @@ struct setup_result {
 	bool login_tested, login_ok;
 	uint64_t size_limit;              /* for message_size_limit, 0 unknown */
 	bool size_verified;               /* ... proven at MAIL, not only advertised */
-	const char *cafile;               /* borrowed: --cafile (snippets name it) */
+	char *cafile;                     /* owned: --cafile as an absolute path (snippets name it) */
 	const char *auth_user;            /* borrowed: --auth USER, NULL none */
 	unsigned configs;                 /* enum setup_config bits */
 	bool configs_only;                /* --config given: text output is the snippets alone */

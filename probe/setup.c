@@ -99,6 +99,7 @@ void setup_result_clear(struct setup_result *sr)
 	free(sr->config_curl);
 	free(sr->config_postfix);
 	free(sr->config_msmtp);
+	free(sr->cafile);
 	memset(sr, 0, sizeof(*sr));
 	sr->rec = -1;
 }
@@ -756,7 +757,8 @@ struct setup_run *setup_start(const struct probe_env *env, const char *address,
 		*c = (char)tolower((unsigned char)*c);
 	sr->address = strdup(address);
 	sr->domain = strdup(s->domain);
-	sr->cafile = env->opt->cafile;
+	/* A configuration file outlives the directory it was written from. */
+	sr->cafile = env->opt->cafile ? realpath(env->opt->cafile, NULL) : NULL;
 	sr->auth_user = env->opt->auth_user;
 	/* The light probe: EHLO, STARTTLS, EHLO, QUIT, nothing else asked. */
 	s->light_opt = *env->opt;

@@ -100,7 +100,7 @@ int main(void)
 	snprintf(sr->cand[0].ac_user, sizeof(sr->cand[0].ac_user), "x'; rm -rf / #");
 	setup_recommend(sr);
 	T_STREQ("unsafe autoconfig user: the address instead", sr->user, "you@example.test");
-	sr->cafile = "/tmp/my ca.pem";
+	sr->cafile = strdup("/tmp/my ca.pem");
 	setup_snippets(sr);
 	T_CHECK("unsafe CA path: no snippets, a finding", sr->config_curl == NULL &&
 	        sr->nfindings == 1 && strcmp(sr->findings[0].code, "setup-config-unsafe") == 0);
