@@ -17,6 +17,9 @@ enum color_when { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER };
 struct options {
 	char **targets;                  /* borrowed from argv */
 	size_t ntargets;
+#define OPT_MAX_H 32
+	char *htargets[OPT_MAX_H];       /* -H HOST (borrowed), then the arguments */
+	size_t nhtargets;
 	uint16_t port;                   /* 0: from target or default */
 	bool mode_set;
 	enum tls_mode mode;
@@ -31,6 +34,7 @@ struct options {
 	bool dane, mta_sts, tls_versions, starttls_injection, check_tls_required;
 	const char *auth_user;           /* --auth USER */
 	const char *password_file;       /* --password-file FILE */
+	char *password;                  /* owned: read once by cli_parse, wiped by cli_free */
 	const char *auth_mech;           /* --auth-mech NAME, NULL = strongest offered */
 	bool allow_plaintext_auth;
 	const char *mail_from;           /* --from ADDR */
@@ -41,6 +45,8 @@ struct options {
 #define OPT_MAX_ALLOW 32
 	const char *serve_allow[OPT_MAX_ALLOW]; /* --serve-allow PATTERN */
 	size_t nserve_allow;
+	const char *serve_allow_net[OPT_MAX_ALLOW]; /* --serve-allow-net ADDRESS/PREFIX */
+	size_t nserve_allow_net;
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */
@@ -52,6 +58,8 @@ struct options {
 	enum output_fmt output;
 	bool transcript, explain;
 	int warn_days, crit_days;
+	double warn_time_ms, crit_time_ms; /* --warn-time/--crit-time, 0 = none */
+	bool perfdata_plain;             /* --perfdata-plain */
 	enum color_when color;
 	uint64_t size_reserve;
 	const char *setup;               /* --setup ADDRESS, NULL none */
@@ -59,12 +67,13 @@ struct options {
 	bool size_check;                 /* --size-check */
 };
 
-enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
+/* CLI_ERROR_USAGE: like CLI_ERROR, and the usage line follows the message. */
+enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR, CLI_ERROR_USAGE };
 
 /* The option table (probe/cli.c, which says how to add an option): one row
  * per option; the parser, --help and the documentation test read it. */
 enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_SETUP, CLI_G_OUTPUT,
-                 CLI_G_SERVE, CLI_G_INFO, CLI_G_COUNT };
+                 CLI_G_MON, CLI_G_SERVE, CLI_G_INFO, CLI_G_COUNT };
 /* Stores arg (NULL for a flag) in o: 0, -1 with a one-line message in err
  * naming the option, or 1 after output that ends the run (--help). */
 typedef int cli_handler(struct options *o, const char *arg, char *err, size_t errlen);
@@ -83,5 +92,7 @@ extern const size_t cli_nopts;
  * one-line message in err naming the bad argument. */
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 void cli_usage(FILE *f);
+/* Wipes and frees what cli_parse allocated (the password). */
+void cli_free(struct options *o);
 
 #endif

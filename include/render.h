@@ -13,6 +13,7 @@ struct render_opts {
 	bool explain;            /* --explain */
 	bool pretty;             /* JSON: indented (single target, TTY) */
 	bool unicode;            /* arrows and the like: only on a UTF-8 terminal */
+	bool perfdata_plain;     /* Nagios perfdata thresholds as bare numbers */
 };
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
@@ -29,6 +30,8 @@ void render_explain(FILE *f, const struct result *r, const struct render_opts *o
  * output with each finding. n results (several targets): worst status. */
 void render_nagios(FILE *f, const struct result *const *r, size_t n,
                    const struct render_opts *o);
+/* The one line a plugin prints when it cannot check (exit 3). */
+void render_nagios_unknown(FILE *f, const char *reason);
 /* Prometheus text exposition format for n results (label target=...). */
 void render_prometheus(FILE *f, const struct result *const *r, size_t n,
                        const struct render_opts *o);
@@ -37,6 +40,7 @@ void render_prometheus(FILE *f, const struct result *const *r, size_t n,
 struct domain_result;
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
+void render_domain_nagios(FILE *f, const struct domain_result *d, const struct render_opts *o);
 
 /* The relay setup assistant (--setup): the decision, the candidates and
  * the configuration snippets; --explain says why in plain words. */
@@ -54,8 +58,9 @@ void render_domain_html(FILE *f, const struct domain_result *d, const struct ren
  * it as a header too). */
 extern const char render_html_csp[];
 
-/* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
- * shown as \xNN; writes at most max bytes of input. */
+/* Terminal-safe copy of server text (sanitize.h, SAN_TEXT): controls as
+ * \xNN, C1 and bidi code points as \uXXXX, invalid UTF-8 as U+FFFD; writes
+ * at most max bytes of input. */
 void render_safe(FILE *f, const char *s, size_t max);
 
 #endif

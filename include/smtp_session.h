@@ -17,6 +17,11 @@ struct probe_env {
 	struct dns *dns;
 	struct tlsio_cfg *tls;
 	const struct options *opt;
+	/* NULL, or says whether the probe may connect to an address (the
+	 * exporter's --serve-allow-net): every connection, extras included,
+	 * goes only to addresses it allows. */
+	bool (*addr_ok)(const void *arg, const struct dns_addr *a);
+	const void *addr_ok_arg;
 };
 
 struct smtp_session;

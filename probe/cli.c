@@ -185,6 +185,7 @@ FLAG_HANDLER(opt_ipv4, only4)
 FLAG_HANDLER(opt_ipv6, only6)
 FLAG_HANDLER(opt_transcript, transcript)
 FLAG_HANDLER(opt_explain, explain)
+FLAG_HANDLER(opt_perfplain, perfdata_plain)
 
 static int opt_concurrency(struct options *o, const char *arg, char *err, size_t errlen)
 {
@@ -232,6 +233,45 @@ static int opt_deadline(struct options *o, const char *arg, char *err, size_t er
 {
 	if (parse_seconds(arg, &o->deadline_ms) != 0) {
 		snprintf(err, errlen, "bad --deadline '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -t: the whole-probe deadline under the name monitoring plugins use. */
+static int opt_t(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->deadline_ms) != 0) {
+		snprintf(err, errlen, "bad -t '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -H HOST: a target, as check_smtp takes it; joined with the arguments. */
+static int opt_H(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nhtargets == OPT_MAX_H) {
+		snprintf(err, errlen, "too many -H options (at most %d)", OPT_MAX_H);
+		return -1;
+	}
+	o->htargets[o->nhtargets++] = (char *)arg;
+	return 0;
+}
+
+static int opt_warntime(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->warn_time_ms) != 0) {
+		snprintf(err, errlen, "bad --warn-time '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_crittime(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->crit_time_ms) != 0) {
+		snprintf(err, errlen, "bad --crit-time '%s': want seconds, 0 < N <= 3600", arg);
 		return -1;
 	}
 	return 0;
@@ -296,6 +336,21 @@ static int opt_serve(struct options *o, const char *arg, char *err, size_t errle
 	if (serve_addr_parse(arg, &ss, &sslen, err, errlen) != 0)
 		return -1;
 	o->serve = arg;
+	return 0;
+}
+
+static int opt_serveallownet(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct serve_net net;
+
+	if (o->nserve_allow_net == OPT_MAX_ALLOW) {
+		snprintf(err, errlen, "too many --serve-allow-net options (at most %d)",
+		         OPT_MAX_ALLOW);
+		return -1;
+	}
+	if (serve_net_parse(arg, &net, err, errlen) != 0)
+		return -1;
+	o->serve_allow_net[o->nserve_allow_net++] = arg;
 	return 0;
 }
 
@@ -646,6 +701,21 @@ const struct cli_opt cli_opts[] = {
 	  "bytes kept for headers in the attachment limit (4096)" },
 	{ "color", 0, "WHEN", opt_color, CLI_G_OUTPUT,
 	  "auto | always | never" },
+	/* Monitoring plugin conventions (check_smtp, check_ssl_cert) */
+	{ "host", 'H', "HOST", opt_H, CLI_G_MON,
+	  "a target, as monitoring plugins take it (repeatable;\n"
+	  "same as a TARGET argument)" },
+	{ "time-limit", 't', "SECONDS", opt_t, CLI_G_MON,
+	  "whole-probe deadline (same as --deadline)" },
+	{ "warn-time", 0, "SECONDS", opt_warntime, CLI_G_MON,
+	  "WARNING (probe-slow) when the whole probe takes\n"
+	  "longer; also the threshold of the time perfdata" },
+	{ "crit-time", 0, "SECONDS", opt_crittime, CLI_G_MON,
+	  "CRITICAL (probe-slow) when the whole probe takes longer" },
+	{ "perfdata-plain", 0, NULL, opt_perfplain, CLI_G_MON,
+	  "-o nagios: perfdata thresholds as plain numbers\n"
+	  "(cert_days_left=364;30;7) for Icinga 2, which drops\n"
+	  "ranges; the exit status is the same" },
 	/* Exporter */
 	{ "serve", 0, "ADDR:PORT", opt_serve, CLI_G_SERVE,
 	  "answer GET /probe?target=HOST[:PORT] and /metrics over\n"
@@ -654,7 +724,12 @@ const struct cli_opt cli_opts[] = {
 	{ "serve-allow", 0, "PATTERN", opt_serveallow, CLI_G_SERVE,
 	  "targets the exporter may probe, repeatable: a host\n"
 	  "glob with an optional :PORT glob ('*.example.org:25');\n"
-	  "without one every /probe is refused (403)" },
+	  "without one every /probe is refused (403); address\n"
+	  "patterns match only IP literals, name patterns only names" },
+	{ "serve-allow-net", 0, "CIDR", opt_serveallownet, CLI_G_SERVE,
+	  "networks the exporter may connect to, repeatable\n"
+	  "('192.0.2.0/24'): checked on every resolved address\n"
+	  "before connecting" },
 	/* Information */
 	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
 	  "this help" },
@@ -670,6 +745,7 @@ static const char *const group_title[CLI_G_COUNT] = {
 	[CLI_G_AUTH] = "Credentials and envelope (no mail is ever sent):",
 	[CLI_G_SETUP] = "Relay setup assistant (no mail is ever sent):",
 	[CLI_G_OUTPUT] = "Output:",
+	[CLI_G_MON] = "Monitoring plugin (Nagios, Icinga; -o nagios):",
 	[CLI_G_SERVE] = "Exporter (Prometheus, like blackbox_exporter):",
 	[CLI_G_INFO] = "Information:",
 };
@@ -754,12 +830,11 @@ static void getopt_tables(struct option *lo, char *shortopts, size_t shortlen)
 }
 
 /* Combinations of the checks that cost commands or connections. The
- * password is read here once so a missing one is bad usage (exit 3), then
- * wiped; the probe reads it again only when it sends AUTH. */
-static int cli_check_tests(const struct options *o, char *err, size_t errlen)
+ * password is read here, once and bounded, so a missing one is bad usage
+ * (exit 3) and a FIFO or <(pass show x) works: reading such a file a
+ * second time at AUTH would block or find it empty. */
+static int cli_check_tests(struct options *o, char *err, size_t errlen)
 {
-	char pw[AUTH_MAX_SECRET];
-
 	if (o->nrcpt > 0 && o->mail_from == NULL) {
 		snprintf(err, errlen, "--rcpt needs --from ADDR (\"\" for MAIL FROM:<>)");
 		return -1;
@@ -786,13 +861,27 @@ static int cli_check_tests(const struct options *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->auth_user != NULL) {
-		int rc = auth_password_load(o->password_file, pw, sizeof(pw), err, errlen);
-
-		auth_wipe(pw, sizeof(pw));
-		if (rc != 0)
+		o->password = calloc(1, AUTH_MAX_SECRET);
+		if (o->password == NULL) {
+			snprintf(err, errlen, "out of memory");
 			return -1;
+		}
+		if (auth_password_load(o->password_file, o->password, AUTH_MAX_SECRET,
+		                       err, errlen) != 0) {
+			cli_free(o);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+void cli_free(struct options *o)
+{
+	if (o->password != NULL) {
+		auth_wipe(o->password, AUTH_MAX_SECRET);
+		free(o->password);
+		o->password = NULL;
+	}
 }
 
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -846,13 +935,19 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
 		return CLI_ERROR;
 	}
-	if (o->output == OUT_HTML && (o->targets_file != NULL || argc - optind > 1)) {
+	if (o->warn_time_ms > 0 && o->crit_time_ms > 0 && o->warn_time_ms > o->crit_time_ms) {
+		snprintf(err, errlen, "--warn-time %g is above --crit-time %g",
+		         o->warn_time_ms / 1000.0, o->crit_time_ms / 1000.0);
+		return CLI_ERROR;
+	}
+	if (o->output == OUT_HTML && (o->targets_file != NULL ||
+	                              argc - optind + (int)o->nhtargets > 1)) {
 		snprintf(err, errlen, "-o html makes one page for one target (a host, or a "
 		         "domain with --mx)");
 		return CLI_ERROR;
 	}
-	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
-		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
+	if (o->mx && o->output == OUT_PROMETHEUS) {
+		snprintf(err, errlen, "--mx works with -o text, json, html or nagios (for Prometheus, "
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
 	}
@@ -863,7 +958,8 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	if (o->setup != NULL) {
 		/* The assistant finds host, port and TLS mode itself, one name per
 		 * candidate: options that fix them for one server make no sense. */
-		const char *bad = optind < argc ? "a target" : o->targets_file ? "-f" :
+		const char *bad = optind < argc ? "a target" : o->nhtargets ? "-H" :
+		                  o->targets_file ? "-f" :
 		                  o->mx ? "--mx" : o->port ? "--port" : o->mode_set ? "TLS mode option" :
 		                  o->servername ? "--servername" : o->npins ? "--pin" :
 		                  o->mail_from ? "--from" : o->dane ? "--dane" :
@@ -890,20 +986,35 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			         "from /probe?target= requests");
 			return CLI_ERROR;
 		}
-		return CLI_OK;
+		return cli_check_tests(o, err, errlen) == 0 ? CLI_OK : CLI_ERROR;
 	}
-	if (o->nserve_allow > 0) {
-		snprintf(err, errlen, "--serve-allow needs --serve");
+	if (o->nserve_allow > 0 || o->nserve_allow_net > 0) {
+		snprintf(err, errlen, "%s needs --serve",
+		         o->nserve_allow > 0 ? "--serve-allow" : "--serve-allow-net");
 		return CLI_ERROR;
 	}
 	if (cli_check_tests(o, err, errlen) != 0)
 		return CLI_ERROR;
-	if (optind >= argc && o->targets_file == NULL) {
-		snprintf(err, errlen, "no target given (see --help)");
+	if (optind >= argc && o->targets_file == NULL && o->nhtargets == 0) {
+		/* Run bare, the tool says how it is used, not only what is missing. */
+		snprintf(err, errlen, "no target given");
+		return CLI_ERROR_USAGE;
 		return CLI_ERROR;
 	}
 	o->targets = argv + optind;
 	o->ntargets = (size_t)(argc - optind);
+	if (o->nhtargets > 0) {
+		/* -H targets first, then the arguments, in one array. */
+		if (o->nhtargets + o->ntargets > OPT_MAX_H) {
+			snprintf(err, errlen, "-H with more than %d targets in all: give them as "
+			         "arguments", OPT_MAX_H);
+			return CLI_ERROR;
+		}
+		for (i = 0; i < (int)o->ntargets; i++)
+			o->htargets[o->nhtargets + (size_t)i] = o->targets[i];
+		o->targets = o->htargets;
+		o->ntargets += o->nhtargets;
+	}
 	for (i = 0; i < (int)o->ntargets; i++) {
 		struct target t;
 		char e2[200];
@@ -914,6 +1025,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {
 			snprintf(err, errlen, "bad target '%s' for --mx: want a mail domain",
+			         o->targets[i]);
+			return CLI_ERROR;
+		}
+		if ((o->mx || t.mail_domain) && o->output == OUT_NAGIOS && o->ntargets > 1) {
+			snprintf(err, errlen, "-o nagios checks one mail domain at a time ('%s')",
 			         o->targets[i]);
 			return CLI_ERROR;
 		}

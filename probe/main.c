@@ -12,6 +12,7 @@
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
+#include "render.h"
 #include "run.h"
 #include "render.h"
 #include "serve.h"
@@ -94,6 +95,27 @@ static int run_setup(const struct probe_env *env, char *err, size_t errlen)
 	return rc;
 }
 
+/* -o nagios anywhere on the command line (the last -o wins), even when
+ * parsing stopped before it: Nagios shows an empty stdout as "(No output)". */
+static bool wants_nagios(int argc, char **argv)
+{
+	bool nag = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc)
+			nag = strcmp(argv[++i], "nagios") == 0;
+		else if (strncmp(a, "-o", 2) == 0 && a[2] != '\0')
+			nag = strcmp(a + 2, "nagios") == 0;
+		else if (strncmp(a, "--output=", 9) == 0)
+			nag = strcmp(a + 9, "nagios") == 0;
+	}
+	return nag;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -103,14 +125,23 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	bool fatal = false;
 	int rc = ST_UNKNOWN;
+	enum cli_rc prc;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&env, 0, sizeof(env));
-	switch (cli_parse(argc, argv, &opt, err, sizeof(err))) {
+	prc = cli_parse(argc, argv, &opt, err, sizeof(err));
+	switch (prc) {
 	case CLI_EXIT_OK:
 		return 0;
 	case CLI_ERROR:
+	case CLI_ERROR_USAGE:
 		fprintf(stderr, "smtp-probe: %s\n", err);
+		if (prc == CLI_ERROR_USAGE)
+			fputs("usage: smtp-probe [OPTIONS] TARGET...   (smtp-probe --help for all "
+			      "options)\n", stderr);
+		if (wants_nagios(argc, argv))
+			render_nagios_unknown(stdout, err);
+		cli_free(&opt);
 		return ST_UNKNOWN;
 	case CLI_OK:
 		break;
@@ -175,6 +206,8 @@ int main(int argc, char **argv)
 	goto done;
 fail:
 	fprintf(stderr, "smtp-probe: %s\n", err);
+	if (opt.output == OUT_NAGIOS)
+		render_nagios_unknown(stdout, err);
 	rc = ST_UNKNOWN;
 done:
 	if (targets != NULL && targets != stdin)
@@ -182,5 +215,6 @@ done:
 	tlsio_cfg_free(env.tls);
 	dns_free(env.dns);
 	loop_free(env.loop);
+	cli_free(&opt);
 	return rc;
 }

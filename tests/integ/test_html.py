@@ -256,6 +256,69 @@ for item in (m.group(1).split() if m else []):
     sw, cw = (int(x) for x in sizes.split("/"))
     check("width: %s no-horizontal-scroll" % name, 0 < sw <= cw, "%d > %d" % (sw, cw))
 
+# 6. The exporter's pages: GET / is a form, GET /report?target= the same
+# report, under the same allowlist, with the policy as a header.
+def http_get(port, path):
+    """(status, headers lower-cased, body) of one GET to the exporter."""
+    import http.client
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", path)
+        r = c.getresponse()
+        out = (r.status, {k.lower(): v for k, v in r.getheaders()},
+               r.read().decode("utf-8", "replace"))
+        c.close()
+        return out
+    except OSError as e:
+        return None, {}, str(e)
+
+
+srv = Helper(["/usr/bin/python3", FAKE, "--port", "0", "--scenario", scn,
+              "--certdir", certdir, "--lifetime", "60"])
+ex = subprocess.Popen([os.environ.get("SMTP_PROBE", "build/smtp-probe"), "--serve",
+                       "127.0.0.1:0", "--cafile", CA, "--serve-allow",
+                       "127.0.0.1:%d" % PORTS["starttls"], "--serve-allow",
+                       "127.0.0.1:%d" % (srv.port or 1)],
+                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE)
+line = ex.stderr.readline().decode("utf-8", "replace")
+m = re.search(r"listening on http://[^/]*:(\d+)/", line)
+check("serve: listening", m is not None, line)
+xport = int(m.group(1)) if m else 1
+st, h, body = http_get(xport, "/")
+check("serve: index-form", st == 200 and h.get("content-type", "").startswith("text/html") and
+      '<form method="get" action="/report">' in body and 'name="target"' in body, st)
+check("serve: index-csp", "default-src 'none'" in h.get("content-security-policy", ""), h)
+self_contained_tags = Tags()
+self_contained_tags.feed(body)
+check("serve: index-no-script", "script" not in self_contained_tags.tags)
+st, h, body = http_get(xport, "/report?target=127.0.0.1:%d&servername=mx1.test"
+                       % PORTS["starttls"])
+check("serve: report-200-html", st == 200 and h.get("content-type", "").startswith(
+      "text/html") and "<h1>OK: 127.0.0.1:%d" % PORTS["starttls"] in body, (st, body[:200]))
+check("serve: report-csp-header", h.get("content-security-policy", "").startswith(
+      "default-src 'none'") and h.get("x-content-type-options") == "nosniff", h)
+check("serve: report-has-dialogue", "The dialogue, explained" in body)
+st, h, body = http_get(xport, "/report?target=127.0.0.1:%d" % PORTS["notls"])
+check("serve: report-refused-by-allowlist", st == 403 and "not allowed" in body, (st, body))
+out, err = chromium(["--virtual-time-budget=5000", "--dump-dom",
+                     "http://127.0.0.1:%d/report?target=127.0.0.1:%d" % (xport, srv.port or 1)])
+check("serve: hostile-page-in-browser", out is not None and "<h1>CRITICAL" in out and
+      "&lt;script&gt;fetch(" in out and "<img" not in out and "<script" not in out,
+      (out or err or "")[:300])
+check("serve: hostile-no-request", hits == [], hits)
+out, err = chromium(["--virtual-time-budget=5000", "--dump-dom",
+                     "http://127.0.0.1:%d/" % xport])
+check("serve: form-in-browser", out is not None and 'action="/report"' in out,
+      (out or err or "")[:300])
+ex.terminate()
+try:
+    ex.wait(10)
+except subprocess.TimeoutExpired:
+    ex.kill()
+    ex.wait()
+srv.stop()
+
 canary.shutdown()
 if not os.environ.get("KEEP"): shutil.rmtree(TMP, ignore_errors=True)
 finish()
