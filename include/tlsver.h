@@ -5,6 +5,7 @@
 #ifndef SP_TLSVER_H
 #define SP_TLSVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,9 @@ enum tlsver_rc tlsver_parse(const unsigned char *p, size_t n, uint16_t *version,
 
 /* "TLSv1.0" for 0x0301 ... "TLSv1.3"; "" for anything else. */
 const char *tlsver_name(uint16_t version);
+
+/* An IANA suite name whose key exchange gives no forward secrecy: static
+ * RSA key transport (TLS_RSA_WITH_*) or static (EC)DH (TLS_DH_*, TLS_ECDH_*). */
+bool tlsver_suite_no_fs(const char *suite);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "render.h"
 #include "serve.h"
+#include "serve_module.h"
 #include "target.h"
 
 #define SERVE_MAX_HEAD     8192     /* request line + headers (431 beyond) */
@@ -82,6 +83,8 @@ struct sconn {
 	struct smtp_session *s;          /* owned */
 	bool probe_done;
 	bool shutdown_abort;             /* aborted by SIGTERM: answer 503 */
+	bool debug;                      /* debug=true: the dialogue, then the metrics */
+	char why[SERVE_MODULE_LINE];     /* a refusal's text, when it is built */
 };
 
 struct server {
@@ -533,9 +536,9 @@ static int parse_num(const char *s, long max, long *v)
 	return 0;
 }
 
-enum { P_TARGET, P_SERVERNAME, P_WARN, P_CRIT, P_COUNT };
+enum { P_TARGET, P_MODULE, P_SERVERNAME, P_WARN, P_CRIT, P_DEBUG, P_COUNT };
 static const char *const param_names[P_COUNT] = {
-	"target", "servername", "warn_days", "crit_days"
+	"target", "module", "servername", "warn_days", "crit_days", "debug"
 };
 
 /* Splits and decodes the query into vals[] (NULL when absent). The answer
@@ -561,14 +564,14 @@ static const char *query_parse(const char *q, size_t qlen,
 		if (eq == NULL)
 			return "a query parameter has no value\n";
 		if (pct_decode(p, (size_t)(eq - p), name, sizeof(name)) != 0)
-			return "unknown query parameter (known: target, servername, warn_days, "
-			       "crit_days)\n";
+			return "unknown query parameter: /probe knows target, module, servername, "
+			       "warn_days, crit_days and debug\n";
 		for (k = 0; k < P_COUNT; k++)
 			if (strcmp(name, param_names[k]) == 0)
 				break;
 		if (k == P_COUNT)
-			return "unknown query parameter (known: target, servername, warn_days, "
-			       "crit_days)\n";
+			return "unknown query parameter: /probe knows target, module, servername, "
+			       "warn_days, crit_days and debug\n";
 		if (have[k])
 			return "a query parameter is given twice\n";
 		if (pct_decode(eq + 1, (size_t)(amp - eq - 1), vals[k], SERVE_MAX_VALUE + 1) != 0)
@@ -580,6 +583,28 @@ static const char *query_parse(const char *q, size_t qlen,
 	return NULL;
 }
 
+/* The answer to an unknown module= value: the names this exporter has
+ * (ours, never the request's). */
+static const char *module_names(char *buf, size_t len)
+{
+	size_t n = serve_module_count();
+
+	if (n == 0) {
+		snprintf(buf, len, "unknown module: this exporter has no modules "
+		         "(--serve-module NAME:OPTIONS)\n");
+		return buf;
+	}
+	snprintf(buf, len, "unknown module: this exporter has");
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, len - used, "%s %s", i ? "," : "", serve_module_at(i)->name);
+	}
+	if (strlen(buf) + 2 < len)
+		strcat(buf, "\n");
+	return buf;
+}
+
 /* ---- probes ---- */
 
 /* probe_env.addr_ok with --serve-allow-net. */
@@ -588,13 +613,6 @@ static bool srv_addr_ok(const void *arg, const struct dns_addr *a)
 	const struct server *srv = arg;
 
 	return serve_net_contains(srv->nets, srv->nnets, a->family, a->addr);
-}
-
-/* The same rule as smtp_probe_success in render_prometheus.c. */
-static bool probe_succeeded(const struct result *r)
-{
-	return r->greeting.present && (r->ehlo.present || r->ehlo_tls.present) &&
-	       (r->status == ST_OK || r->status == ST_WARNING);
 }
 
 static void on_probe_done(void *arg, struct smtp_session *s)
@@ -672,13 +690,14 @@ static void probe_answer(struct sconn *c)
 	size_t len = 0;
 	FILE *f;
 
-	if (!probe_succeeded(&c->r))
+	if (!render_prom_success(&c->r))
 		srv->probe_failures++;
 	if (c->shutdown_abort) {
 		conn_text(c, 503, "the exporter is shutting down\n");
 		return;
 	}
 	memset(&ro, 0, sizeof(ro));
+	ro.address_labels = c->opt.all_addresses;
 	if (c->html) {
 		html_answer(c, &ro);
 		return;
@@ -687,6 +706,13 @@ static void probe_answer(struct sconn *c)
 	if (f == NULL) {
 		conn_text(c, 500, "out of memory\n");
 		return;
+	}
+	if (c->debug) {
+		/* As blackbox_exporter's debug=true: the probe's story (here the
+		 * report with the dialogue, secrets redacted), then the metrics. */
+		ro.transcript = true;
+		render_text(f, &c->r, &ro);
+		fputs("\nMetrics that would have been returned:\n", f);
 	}
 	render_prometheus(f, rs, 1, &ro);
 	/* blackbox_exporter's probe_duration_seconds: the whole request as
@@ -700,7 +726,7 @@ static void probe_answer(struct sconn *c)
 		conn_text(c, 500, "out of memory\n");
 		return;
 	}
-	conn_answer(c, 200, PROM_CTYPE, NULL, body, len);
+	conn_answer(c, 200, c->debug ? "text/plain; charset=utf-8" : PROM_CTYPE, NULL, body, len);
 	free(body);
 }
 
@@ -835,6 +861,24 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	c->opt = *srv->opt;
 	c->opt.targets = NULL;
 	c->opt.ntargets = 0;
+	if (have[P_MODULE]) {
+		const struct serve_module *m = serve_module_find(vals[P_MODULE]);
+
+		why = module_names(c->why, sizeof(c->why));
+		if (m == NULL)
+			goto refuse;
+		why = "the module cannot be applied\n";
+		if (serve_module_apply(&c->opt, m, err, sizeof(err)) != 0)
+			goto refuse;
+	}
+	c->debug = false;
+	if (have[P_DEBUG]) {
+		why = "bad debug: want true or false\n";
+		if (strcmp(vals[P_DEBUG], "true") != 0 && strcmp(vals[P_DEBUG], "false") != 0)
+			goto refuse;
+		c->debug = strcmp(vals[P_DEBUG], "true") == 0;
+		c->opt.transcript = c->opt.transcript || c->debug;
+	}
 	if (c->html)
 		c->opt.output = OUT_HTML;     /* the page shows the explained dialogue */
 	if (have[P_SERVERNAME]) {

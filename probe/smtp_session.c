@@ -1,7 +1,7 @@
 /* One probe: the SMTP dialogue as a state machine over the loop. One door
  * for state changes (sess_set_state), one reply handler per state, and
  * every fault of the server recorded as a finding, never a C error. The
- * default flow sends only EHLO, STARTTLS, EHLO, QUIT (DESIGN.md). The checks
+ * default flow sends only EHLO, STARTTLS, EHLO, QUIT (docs/design.md). The checks
  * after EHLO live in smtp_steps.c, the extra connections in smtp_extra.c. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -295,13 +295,22 @@ static void note_tls(struct smtp_session *s)
 	size_t i, worst = 0, k;
 	char errs[400] = "";
 
+	if (tlsver_suite_no_fs(ti->cipher))
+		result_add(s->r, SEV_WARNING, "tls-no-forward-secrecy",
+		           "the server chose %s: a key exchange without forward secrecy, so "
+		           "anyone who later obtains the server's private key can decrypt "
+		           "recorded sessions; prefer ECDHE suites (and enable TLS 1.3)",
+		           ti->cipher);
 	if (ti->nchain == 0) {
 		result_add(s->r, SEV_CRITICAL, "cert-untrusted",
 		           "the server presented no certificate");
 		return;
 	}
+	/* The first to expire; an expired one before any that is not. */
 	for (i = 0; i < ti->nchain; i++)
-		if (i == 0 || ti->chain[i].days_left < min_days) {
+		if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
+		    (ti->chain[i].expired == ti->chain[worst].expired &&
+		     ti->chain[i].not_after < ti->chain[worst].not_after)) {
 			min_days = ti->chain[i].days_left;
 			worst = i;
 		}
@@ -310,7 +319,11 @@ static void note_tls(struct smtp_session *s)
 			result_add(s->r, SEV_CRITICAL, "cert-not-yet-valid",
 			           "certificate %zu (%.120s) is not valid before its start date",
 			           i, ti->chain[i].subject ? ti->chain[i].subject : "?");
-	if (min_days < 0)
+	if (ti->nchain > 0 && ti->chain[worst].expired && min_days == 0)
+		result_add(s->r, SEV_CRITICAL, "cert-expired",
+		           "certificate %zu (%.120s) expired less than a day ago", worst,
+		           ti->chain[worst].subject ? ti->chain[worst].subject : "?");
+	else if (ti->nchain > 0 && ti->chain[worst].expired)
 		result_add(s->r, SEV_CRITICAL, "cert-expired",
 		           "certificate %zu (%.120s) expired %ld day%s ago", worst,
 		           ti->chain[worst].subject ? ti->chain[worst].subject : "?",
@@ -370,10 +383,22 @@ static void note_tls(struct smtp_session *s)
 			           "(the server's key is sha256//%s)", o->npins,
 			           o->npins == 1 ? "" : "s", ti->chain[0].spki_sha256);
 	}
-	if (strncmp(ti->chain[0].key, "RSA ", 4) == 0 && atoi(ti->chain[0].key + 4) < 2048)
-		result_add(s->r, SEV_WARNING, "cert-weak-key",
-		           "the server key is %s: 2048 bits is the minimum considered safe",
-		           ti->chain[0].key);
+	for (i = 0; i < ti->nchain; i++) {
+		char why[160];
+
+		/* The root (self-signed, beyond the leaf) is the client's own
+		 * copy that counts, not the one sent. */
+		if (i > 0 && ti->chain[i].self_signed)
+			continue;
+		if (cert_key_weak(&ti->chain[i], why, sizeof(why))) {
+			result_add(s->r, SEV_CRITICAL, "cert-weak-key",
+			           "%s %s: current clients refuse such keys, so they cannot "
+			           "connect securely; reissue it with a stronger key",
+			           i == 0 ? "the server's certificate has" : "an intermediate "
+			           "certificate of the chain has", why);
+			break;
+		}
+	}
 	if (ti->chain_total > ti->nchain)
 		result_add(s->r, SEV_WARNING, "cert-chain-long",
 		           "the server sent %zu certificates; only the first %zu are shown",
@@ -469,6 +494,19 @@ static void tls_done(struct smtp_session *s)
 		sess_send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
 }
 
+/* A server whose best is TLS 1.0/1.1 (learnt from how = "its ServerHello"
+ * or a legacy ClientHello): modern clients cannot start TLS with it. */
+static void note_legacy_only(struct result *r, uint16_t version, const char *how)
+{
+	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
+
+	result_add(r, SEV_CRITICAL, "tls-legacy-only",
+	           "the server offers nothing newer than %s (%s says so): current mail "
+	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
+	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
+	           "settings, or update the TLS library it uses", v, how);
+}
+
 static void tls_step(struct smtp_session *s)
 {
 	char err[160] = "";
@@ -494,11 +532,15 @@ static void tls_step(struct smtp_session *s)
 	if (rc == TLSIO_CLOSED && err[0] == '\0')
 		snprintf(err, sizeof(err), "the server closed the connection during the handshake");
 	snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
+	tlsio_fail_info(s->tls, &s->r->tls);
 	sess_event(s, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
-	result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
-	           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
-	           err, s->state == SMTP_ST_TLS_IMPLICIT ?
-	           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
+	if (tlsio_legacy_version(s->tls) != 0)
+		note_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
+	else
+		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
+		           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
+		           err, s->state == SMTP_ST_TLS_IMPLICIT ?
+		           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
 	s->r->t.tls_ms = since(s->t_step);
 	sess_finish(s);     /* no QUIT: the channel is unusable */
 }
@@ -514,10 +556,10 @@ static char *first_word(const struct smtp_reply *rep)
 	p = rep->lines[0];
 	while (*p == ' ')
 		p++;
-	for (e = p; *e && *e != ' ' && e - p < 255; e++)
+	for (e = p; *e && *e != ' ' && e - p <= 255; e++)
 		;
-	if (e == p)
-		return NULL;
+	if (!smtp_ehlo_is_domain(p, (size_t)(e - p)))
+		return NULL;             /* "220 Hello there": no host name */
 	w = malloc((size_t)(e - p) + 1);
 	if (w != NULL) {
 		memcpy(w, p, (size_t)(e - p));
@@ -527,7 +569,7 @@ static char *first_word(const struct smtp_reply *rep)
 }
 
 /* A 421 may come at any point: the server is busy or tarpitting us.
- * Inconclusive, so a warning, never "down" (DESIGN.md). */
+ * Inconclusive, so a warning, never "down" (docs/design.md). */
 bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	if (rep->code != 421)
@@ -654,6 +696,12 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		sess_finish(s);
 		return;
 	}
+	if (e->hostname == NULL && !result_has(r, "ehlo-hostname-invalid"))
+		result_add(r, SEV_INFO, "ehlo-hostname-invalid",
+		           "the %s reply does not begin with the server's host name (line 1: "
+		           "\"%.80s\"): RFC 5321 4.1.1.1 wants a domain or address literal "
+		           "there, so no host name is reported",
+		           s->state == SMTP_ST_HELO ? "HELO" : "EHLO", rep->nlines ? rep->lines[0] : "");
 	if (!tls) {
 		after_ehlo(s);
 		return;
@@ -823,6 +871,18 @@ static void closed(struct smtp_session *s, const char *why)
 	sess_finish(s);
 }
 
+/* mbedTLS gave up on a message the protocol allows (TLS 1.3 KeyUpdate):
+ * the dialogue cannot go on, but the server did nothing wrong. */
+static void library_limit(struct smtp_session *s, const char *why)
+{
+	sess_event(s, "%s", why);
+	result_add(s->r, SEV_WARNING, "tls-library-limit",
+	           "%s (while we waited for %s): the probe gave up, the server did "
+	           "nothing wrong; the rest of the dialogue could not be checked",
+	           why, state_waits[s->state]);
+	sess_finish(s);
+}
+
 /* Reads what is there and feeds the parser, one reply at a time. */
 static void read_replies(struct smtp_session *s)
 {
@@ -842,6 +902,10 @@ static void read_replies(struct smtp_session *s)
 				return;
 			if (rc == TLSIO_CLOSED) {
 				closed(s, NULL);
+				return;
+			}
+			if (rc == TLSIO_FAIL && tlsio_gave_up(s->tls)) {
+				library_limit(s, err);
 				return;
 			}
 			if (rc == TLSIO_FAIL) {
@@ -1128,11 +1192,21 @@ void sess_finish(struct smtp_session *s)
 /* Findings that need every connection's outcome, then the callback. */
 void sess_final(struct smtp_session *s)
 {
-	if (s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ||
-	    s->main_r->tls_versions.v[1] == TLSV_ACCEPTED)
+	const struct tlsvers_info *tv = &s->main_r->tls_versions;
+	/* "Also accepts" needs 1.2 or 1.3 to have worked somewhere. */
+	bool modern = s->main_r->tls.ok || tv->v[2] == TLSV_ACCEPTED || tv->v[3] == TLSV_ACCEPTED;
+
+	if ((tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED) && !modern)
 		result_add(s->main_r, SEV_WARNING, "tls-legacy-version",
-		           "the server still accepts %s%s%s: both are deprecated (RFC 8996); "
-		           "allow TLS 1.2 and 1.3 only",
+		           "the server accepts only %s%s%s, no TLS 1.2 or 1.3: both are "
+		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
+		           tv->v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
+		           tv->v[0] == TLSV_ACCEPTED && tv->v[1] == TLSV_ACCEPTED ? " and " : "",
+		           tv->v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
+	else if (tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED)
+		result_add(s->main_r, SEV_WARNING, "tls-legacy-version",
+		           "the server also accepts %s%s%s besides TLS 1.2/1.3: both are "
+		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
 		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
 		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED &&
 		           s->main_r->tls_versions.v[1] == TLSV_ACCEPTED ? " and " : "",

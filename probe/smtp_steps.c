@@ -210,9 +210,23 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	free(a->reply);
 	a->reply = strdup(text);
 	a->accepted = rep->code == 235 || rep->code / 100 == 2;
+	/* SCRAM succeeds only with the server's proof (RFC 5802 5): a 235
+	 * without a verified v= comes from a server that does not know the
+	 * password and only pretends to accept it. */
+	if (a->accepted && s->mech == AUTH_MECH_SCRAM_SHA256 && !s->scram.verified) {
+		a->accepted = false;
+		sess_event(s, "%d without the server's SCRAM signature: the login is not "
+		           "counted as accepted", rep->code);
+		result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
+		           "the server answered %d to SCRAM-SHA-256 %s, without proving that it "
+		           "knows the password (no server signature v=): it only pretends to "
+		           "accept the login (an impostor, or a broken server)", rep->code,
+		           s->auth_step == 0 ? "at once, before any exchange" :
+		           "right after the client's proof");
+	}
 	auth_wipe(s->pw, sizeof(s->pw));
 	auth_wipe(&s->scram, sizeof(s->scram));
-	if (!a->accepted)
+	if (!a->accepted && !result_has(s->r, "auth-scram-server-unverified"))
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
 		           o->auth_user, a->mechanism, text);
@@ -263,6 +277,7 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 			           "password (an impostor, or a broken server); login cancelled");
 			rc = -1;
 		} else {
+			s->scram.verified = true;
 			sess_event(s, "the server's SCRAM signature is correct");
 			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
 			rc = 0;
@@ -358,7 +373,7 @@ static void mail_start(struct smtp_session *s)
 		sess_finish(s);
 }
 
-/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (docs/design.md). */
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;
