@@ -7,7 +7,7 @@
 #define SP_RUN_H
 
 #include <stdio.h>
-#include "smtp_session.h"
+#include "probe.h"
 
 struct run_counts {
 	size_t total;

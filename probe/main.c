@@ -14,7 +14,7 @@
 #include "options.h"
 #include "run.h"
 #include "serve.h"
-#include "smtp_session.h"
+#include "probe.h"
 #include "tlsio.h"
 
 /* Each probe in flight holds up to two sockets (Happy Eyeballs); raise the
@@ -40,10 +40,25 @@ static void fit_fd_limit(struct options *o)
 	}
 }
 
+/* A configuration that offers only one version (--tls-versions). */
+static struct tlsio_cfg *tls_pinned(const struct options *o, uint16_t version,
+                                    char *err, size_t errlen)
+{
+	struct tlsio_cfg *cfg = tlsio_cfg_new(o->cafile, o->capath, err, errlen);
+
+	if (cfg != NULL && tlsio_cfg_pin_version(cfg, version) != 0) {
+		snprintf(err, errlen, "cannot pin TLS to version 0x%04x", version);
+		tlsio_cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
 	struct probe_env env;
+	struct probe_params params;
 	struct run_counts counts;
 	FILE *targets = NULL;
 	char err[512] = "";
@@ -80,9 +95,19 @@ int main(int argc, char **argv)
 		goto fail;
 	if (opt.helo[0] == '\0')
 		dns_local_fqdn(env.dns, opt.helo, sizeof(opt.helo));
+	probe_params_from_options(&params, &opt);
+	env.params = &params;
+	/* Each TLS configuration once per run: the trust anchors are parsed
+	 * when it is built, never per probe or per connection. */
 	env.tls = tlsio_cfg_new(opt.cafile, opt.capath, err, sizeof(err));
 	if (env.tls == NULL)
 		goto fail;
+	if (opt.tls_versions) {
+		env.tls12 = tls_pinned(&opt, 0x0303, err, sizeof(err));
+		env.tls13 = tls_pinned(&opt, 0x0304, err, sizeof(err));
+		if (env.tls12 == NULL || env.tls13 == NULL)
+			goto fail;
+	}
 
 	if (opt.serve != NULL) {
 		/* Exporter: runs until SIGTERM/SIGINT, read from a signalfd in the
@@ -120,6 +145,8 @@ done:
 	if (targets != NULL && targets != stdin)
 		fclose(targets);
 	tlsio_cfg_free(env.tls);
+	tlsio_cfg_free(env.tls12);
+	tlsio_cfg_free(env.tls13);
 	dns_free(env.dns);
 	loop_free(env.loop);
 	return rc;

@@ -21,7 +21,7 @@ struct mx_probe {
 	struct mx_audit *a;               /* borrowed */
 	size_t host;                      /* index into d->mx */
 	struct result *r;                 /* borrowed: d->probes[i] */
-	struct smtp_session *s;           /* owned while running */
+	struct probe *s;                  /* owned while running */
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	size_t naddrs;
 	struct dns_query *dq;             /* owned until its callback */
@@ -480,7 +480,7 @@ static void on_reap(struct loop *l, void *arg)
 	(void)l;
 	for (i = 0; i < a->nprobes; i++)
 		if (a->probes[i].done && a->probes[i].s != NULL) {
-			smtp_session_free(a->probes[i].s);
+			probe_free(a->probes[i].s);
 			a->probes[i].s = NULL;
 			dane_check_free(a->probes[i].dc);
 			a->probes[i].dc = NULL;
@@ -510,7 +510,7 @@ static void on_dane_done(void *arg)
 	check_ptr(arg);
 }
 
-static void on_session_done(void *arg, struct smtp_session *s)
+static void on_session_done(void *arg, struct probe *s)
 {
 	struct mx_probe *p = arg;
 	struct mx_audit *a = p->a;
@@ -546,17 +546,17 @@ static void start_probes(struct mx_audit *a)
 		t.port = o->port ? o->port : 25;
 		t.literal = mh->ip_literal ? p->addrs[0].family : 0;
 		snprintf(spec, sizeof(spec), "%s:%u", mh->name, t.port);
-		p->s = smtp_session_new(a->env, &t, spec, p->r, on_session_done, p);
+		p->s = probe_new(a->env, a->env->params, &t, spec, p->r, on_session_done, p);
 		if (p->s == NULL) {
 			result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
 			p->done = true;
 			a->finished++;
 			continue;
 		}
-		smtp_session_set_addrs(p->s, p->addrs, p->naddrs, a->d->dns_ms);
+		probe_set_addrs(p->s, p->addrs, p->naddrs, a->d->dns_ms);
 		p->started = true;
 		a->running++;
-		smtp_session_start(p->s);
+		probe_start(p->s);
 		ptr_warm(p);
 	}
 }
@@ -923,7 +923,7 @@ void mx_audit_free(struct mx_audit *a)
 		for (k = 0; k < a->probes[i].nwarm; k++)
 			dns_cancel(a->probes[i].warm[k].q);
 		dns_cancel(a->probes[i].dq);
-		smtp_session_free(a->probes[i].s);
+		probe_free(a->probes[i].s);
 		dane_check_free(a->probes[i].dc);
 	}
 	mtasts_check_free(a->sts);

@@ -60,8 +60,10 @@ void result_clear(struct result *r)
 		free(r->tls.errors[i]);
 	for (i = 0; i < r->tls.nchain; i++)
 		cert_info_clear(&r->tls.chain[i]);
-	for (i = 0; i < r->ntranscript; i++)
+	for (i = 0; i < r->ntranscript; i++) {
 		free(r->transcript[i].line);
+		free(r->transcript[i].ev);
+	}
 	free(r->transcript);
 	result_init(r);
 }
@@ -154,29 +156,30 @@ enum status result_finish(struct result *r)
 	return r->status;
 }
 
-void result_transcript(struct result *r, double t_ms, char dir,
-                       const char *line, size_t len)
+/* The line appended, or NULL (not wanted, full, out of memory: counted). */
+static struct tline *transcript_add(struct result *r, double t_ms, char dir,
+                                    const char *line, size_t len)
 {
 	struct tline *tl;
 	char *copy;
 
 	if (!r->want_transcript)
-		return;
+		return NULL;
 	if (r->transcript == NULL &&
 	    (r->transcript = calloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript))) == NULL) {
 		r->transcript_dropped++;
-		return;
+		return NULL;
 	}
 	if (r->ntranscript == RESULT_MAX_TRANSCRIPT) {
 		r->transcript_dropped++;
-		return;
+		return NULL;
 	}
 	if (len > RESULT_MAX_LINE)
 		len = RESULT_MAX_LINE;
 	copy = malloc(len + 1);
 	if (copy == NULL) {
 		r->transcript_dropped++;
-		return;
+		return NULL;
 	}
 	memcpy(copy, line, len);
 	copy[len] = '\0';
@@ -184,4 +187,31 @@ void result_transcript(struct result *r, double t_ms, char dir,
 	tl->t_ms = t_ms;
 	tl->dir = dir;
 	tl->line = copy;
+	tl->ev = NULL;
+	return tl;
+}
+
+void result_transcript(struct result *r, double t_ms, char dir,
+                       const char *line, size_t len)
+{
+	transcript_add(r, t_ms, dir, line, len);
+}
+
+void result_event(struct result *r, double t_ms, const struct tevent *ev,
+                  const char *line, size_t len)
+{
+	struct tline *tl = transcript_add(r, t_ms, '*', line, len);
+
+	if (tl == NULL || ev == NULL || ev->type == TEV_NOTE || ev->type == TEV_NONE)
+		return;
+	/* Without memory the line stays, as an untyped note. */
+	if ((tl->ev = malloc(sizeof(*tl->ev))) != NULL)
+		*tl->ev = *ev;
+}
+
+enum tev tline_type(const struct tline *t)
+{
+	if (t->dir == 'C' || t->dir == 'S')
+		return TEV_NONE;
+	return t->ev != NULL ? t->ev->type : TEV_NOTE;
 }

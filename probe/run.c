@@ -30,7 +30,7 @@ struct job {
 	char key[254];                   /* per-host key: the host or domain */
 	struct result r;
 	struct domain_result *d;         /* owned, only for --mx jobs */
-	struct smtp_session *s;          /* owned */
+	struct probe *s;                 /* owned */
 	struct mx_audit *a;              /* owned */
 	struct dane_check *dc;           /* owned: --dane after the dialogue */
 	struct loop_timer deadline;
@@ -409,7 +409,7 @@ static void on_dane_done(void *arg)
 	schedule_reap(j->run);
 }
 
-static void on_probe_done(void *arg, struct smtp_session *s)
+static void on_probe_done(void *arg, struct probe *s)
 {
 	struct job *j = arg;
 	const struct options *o = j->run->opt;
@@ -452,7 +452,7 @@ static void on_deadline(struct loop *l, void *arg)
 	snprintf(why, sizeof(why), "the probe did not finish within its %.0f s deadline",
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
-		smtp_session_abort(j->s, why);
+		probe_abort(j->s, why);
 }
 
 static void job_reset(struct job *j)
@@ -460,7 +460,7 @@ static void job_reset(struct job *j)
 	struct run *run = j->run;
 
 	loop_timer_stop(run->env->loop, &j->deadline);
-	smtp_session_free(j->s);
+	probe_free(j->s);
 	mx_audit_free(j->a);
 	dane_check_free(j->dc);
 	j->s = NULL;
@@ -507,7 +507,7 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 			j->a = mx_audit_new(run->env, spec, t.host, j->d, on_domain_done, j);
 		}
 	} else {
-		j->s = smtp_session_new(run->env, &t, spec, &j->r, on_probe_done, j);
+		j->s = probe_new(run->env, run->env->params, &t, spec, &j->r, on_probe_done, j);
 	}
 	if (j->a == NULL && j->s == NULL) {
 		run->fatal = true;
@@ -519,7 +519,7 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 	if (j->domain)
 		mx_audit_start(j->a);
 	else
-		smtp_session_start(j->s);
+		probe_start(j->s);
 }
 
 static struct job *free_job(struct run *run)
@@ -635,7 +635,7 @@ static void on_reap(struct loop *l, void *arg)
 		loop_timer_stop(l, &j->deadline);
 		if (run->ordered) {
 			/* Keep the result for the end; free the engine now. */
-			smtp_session_free(j->s);
+			probe_free(j->s);
 			mx_audit_free(j->a);
 			dane_check_free(j->dc);
 			j->s = NULL;

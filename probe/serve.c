@@ -66,15 +66,14 @@ struct sconn {
 	uint64_t seq;                    /* arrival order, for the queue */
 	struct loop_timer io_timer;      /* read, write or linger deadline */
 	struct loop_timer deadline;      /* answer-by for a probe request */
-	/* The probe runs with options of its own: the run's, plus the
-	 * request's parameters. */
-	struct options opt;
-	struct probe_env env;
+	/* The probe runs with parameters of its own: the run's, plus the
+	 * request's. */
+	struct probe_params params;
 	struct target t;
 	char spec[SERVE_MAX_VALUE + 1];
 	char servername[254];
 	struct result r;
-	struct smtp_session *s;          /* owned */
+	struct probe *s;                 /* owned */
 	bool probe_done;
 	bool shutdown_abort;             /* aborted by SIGTERM: answer 503 */
 };
@@ -482,7 +481,7 @@ static bool probe_succeeded(const struct result *r)
 	       (r->status == ST_OK || r->status == ST_WARNING);
 }
 
-static void on_probe_done(void *arg, struct smtp_session *s)
+static void on_probe_done(void *arg, struct probe *s)
 {
 	struct sconn *c = arg;
 
@@ -491,7 +490,7 @@ static void on_probe_done(void *arg, struct smtp_session *s)
 	srv_reap_soon(c->srv);
 }
 
-static void probe_start(struct sconn *c)
+static void sconn_probe_start(struct sconn *c)
 {
 	struct server *srv = c->srv;
 
@@ -499,9 +498,7 @@ static void probe_start(struct sconn *c)
 	c->probe_done = false;
 	srv->in_flight++;
 	srv->probes++;
-	c->env = *srv->env;
-	c->env.opt = &c->opt;
-	c->s = smtp_session_new(&c->env, &c->t, c->spec, &c->r, on_probe_done, c);
+	c->s = probe_new(srv->env, &c->params, &c->t, c->spec, &c->r, on_probe_done, c);
 	if (c->s == NULL) {
 		srv->in_flight--;
 		conn_text(c, 500, "out of memory\n");
@@ -509,7 +506,7 @@ static void probe_start(struct sconn *c)
 	}
 	/* The callback may run inside start (a literal of the wrong family):
 	 * the reaper handles that like any other end. */
-	smtp_session_start(c->s);
+	probe_start(c->s);
 }
 
 static void probe_answer(struct sconn *c)
@@ -567,7 +564,7 @@ static void srv_start_queued(struct server *srv)
 			return;
 		}
 		srv->queued--;
-		probe_start(best);
+		sconn_probe_start(best);
 	}
 }
 
@@ -583,7 +580,7 @@ static void on_reap(struct loop *l, void *arg)
 
 		if (c->st != SC_PROBE || !c->probe_done)
 			continue;
-		smtp_session_free(c->s);
+		probe_free(c->s);
 		c->s = NULL;
 		srv->in_flight--;
 		probe_answer(c);
@@ -605,8 +602,8 @@ static void on_conn_deadline(struct loop *l, void *arg)
 		c->srv->queued--;
 		conn_text(c, 503, "too many probes in flight; try again later\n");
 	} else if (c->st == SC_PROBE && !c->probe_done) {
-		smtp_session_abort(c->s, c->shutdown_abort ? "the exporter is shutting down" :
-		                   "the probe did not finish within the scrape timeout");
+		probe_abort(c->s, c->shutdown_abort ? "the exporter is shutting down" :
+		            "the probe did not finish within the scrape timeout");
 	}
 }
 
@@ -677,9 +674,7 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	if (c->t.mail_domain)
 		goto refuse;
 	snprintf(c->spec, sizeof(c->spec), "%s", vals[P_TARGET]);
-	c->opt = *srv->opt;
-	c->opt.targets = NULL;
-	c->opt.ntargets = 0;
+	c->params = *srv->env->params;
 	if (have[P_SERVERNAME]) {
 		const char *sn = vals[P_SERVERNAME];
 
@@ -688,23 +683,23 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		    strpbrk(sn, " /\\@:") != NULL)
 			goto refuse;
 		snprintf(c->servername, sizeof(c->servername), "%s", sn);
-		c->opt.servername = c->servername;
+		c->params.servername = c->servername;
 	}
 	why = "bad warn_days: want a number of days\n";
 	if (have[P_WARN] && parse_num(vals[P_WARN], 100000, &v) != 0)
 		goto refuse;
 	if (have[P_WARN])
-		c->opt.warn_days = (int)v;
+		c->params.warn_days = (int)v;
 	why = "bad crit_days: want a number of days\n";
 	if (have[P_CRIT] && parse_num(vals[P_CRIT], 100000, &v) != 0)
 		goto refuse;
 	if (have[P_CRIT])
-		c->opt.crit_days = (int)v;
+		c->params.crit_days = (int)v;
 	why = "warn_days is below crit_days\n";
-	if (c->opt.warn_days < c->opt.crit_days)
+	if (c->params.warn_days < c->params.crit_days)
 		goto refuse;
-	/* The port the session will use (smtp_session_new's rule). */
-	port = c->opt.port ? c->opt.port : c->t.port ? c->t.port : 25;
+	/* The port the probe will use (probe_new's rule). */
+	port = c->params.port ? c->params.port : c->t.port ? c->t.port : 25;
 	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host, port)) {
 		code = 403;
 		why = srv->opt->nserve_allow == 0 ?
@@ -719,7 +714,7 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	loop_mod_fd(srv->loop, c->fd, 0);
 	loop_timer_set(srv->loop, &c->deadline, c->budget_ms - (loop_now() - c->t0));
 	if (srv->in_flight < srv->max_in_flight) {
-		probe_start(c);
+		sconn_probe_start(c);
 	} else {
 		c->st = SC_QUEUED;
 		c->seq = srv->next_seq++;
@@ -927,7 +922,7 @@ static void conn_close(struct sconn *c)
 	if (c->st == SC_QUEUED)
 		srv->queued--;
 	if (c->s != NULL) {
-		smtp_session_free(c->s);
+		probe_free(c->s);
 		c->s = NULL;
 		srv->in_flight--;
 		srv_reap_soon(srv);      /* a probe slot is free for the queue */
