@@ -58,6 +58,24 @@ struct options {
 
 enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
 
+/* The option table (probe/cli.c, which says how to add an option): one row
+ * per option; the parser, --help and the documentation test read it. */
+enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_OUTPUT, CLI_G_SERVE,
+                 CLI_G_INFO, CLI_G_COUNT };
+/* Stores arg (NULL for a flag) in o: 0, -1 with a one-line message in err
+ * naming the option, or 1 after output that ends the run (--help). */
+typedef int cli_handler(struct options *o, const char *arg, char *err, size_t errlen);
+struct cli_opt {
+	const char *name;                /* long name, without "--" */
+	char short_name;                 /* 'p' for -p; 0: none */
+	const char *arg;                 /* its argument's name in --help; NULL: a flag */
+	cli_handler *handler;
+	enum cli_group group;            /* --help section */
+	const char *help;                /* --help text; '\n' continues it indented */
+};
+extern const struct cli_opt cli_opts[];
+extern const size_t cli_nopts;
+
 /* Parses argv. CLI_EXIT_OK after --help/--version output; CLI_ERROR with a
  * one-line message in err naming the bad argument. */
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);

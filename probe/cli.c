@@ -1,5 +1,7 @@
-/* argv -> struct options. No I/O beyond reading files named on the command
- * line. Every bad argument gets one line naming it (and exit 3 in main). */
+/* argv -> struct options, driven by one table of options (cli_opts below):
+ * the parser, --help and the documentation test all read it. No I/O beyond
+ * reading files named on the command line. Every bad argument gets one line
+ * naming it (and exit 3 in main). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -18,129 +20,6 @@
 #include "serve.h"
 #include "target.h"
 #include "tlsio.h"
-
-enum {
-	O_STARTTLS = 1000, O_IMPLICIT, O_NOTLS, O_MX, O_HELO, O_SERVERNAME,
-	O_CAFILE, O_CAPATH, O_PIN, O_RESOLVER, O_TIMEOUT, O_CTIMEOUT, O_JSON,
-	O_EXPLAIN, O_WARN, O_CRIT, O_COLOR, O_RESERVE, O_ALLADDR, O_PERHOST, O_RATE,
-	O_DEADLINE, O_DANE, O_MTASTS, O_TLSVER, O_INJECT, O_CHKTLS, O_AUTH, O_PWFILE,
-	O_AUTHMECH, O_PLAINAUTH, O_FROM, O_RCPT, O_SERVE, O_SERVEALLOW
-};
-
-static const struct option longopts[] = {
-	{ "port",            required_argument, NULL, 'p' },
-	{ "starttls",        no_argument,       NULL, O_STARTTLS },
-	{ "implicit-tls",    no_argument,       NULL, O_IMPLICIT },
-	{ "no-tls",          no_argument,       NULL, O_NOTLS },
-	{ "mx",              no_argument,       NULL, O_MX },
-	{ "all-addresses",   no_argument,       NULL, O_ALLADDR },
-	{ "concurrency",     required_argument, NULL, 'c' },
-	{ "targets",         required_argument, NULL, 'f' },
-	{ "per-host",        required_argument, NULL, O_PERHOST },
-	{ "rate",            required_argument, NULL, O_RATE },
-	{ "deadline",        required_argument, NULL, O_DEADLINE },
-	{ "dane",            no_argument,       NULL, O_DANE },
-	{ "mta-sts",         no_argument,       NULL, O_MTASTS },
-	{ "tls-versions",    no_argument,       NULL, O_TLSVER },
-	{ "starttls-injection", no_argument,    NULL, O_INJECT },
-	{ "check-tls-required", no_argument,    NULL, O_CHKTLS },
-	{ "auth",            required_argument, NULL, O_AUTH },
-	{ "password-file",   required_argument, NULL, O_PWFILE },
-	{ "auth-mech",       required_argument, NULL, O_AUTHMECH },
-	{ "allow-plaintext-auth", no_argument,  NULL, O_PLAINAUTH },
-	{ "from",            required_argument, NULL, O_FROM },
-	{ "rcpt",            required_argument, NULL, O_RCPT },
-	{ "serve",           required_argument, NULL, O_SERVE },
-	{ "serve-allow",     required_argument, NULL, O_SERVEALLOW },
-	{ "ipv4",            no_argument,       NULL, '4' },
-	{ "ipv6",            no_argument,       NULL, '6' },
-	{ "helo",            required_argument, NULL, O_HELO },
-	{ "servername",      required_argument, NULL, O_SERVERNAME },
-	{ "cafile",          required_argument, NULL, O_CAFILE },
-	{ "capath",          required_argument, NULL, O_CAPATH },
-	{ "pin",             required_argument, NULL, O_PIN },
-	{ "resolver",        required_argument, NULL, O_RESOLVER },
-	{ "timeout",         required_argument, NULL, O_TIMEOUT },
-	{ "connect-timeout", required_argument, NULL, O_CTIMEOUT },
-	{ "output",          required_argument, NULL, 'o' },
-	{ "json",            no_argument,       NULL, O_JSON },
-	{ "transcript",      no_argument,       NULL, 'v' },
-	{ "explain",         no_argument,       NULL, O_EXPLAIN },
-	{ "warn-days",       required_argument, NULL, O_WARN },
-	{ "crit-days",       required_argument, NULL, O_CRIT },
-	{ "size-reserve",    required_argument, NULL, O_RESERVE },
-	{ "color",           required_argument, NULL, O_COLOR },
-	{ "help",            no_argument,       NULL, 'h' },
-	{ "version",         no_argument,       NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
-
-void cli_usage(FILE *f)
-{
-	fputs(
-"usage: smtp-probe [OPTIONS] TARGET...\n"
-"Ask an SMTP server what it offers, without ever sending mail.\n"
-"\n"
-"TARGET   host | host:port | [v6addr]:port | smtp://host[:port]\n"
-"         | smtps://host[:port] | submission://host[:port]\n"
-"         | user@domain or domain (with --mx)\n"
-"\n"
-"Connection:\n"
-"  -p, --port N            port (default 25; smtps:// 465, submission:// 587)\n"
-"      --starttls | --implicit-tls | --no-tls\n"
-"                          TLS mode (default: STARTTLS when offered, implicit on 465)\n"
-"  -4, -6                  one address family only (default: both, Happy Eyeballs)\n"
-"      --mx                look up the domain's MX hosts and probe each\n"
-"      --all-addresses     probe every address of every host (default: first\n"
-"                          that answers)\n"
-"      --helo NAME         name sent in EHLO/HELO (default: this host's FQDN)\n"
-"      --resolver IP[:PORT]  DNS server to ask, repeatable (default: resolv.conf)\n"
-"      --timeout SECONDS   per step (default 10)\n"
-"      --connect-timeout SECONDS  (default: --timeout)\n"
-"Batch:\n"
-"  -f, --targets FILE      targets one per line ('-' = stdin; # comments);\n"
-"                          JSON Lines with -o json, a table with -o text\n"
-"  -c, --concurrency N     probes in flight at once (default 64; 16 for --mx)\n"
-"      --per-host N        probes at once to one host (batch; default 1)\n"
-"      --rate N            new probes per second (default: no limit)\n"
-"      --deadline SECONDS  whole-probe deadline (default 60)\n"
-"TLS and certificates:\n"
-"      --servername NAME   SNI and name to verify (default: the host probed)\n"
-"      --cafile FILE | --capath DIR   trust anchors (default: system store)\n"
-"      --pin sha256//BASE64  expected SPKI pin, repeatable\n"
-"      --warn-days N --crit-days N   expiry thresholds (default 30 / 7)\n"
-"      --tls-versions      also try TLS 1.2 and 1.3 alone and detect TLS 1.0/1.1\n"
-"                          (four extra connections)\n"
-"      --starttls-injection  test the STARTTLS command-injection flaw\n"
-"                          (CVE-2011-0411; one extra connection)\n"
-"      --check-tls-required  send MAIL FROM:<> before STARTTLS (then RSET) to\n"
-"                          see whether the server insists on TLS\n"
-"Credentials and envelope (no mail is ever sent):\n"
-"      --auth USER         test a login; password from $SMTP_PROBE_PASSWORD or\n"
-"                          --password-file FILE (first line); never shown\n"
-"      --auth-mech NAME    SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN (default: the\n"
-"                          strongest offered)\n"
-"      --allow-plaintext-auth  also log in without TLS (default: refuse)\n"
-"      --from ADDR         test MAIL FROM:<ADDR> (\"\" for <>), then RSET\n"
-"      --rcpt ADDR         test RCPT TO:<ADDR> after --from, repeatable\n"
-"Output:\n"
-"  -o, --output FORMAT     text (default) | json | nagios | prometheus;\n"
-"      --json              same as -o json\n"
-"  -v, --transcript        the SMTP dialogue, timestamped\n"
-"      --explain           the dialogue explained line by line\n"
-"      --size-reserve N    bytes kept for headers in the attachment limit (4096)\n"
-"      --color WHEN        auto | always | never\n"
-"Exporter (Prometheus, like blackbox_exporter):\n"
-"      --serve ADDR:PORT   answer GET /probe?target=HOST[:PORT] and /metrics over\n"
-"                          HTTP instead of probing targets; IP:PORT, [IPv6]:PORT,\n"
-"                          or :PORT for 127.0.0.1; -c probes at once\n"
-"      --serve-allow PATTERN  targets the exporter may probe, repeatable: a host\n"
-"                          glob with an optional :PORT glob ('*.example.org:25');\n"
-"                          without one every /probe is refused (403)\n"
-"  -h, --help              this help;  -V, --version   versions\n"
-"\n"
-"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage).\n", f);
-}
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -243,6 +122,587 @@ static int check_readable(const char *what, const char *path, bool dir, char *er
 	return 0;
 }
 
+/* ---- Handlers: one per option (or per family of options). Each gets the
+ * option's argument (NULL for a flag), stores it in o, and returns 0, or
+ * -1 with a one-line message in err naming the option, or CLI_STOP after
+ * output that ends the run (--help, --version). */
+
+#define CLI_STOP 1
+
+static int opt_port(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (target_port(arg, &o->port) != 0) {
+		snprintf(err, errlen, "bad --port '%s': want 1..65535", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_mode(struct options *o, enum tls_mode mode, char *err, size_t errlen)
+{
+	if (o->mode_set) {
+		snprintf(err, errlen, "--starttls, --implicit-tls and --no-tls exclude each other");
+		return -1;
+	}
+	o->mode_set = true;
+	o->mode = mode;
+	return 0;
+}
+
+static int opt_starttls(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return set_mode(o, TLS_MODE_STARTTLS, err, errlen);
+}
+
+static int opt_implicit(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return set_mode(o, TLS_MODE_IMPLICIT, err, errlen);
+}
+
+static int opt_notls(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return set_mode(o, TLS_MODE_NONE, err, errlen);
+}
+
+/* Flags that only set a bool: the field is named by the row's handler. */
+#define FLAG_HANDLER(fn, field) \
+	static int fn(struct options *o, const char *arg, char *err, size_t errlen) \
+	{ (void)arg; (void)err; (void)errlen; o->field = true; return 0; }
+
+FLAG_HANDLER(opt_mx, mx)
+FLAG_HANDLER(opt_alladdr, all_addresses)
+FLAG_HANDLER(opt_dane, dane)
+FLAG_HANDLER(opt_mtasts, mta_sts)
+FLAG_HANDLER(opt_tlsversions, tls_versions)
+FLAG_HANDLER(opt_injection, starttls_injection)
+FLAG_HANDLER(opt_chktls, check_tls_required)
+FLAG_HANDLER(opt_plainauth, allow_plaintext_auth)
+FLAG_HANDLER(opt_ipv4, only4)
+FLAG_HANDLER(opt_ipv6, only6)
+FLAG_HANDLER(opt_transcript, transcript)
+FLAG_HANDLER(opt_explain, explain)
+
+static int opt_concurrency(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 10000, &v) != 0 || v == 0) {
+		snprintf(err, errlen, "bad --concurrency '%s': want 1..10000", arg);
+		return -1;
+	}
+	o->concurrency = (size_t)v;
+	return 0;
+}
+
+static int opt_targets(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "-") != 0 && check_readable("targets file", arg, false, err, errlen) != 0)
+		return -1;
+	o->targets_file = arg;
+	return 0;
+}
+
+static int opt_perhost(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1000, &v) != 0 || v == 0) {
+		snprintf(err, errlen, "bad --per-host '%s': want 1..1000", arg);
+		return -1;
+	}
+	o->per_host = (size_t)v;
+	return 0;
+}
+
+static int opt_rate(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->rate) != 0) {
+		snprintf(err, errlen, "bad --rate '%s': want probes per second", arg);
+		return -1;
+	}
+	o->rate /= 1000.0;   /* parse_seconds scaled it */
+	return 0;
+}
+
+static int opt_deadline(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->deadline_ms) != 0) {
+		snprintf(err, errlen, "bad --deadline '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_auth(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (arg[0] == '\0' || strlen(arg) > 255) {
+		snprintf(err, errlen, "bad --auth '%.60s': want a user name", arg);
+		return -1;
+	}
+	o->auth_user = arg;
+	return 0;
+}
+
+static int opt_pwfile(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("password file", arg, false, err, errlen) != 0)
+		return -1;
+	o->password_file = arg;
+	return 0;
+}
+
+static int opt_authmech(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	o->auth_mech = arg;          /* checked after the loop (cli_check_tests) */
+	return 0;
+}
+
+static int opt_from(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strlen(arg) > 254 || strpbrk(arg, "<> \r\n") != NULL) {
+		snprintf(err, errlen, "bad --from '%.60s': want an address (or \"\" for <>)", arg);
+		return -1;
+	}
+	o->mail_from = arg;
+	return 0;
+}
+
+static int opt_rcpt(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nrcpt == OPT_MAX_RCPT) {
+		snprintf(err, errlen, "too many --rcpt options (at most %d)", OPT_MAX_RCPT);
+		return -1;
+	}
+	if (arg[0] == '\0' || strlen(arg) > 254 ||
+	    strpbrk(arg, "<> \r\n") != NULL || strchr(arg, '@') == NULL) {
+		snprintf(err, errlen, "bad --rcpt '%.60s': want user@domain", arg);
+		return -1;
+	}
+	o->rcpt[o->nrcpt++] = arg;
+	return 0;
+}
+
+static int opt_serve(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+
+	if (serve_addr_parse(arg, &ss, &sslen, err, errlen) != 0)
+		return -1;
+	o->serve = arg;
+	return 0;
+}
+
+static int opt_serveallow(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nserve_allow == OPT_MAX_ALLOW) {
+		snprintf(err, errlen, "too many --serve-allow options (at most %d)", OPT_MAX_ALLOW);
+		return -1;
+	}
+	if (serve_pattern_check(arg, err, errlen) != 0)
+		return -1;
+	o->serve_allow[o->nserve_allow++] = arg;
+	return 0;
+}
+
+static int opt_helo(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct target t;
+	char e2[128];
+
+	if (target_parse(arg, &t, e2, sizeof(e2)) != 0 || t.port || t.mode_set ||
+	    t.mail_domain || strlen(arg) >= sizeof(o->helo)) {
+		snprintf(err, errlen, "bad --helo '%s': want a host name", arg);
+		return -1;
+	}
+	snprintf(o->helo, sizeof(o->helo), "%s", arg);
+	return 0;
+}
+
+static int opt_servername(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (arg[0] == '\0' || strlen(arg) > 253 || strpbrk(arg, " /\\@:") != NULL) {
+		snprintf(err, errlen, "bad --servername '%s': want a host name", arg);
+		return -1;
+	}
+	o->servername = arg;
+	return 0;
+}
+
+static int opt_cafile(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("CA file", arg, false, err, errlen) != 0)
+		return -1;
+	o->cafile = arg;
+	return 0;
+}
+
+static int opt_capath(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("CA directory", arg, true, err, errlen) != 0)
+		return -1;
+	o->capath = arg;
+	return 0;
+}
+
+static int opt_pin(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->npins == OPT_MAX_PINS) {
+		snprintf(err, errlen, "too many --pin options (at most %d)", OPT_MAX_PINS);
+		return -1;
+	}
+	if (cert_pin_parse(arg, o->pins[o->npins]) != 0) {
+		snprintf(err, errlen, "bad --pin '%.80s': want sha256//BASE64 "
+		         "(44 characters of base64)", arg);
+		return -1;
+	}
+	o->npins++;
+	return 0;
+}
+
+static int opt_resolver(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	return add_resolver(o, arg, err, errlen);
+}
+
+static int opt_timeout(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->timeout_ms) != 0) {
+		snprintf(err, errlen, "bad --timeout '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_ctimeout(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->connect_timeout_ms) != 0) {
+		snprintf(err, errlen, "bad --connect-timeout '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_output(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "text") == 0)
+		o->output = OUT_TEXT;
+	else if (strcmp(arg, "json") == 0)
+		o->output = OUT_JSON;
+	else if (strcmp(arg, "nagios") == 0)
+		o->output = OUT_NAGIOS;
+	else if (strcmp(arg, "prometheus") == 0)
+		o->output = OUT_PROMETHEUS;
+	else {
+		snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_json(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	o->output = OUT_JSON;
+	return 0;
+}
+
+static int days(const char *name, const char *arg, int *out, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 100000, &v) != 0) {
+		snprintf(err, errlen, "bad --%s '%s': want a number of days", name, arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int opt_warndays(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	return days("warn-days", arg, &o->warn_days, err, errlen);
+}
+
+static int opt_critdays(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	return days("crit-days", arg, &o->crit_days, err, errlen);
+}
+
+static int opt_reserve(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1ULL << 40, &v) != 0) {
+		snprintf(err, errlen, "bad --size-reserve '%s': want bytes", arg);
+		return -1;
+	}
+	o->size_reserve = v;
+	return 0;
+}
+
+static int opt_color(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "auto") == 0)
+		o->color = COLOR_AUTO;
+	else if (strcmp(arg, "always") == 0)
+		o->color = COLOR_ALWAYS;
+	else if (strcmp(arg, "never") == 0)
+		o->color = COLOR_NEVER;
+	else {
+		snprintf(err, errlen, "bad --color '%s': want auto, always or never", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_help(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)o;
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	cli_usage(stdout);
+	return CLI_STOP;
+}
+
+static int opt_version(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	(void)o;
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	printf("smtp-probe %s (%s, %s)\n", SP_VERSION, tlsio_version(), dns_version());
+	return CLI_STOP;
+}
+
+/* ---- The option table: the parser, --help and the documentation check
+ * (tests/unit/test_cli.c: every row is in --help, doc/smtp-probe.1 and both
+ * completions/) all read it, so they cannot drift apart.
+ *
+ * To add an option:
+ *   1. add its field to struct options (include/options.h);
+ *   2. write a handler above (opt_NAME: check the argument, name the option
+ *      in the error, store it; 0 or -1) — a plain flag is one FLAG_HANDLER line;
+ *   3. add one row below, in the place --help should show it: long name
+ *      (without "--"), short letter or 0, the argument's name in --help
+ *      (NULL for a flag), handler, help group, help text ('\n' continues
+ *      the text on an indented line);
+ *   4. checks that combine options go after the getopt loop in cli_parse
+ *      (or cli_check_tests);
+ *   5. document it in doc/smtp-probe.1, completions/smtp-probe.bash,
+ *      completions/_smtp-probe (and docs/usage.md): `make test` fails until
+ *      all three name it.
+ * Rows of one group print in table order. */
+const struct cli_opt cli_opts[] = {
+	/* Connection */
+	{ "port", 'p', "N", opt_port, CLI_G_CONN,
+	  "port (default 25; smtps:// 465, submission:// 587)" },
+	{ "starttls", 0, NULL, opt_starttls, CLI_G_CONN,
+	  "TLS via STARTTLS; its absence is critical\n"
+	  "(default: STARTTLS when offered, implicit on 465)" },
+	{ "implicit-tls", 0, NULL, opt_implicit, CLI_G_CONN,
+	  "TLS from the first byte (SMTPS)" },
+	{ "no-tls", 0, NULL, opt_notls, CLI_G_CONN,
+	  "never start TLS" },
+	{ "ipv4", '4', NULL, opt_ipv4, CLI_G_CONN,
+	  "IPv4 addresses only (default: both, Happy Eyeballs)" },
+	{ "ipv6", '6', NULL, opt_ipv6, CLI_G_CONN,
+	  "IPv6 addresses only" },
+	{ "mx", 0, NULL, opt_mx, CLI_G_CONN,
+	  "look up the domain's MX hosts and probe each" },
+	{ "all-addresses", 0, NULL, opt_alladdr, CLI_G_CONN,
+	  "probe every address of every host (default: first\n"
+	  "that answers)" },
+	{ "helo", 0, "NAME", opt_helo, CLI_G_CONN,
+	  "name sent in EHLO/HELO (default: this host's FQDN)" },
+	{ "resolver", 0, "IP[:PORT]", opt_resolver, CLI_G_CONN,
+	  "DNS server to ask, repeatable (default: resolv.conf)" },
+	{ "timeout", 0, "SECONDS", opt_timeout, CLI_G_CONN,
+	  "per step (default 10)" },
+	{ "connect-timeout", 0, "SECONDS", opt_ctimeout, CLI_G_CONN,
+	  "TCP connection (default: --timeout)" },
+	/* Batch */
+	{ "targets", 'f', "FILE", opt_targets, CLI_G_BATCH,
+	  "targets one per line ('-' = stdin; # comments);\n"
+	  "JSON Lines with -o json, a table with -o text" },
+	{ "concurrency", 'c', "N", opt_concurrency, CLI_G_BATCH,
+	  "probes in flight at once (default 64 with -f, else 16)" },
+	{ "per-host", 0, "N", opt_perhost, CLI_G_BATCH,
+	  "probes at once to one host (batch; default 1)" },
+	{ "rate", 0, "N", opt_rate, CLI_G_BATCH,
+	  "new probes per second (default: no limit)" },
+	{ "deadline", 0, "SECONDS", opt_deadline, CLI_G_BATCH,
+	  "whole-probe deadline (default 60)" },
+	/* TLS and certificates */
+	{ "servername", 0, "NAME", opt_servername, CLI_G_TLS,
+	  "SNI and name to verify (default: the host probed)" },
+	{ "cafile", 0, "FILE", opt_cafile, CLI_G_TLS,
+	  "trust anchors from a PEM file (default: system store)" },
+	{ "capath", 0, "DIR", opt_capath, CLI_G_TLS,
+	  "trust anchors from a directory (default: system store)" },
+	{ "pin", 0, "sha256//BASE64", opt_pin, CLI_G_TLS,
+	  "expected SPKI pin, repeatable" },
+	{ "warn-days", 0, "N", opt_warndays, CLI_G_TLS,
+	  "certificate expiry warning threshold (default 30)" },
+	{ "crit-days", 0, "N", opt_critdays, CLI_G_TLS,
+	  "certificate expiry critical threshold (default 7)" },
+	{ "dane", 0, NULL, opt_dane, CLI_G_TLS,
+	  "match the chain against the TLSA records (DANE,\n"
+	  "RFC 7672; the resolver's AD bit is trusted)" },
+	{ "mta-sts", 0, NULL, opt_mtasts, CLI_G_TLS,
+	  "check the domain's MTA-STS policy (RFC 8461; fetched\n"
+	  "over HTTPS) and report its TLS-RPT record" },
+	{ "tls-versions", 0, NULL, opt_tlsversions, CLI_G_TLS,
+	  "also try TLS 1.2 and 1.3 alone and detect TLS 1.0/1.1\n"
+	  "(four extra connections)" },
+	{ "starttls-injection", 0, NULL, opt_injection, CLI_G_TLS,
+	  "test the STARTTLS command-injection flaw\n"
+	  "(CVE-2011-0411; one extra connection)" },
+	{ "check-tls-required", 0, NULL, opt_chktls, CLI_G_TLS,
+	  "send MAIL FROM:<> before STARTTLS (then RSET) to\n"
+	  "see whether the server insists on TLS" },
+	/* Credentials and envelope */
+	{ "auth", 0, "USER", opt_auth, CLI_G_AUTH,
+	  "test a login; password from $SMTP_PROBE_PASSWORD or\n"
+	  "--password-file FILE (first line); never shown" },
+	{ "password-file", 0, "FILE", opt_pwfile, CLI_G_AUTH,
+	  "read the --auth password from FILE's first line" },
+	{ "auth-mech", 0, "NAME", opt_authmech, CLI_G_AUTH,
+	  "SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN (default: the\n"
+	  "strongest offered)" },
+	{ "allow-plaintext-auth", 0, NULL, opt_plainauth, CLI_G_AUTH,
+	  "also log in without TLS (default: refuse)" },
+	{ "from", 0, "ADDR", opt_from, CLI_G_AUTH,
+	  "test MAIL FROM:<ADDR> (\"\" for <>), then RSET" },
+	{ "rcpt", 0, "ADDR", opt_rcpt, CLI_G_AUTH,
+	  "test RCPT TO:<ADDR> after --from, repeatable" },
+	/* Output */
+	{ "output", 'o', "FORMAT", opt_output, CLI_G_OUTPUT,
+	  "text (default) | json | nagios | prometheus" },
+	{ "json", 0, NULL, opt_json, CLI_G_OUTPUT,
+	  "same as -o json" },
+	{ "transcript", 'v', NULL, opt_transcript, CLI_G_OUTPUT,
+	  "the SMTP dialogue, timestamped" },
+	{ "explain", 0, NULL, opt_explain, CLI_G_OUTPUT,
+	  "the dialogue explained line by line" },
+	{ "size-reserve", 0, "N", opt_reserve, CLI_G_OUTPUT,
+	  "bytes kept for headers in the attachment limit (4096)" },
+	{ "color", 0, "WHEN", opt_color, CLI_G_OUTPUT,
+	  "auto | always | never" },
+	/* Exporter */
+	{ "serve", 0, "ADDR:PORT", opt_serve, CLI_G_SERVE,
+	  "answer GET /probe?target=HOST[:PORT] and /metrics over\n"
+	  "HTTP instead of probing targets; IP:PORT, [IPv6]:PORT,\n"
+	  "or :PORT for 127.0.0.1; -c probes at once" },
+	{ "serve-allow", 0, "PATTERN", opt_serveallow, CLI_G_SERVE,
+	  "targets the exporter may probe, repeatable: a host\n"
+	  "glob with an optional :PORT glob ('*.example.org:25');\n"
+	  "without one every /probe is refused (403)" },
+	/* Information */
+	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
+	  "this help" },
+	{ "version", 'V', NULL, opt_version, CLI_G_INFO,
+	  "versions of smtp-probe, mbedTLS and c-ares" },
+};
+const size_t cli_nopts = sizeof(cli_opts) / sizeof(cli_opts[0]);
+
+static const char *const group_title[CLI_G_COUNT] = {
+	[CLI_G_CONN] = "Connection:",
+	[CLI_G_BATCH] = "Batch:",
+	[CLI_G_TLS] = "TLS and certificates:",
+	[CLI_G_AUTH] = "Credentials and envelope (no mail is ever sent):",
+	[CLI_G_OUTPUT] = "Output:",
+	[CLI_G_SERVE] = "Exporter (Prometheus, like blackbox_exporter):",
+	[CLI_G_INFO] = "Information:",
+};
+
+#define HELP_COL 26      /* where the help text starts */
+
+static void usage_row(FILE *f, const struct cli_opt *r)
+{
+	char syn[80];
+	const char *p, *nl;
+	int n;
+
+	if (r->short_name != 0)
+		n = snprintf(syn, sizeof(syn), "  -%c, --%s%s%s", r->short_name, r->name,
+		             r->arg ? " " : "", r->arg ? r->arg : "");
+	else
+		n = snprintf(syn, sizeof(syn), "      --%s%s%s", r->name,
+		             r->arg ? " " : "", r->arg ? r->arg : "");
+	if (n < HELP_COL - 2)
+		fprintf(f, "%-*s", HELP_COL, syn);
+	else
+		fprintf(f, "%s  ", syn);
+	for (p = r->help; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		fprintf(f, "%.*s\n%*s", (int)(nl - p), p, HELP_COL, "");
+	fprintf(f, "%s\n", p);
+}
+
+void cli_usage(FILE *f)
+{
+	size_t i;
+	int g;
+
+	fputs("usage: smtp-probe [OPTIONS] TARGET...\n"
+	      "Ask an SMTP server what it offers, without ever sending mail.\n"
+	      "\n"
+	      "TARGET   host | host:port | [v6addr]:port | smtp://host[:port]\n"
+	      "         | smtps://host[:port] | submission://host[:port]\n"
+	      "         | user@domain or domain (with --mx)\n", f);
+	for (g = 0; g < CLI_G_COUNT; g++) {
+		fprintf(f, "\n%s\n", group_title[g]);
+		for (i = 0; i < cli_nopts; i++)
+			if ((int)cli_opts[i].group == g)
+				usage_row(f, &cli_opts[i]);
+	}
+	fputs("\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage).\n", f);
+}
+
+/* getopt_long's tables, built from cli_opts once per parse. A long option
+ * returns CLI_LONG + its row; a short one its letter. */
+#define CLI_LONG 1000
+
+static const struct cli_opt *row_of(int c)
+{
+	size_t i;
+
+	if (c >= CLI_LONG && (size_t)(c - CLI_LONG) < cli_nopts)
+		return &cli_opts[c - CLI_LONG];
+	for (i = 0; i < cli_nopts; i++)
+		if (cli_opts[i].short_name != 0 && cli_opts[i].short_name == c)
+			return &cli_opts[i];
+	return NULL;
+}
+
+static void getopt_tables(struct option *lo, char *shortopts, size_t shortlen)
+{
+	size_t i, n = 0;
+
+	shortopts[n++] = ':';        /* ':' for a missing value, not '?' */
+	for (i = 0; i < cli_nopts; i++) {
+		lo[i].name = cli_opts[i].name;
+		lo[i].has_arg = cli_opts[i].arg ? required_argument : no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = CLI_LONG + (int)i;
+		if (cli_opts[i].short_name != 0 && n + 3 < shortlen) {
+			shortopts[n++] = cli_opts[i].short_name;
+			if (cli_opts[i].arg)
+				shortopts[n++] = ':';
+		}
+	}
+	memset(&lo[cli_nopts], 0, sizeof(lo[0]));
+	shortopts[n] = '\0';
+}
+
 /* Combinations of the checks that cost commands or connections. The
  * password is read here once so a missing one is bad usage (exit 3), then
  * wiped; the probe reads it again only when it sends AUTH. */
@@ -287,8 +747,10 @@ static int cli_check_tests(const struct options *o, char *err, size_t errlen)
 
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
-	unsigned long long v;
-	int c, i;
+	struct option lo[sizeof(cli_opts) / sizeof(cli_opts[0]) + 1];
+	char shortopts[2 * sizeof(cli_opts) / sizeof(cli_opts[0]) + 2];
+	const struct cli_opt *r;
+	int c, i, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 10000;
@@ -298,271 +760,24 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	o->concurrency = 0;          /* defaulted below */
 	o->per_host = 1;
 	o->deadline_ms = 60000;
+	getopt_tables(lo, shortopts, sizeof(shortopts));
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:46o:c:f:vhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (target_port(optarg, &o->port) != 0) {
-				snprintf(err, errlen, "bad --port '%s': want 1..65535", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case O_STARTTLS:
-		case O_IMPLICIT:
-		case O_NOTLS:
-			if (o->mode_set) {
-				snprintf(err, errlen, "--starttls, --implicit-tls and --no-tls exclude each other");
-				return CLI_ERROR;
-			}
-			o->mode_set = true;
-			o->mode = c == O_STARTTLS ? TLS_MODE_STARTTLS :
-			          c == O_IMPLICIT ? TLS_MODE_IMPLICIT : TLS_MODE_NONE;
-			break;
-		case O_MX:
-			o->mx = true;
-			break;
-		case O_ALLADDR:
-			o->all_addresses = true;
-			break;
-		case 'c':
-			if (parse_uint(optarg, 10000, &v) != 0 || v == 0) {
-				snprintf(err, errlen, "bad --concurrency '%s': want 1..10000", optarg);
-				return CLI_ERROR;
-			}
-			o->concurrency = (size_t)v;
-			break;
-		case 'f':
-			if (strcmp(optarg, "-") != 0 &&
-			    check_readable("targets file", optarg, false, err, errlen) != 0)
-				return CLI_ERROR;
-			o->targets_file = optarg;
-			break;
-		case O_PERHOST:
-			if (parse_uint(optarg, 1000, &v) != 0 || v == 0) {
-				snprintf(err, errlen, "bad --per-host '%s': want 1..1000", optarg);
-				return CLI_ERROR;
-			}
-			o->per_host = (size_t)v;
-			break;
-		case O_RATE:
-			if (parse_seconds(optarg, &o->rate) != 0) {
-				snprintf(err, errlen, "bad --rate '%s': want probes per second", optarg);
-				return CLI_ERROR;
-			}
-			o->rate /= 1000.0;   /* parse_seconds scaled it */
-			break;
-		case O_DEADLINE:
-			if (parse_seconds(optarg, &o->deadline_ms) != 0) {
-				snprintf(err, errlen, "bad --deadline '%s': want seconds, 0 < N <= 3600",
-				         optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case O_DANE:
-			o->dane = true;
-			break;
-		case O_MTASTS:
-			o->mta_sts = true;
-			break;
-		case O_TLSVER:
-			o->tls_versions = true;
-			break;
-		case O_INJECT:
-			o->starttls_injection = true;
-			break;
-		case O_CHKTLS:
-			o->check_tls_required = true;
-			break;
-		case O_AUTH:
-			if (optarg[0] == '\0' || strlen(optarg) > 255) {
-				snprintf(err, errlen, "bad --auth '%.60s': want a user name", optarg);
-				return CLI_ERROR;
-			}
-			o->auth_user = optarg;
-			break;
-		case O_PWFILE:
-			if (check_readable("password file", optarg, false, err, errlen) != 0)
-				return CLI_ERROR;
-			o->password_file = optarg;
-			break;
-		case O_AUTHMECH:
-			o->auth_mech = optarg;
-			break;
-		case O_PLAINAUTH:
-			o->allow_plaintext_auth = true;
-			break;
-		case O_FROM:
-			if (strlen(optarg) > 254 || strpbrk(optarg, "<> \r\n") != NULL) {
-				snprintf(err, errlen, "bad --from '%.60s': want an address (or \"\" for <>)",
-				         optarg);
-				return CLI_ERROR;
-			}
-			o->mail_from = optarg;
-			break;
-		case O_RCPT:
-			if (o->nrcpt == OPT_MAX_RCPT) {
-				snprintf(err, errlen, "too many --rcpt options (at most %d)", OPT_MAX_RCPT);
-				return CLI_ERROR;
-			}
-			if (optarg[0] == '\0' || strlen(optarg) > 254 ||
-			    strpbrk(optarg, "<> \r\n") != NULL || strchr(optarg, '@') == NULL) {
-				snprintf(err, errlen, "bad --rcpt '%.60s': want user@domain", optarg);
-				return CLI_ERROR;
-			}
-			o->rcpt[o->nrcpt++] = optarg;
-			break;
-		case O_SERVE: {
-			struct sockaddr_storage ss;
-			socklen_t sslen;
-
-			if (serve_addr_parse(optarg, &ss, &sslen, err, errlen) != 0)
-				return CLI_ERROR;
-			o->serve = optarg;
-			break;
-		}
-		case O_SERVEALLOW:
-			if (o->nserve_allow == OPT_MAX_ALLOW) {
-				snprintf(err, errlen, "too many --serve-allow options (at most %d)",
-				         OPT_MAX_ALLOW);
-				return CLI_ERROR;
-			}
-			if (serve_pattern_check(optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			o->serve_allow[o->nserve_allow++] = optarg;
-			break;
-		case '4':
-			o->only4 = true;
-			break;
-		case '6':
-			o->only6 = true;
-			break;
-		case O_HELO: {
-			struct target t;
-			char e2[128];
-
-			if (target_parse(optarg, &t, e2, sizeof(e2)) != 0 || t.port || t.mode_set ||
-			    t.mail_domain || strlen(optarg) >= sizeof(o->helo)) {
-				snprintf(err, errlen, "bad --helo '%s': want a host name", optarg);
-				return CLI_ERROR;
-			}
-			snprintf(o->helo, sizeof(o->helo), "%s", optarg);
-			break;
-		}
-		case O_SERVERNAME:
-			if (optarg[0] == '\0' || strlen(optarg) > 253 || strpbrk(optarg, " /\\@:") != NULL) {
-				snprintf(err, errlen, "bad --servername '%s': want a host name", optarg);
-				return CLI_ERROR;
-			}
-			o->servername = optarg;
-			break;
-		case O_CAFILE:
-			if (check_readable("CA file", optarg, false, err, errlen) != 0)
-				return CLI_ERROR;
-			o->cafile = optarg;
-			break;
-		case O_CAPATH:
-			if (check_readable("CA directory", optarg, true, err, errlen) != 0)
-				return CLI_ERROR;
-			o->capath = optarg;
-			break;
-		case O_PIN:
-			if (o->npins == OPT_MAX_PINS) {
-				snprintf(err, errlen, "too many --pin options (at most %d)", OPT_MAX_PINS);
-				return CLI_ERROR;
-			}
-			if (cert_pin_parse(optarg, o->pins[o->npins]) != 0) {
-				snprintf(err, errlen, "bad --pin '%.80s': want sha256//BASE64 "
-				         "(44 characters of base64)", optarg);
-				return CLI_ERROR;
-			}
-			o->npins++;
-			break;
-		case O_RESOLVER:
-			if (add_resolver(o, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case O_TIMEOUT:
-			if (parse_seconds(optarg, &o->timeout_ms) != 0) {
-				snprintf(err, errlen, "bad --timeout '%s': want seconds, 0 < N <= 3600", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case O_CTIMEOUT:
-			if (parse_seconds(optarg, &o->connect_timeout_ms) != 0) {
-				snprintf(err, errlen, "bad --connect-timeout '%s': want seconds, 0 < N <= 3600",
-				         optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case 'o':
-			if (strcmp(optarg, "text") == 0)
-				o->output = OUT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				o->output = OUT_JSON;
-			else if (strcmp(optarg, "nagios") == 0)
-				o->output = OUT_NAGIOS;
-			else if (strcmp(optarg, "prometheus") == 0)
-				o->output = OUT_PROMETHEUS;
-			else {
-				snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus",
-				         optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case O_JSON:
-			o->output = OUT_JSON;
-			break;
-		case 'v':
-			o->transcript = true;
-			break;
-		case O_EXPLAIN:
-			o->explain = true;
-			break;
-		case O_WARN:
-		case O_CRIT:
-			if (parse_uint(optarg, 100000, &v) != 0) {
-				snprintf(err, errlen, "bad --%s '%s': want a number of days",
-				         c == O_WARN ? "warn-days" : "crit-days", optarg);
-				return CLI_ERROR;
-			}
-			if (c == O_WARN)
-				o->warn_days = (int)v;
-			else
-				o->crit_days = (int)v;
-			break;
-		case O_RESERVE:
-			if (parse_uint(optarg, 1ULL << 40, &v) != 0) {
-				snprintf(err, errlen, "bad --size-reserve '%s': want bytes", optarg);
-				return CLI_ERROR;
-			}
-			o->size_reserve = v;
-			break;
-		case O_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				o->color = COLOR_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				o->color = COLOR_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				o->color = COLOR_NEVER;
-			else {
-				snprintf(err, errlen, "bad --color '%s': want auto, always or never", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case 'h':
-			cli_usage(stdout);
-			return CLI_EXIT_OK;
-		case 'V':
-			printf("smtp-probe %s (%s, %s)\n", SP_VERSION, tlsio_version(), dns_version());
-			return CLI_EXIT_OK;
-		case ':':
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if (c == ':') {
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return CLI_ERROR;
-		default:
+		}
+		r = row_of(c);
+		if (r == NULL) {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 			return CLI_ERROR;
 		}
+		rc = r->handler(o, r->arg ? optarg : NULL, err, errlen);
+		if (rc == CLI_STOP)
+			return CLI_EXIT_OK;
+		if (rc != 0)
+			return CLI_ERROR;
 	}
 	if (o->only4 && o->only6) {
 		snprintf(err, errlen, "-4 and -6 exclude each other");

@@ -94,10 +94,10 @@ def has_opt(text, opt):
 
 
 def cli_longopts():
-    """Long option names in probe/cli.c's getopt table."""
+    """Long option names in probe/cli.c's option table (cli_opts)."""
     with open(os.path.join(ROOT, "probe", "cli.c")) as f:
         src = f.read()
-    table = src.split("longopts[]", 1)[1].split("};", 1)[0]
+    table = src.split("cli_opts[] = {", 1)[1].split("\n};", 1)[0]
     return ["--" + n for n in re.findall(r'\{\s*"([a-z0-9-]+)"', table)]
 
 
