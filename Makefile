@@ -79,7 +79,12 @@ replay: $(REPLAY_BIN)
 # The whole suite: unit, fuzz corpus replay, integration against real
 # Postfix/aiosmtpd/DNS, faults. TESTENV_REUSE=DIR runs it against a test
 # environment that is already up (tests/run.sh neither starts nor stops it).
-test: all unit replay
+# First installs (as root, with apt) the Debian packages the build and the
+# tests need and that are missing, or stops with the command to run:
+# scripts/test-deps.sh holds the one list of them.
+test:
+	bash scripts/test-deps.sh build test
+	$(MAKE) all unit replay
 	BUILD=$(BUILD) bash tests/run.sh
 
 # The whole suite again under AddressSanitizer + UBSan (no recovery) and
@@ -100,6 +105,7 @@ asan:
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(DEP_CFLAGS) -DSP_VERSION='"$(VERSION)"'
 fuzz-build: | $(DEP_STAMP)
+	@bash scripts/test-deps.sh build fuzz
 	@mkdir -p build-fuzz/obj
 	@rm -f build-fuzz/libprobe.a
 	@for f in $(LIB_SRC); do \
@@ -119,6 +125,7 @@ demo: all
 	bash scripts/demo.sh
 
 analyze:
+	@bash scripts/test-deps.sh analyze
 	cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr -Iinclude -q probe
 
 clean:

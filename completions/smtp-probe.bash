@@ -17,7 +17,7 @@ _smtp_probe()
 
 	case $prev in
 	-o|--output)
-		COMPREPLY=($(compgen -W 'text json nagios prometheus' -- "$cur"))
+		COMPREPLY=($(compgen -W 'text json nagios prometheus html' -- "$cur"))
 		return ;;
 	--color)
 		COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))

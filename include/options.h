@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include "result.h"
 
-enum output_fmt { OUT_TEXT = 0, OUT_JSON, OUT_NAGIOS, OUT_PROMETHEUS };
+enum output_fmt { OUT_TEXT = 0, OUT_JSON, OUT_NAGIOS, OUT_PROMETHEUS, OUT_HTML };
 enum color_when { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER };
 
 #define OPT_MAX_PINS 16

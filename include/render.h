@@ -36,6 +36,15 @@ struct domain_result;
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
 
+/* One self-contained HTML page (inline CSS and SVG, no script, nothing
+ * loaded from elsewhere): the verdict, findings, a timeline, extensions,
+ * the chain as cards, the limit and the explained dialogue. */
+void render_html(FILE *f, const struct result *r, const struct render_opts *o);
+void render_domain_html(FILE *f, const struct domain_result *d, const struct render_opts *o);
+/* The Content-Security-Policy the page is written for (served pages send
+ * it as a header too). */
+extern const char render_html_csp[];
+
 /* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
  * shown as \xNN; writes at most max bytes of input. */
 void render_safe(FILE *f, const char *s, size_t max);

@@ -398,8 +398,11 @@ static int opt_output(struct options *o, const char *arg, char *err, size_t errl
 		o->output = OUT_NAGIOS;
 	else if (strcmp(arg, "prometheus") == 0)
 		o->output = OUT_PROMETHEUS;
+	else if (strcmp(arg, "html") == 0)
+		o->output = OUT_HTML;
 	else {
-		snprintf(err, errlen, "bad --output '%s': want text, json, nagios or prometheus", arg);
+		snprintf(err, errlen, "bad --output '%s': want text, json, nagios, prometheus "
+		         "or html", arg);
 		return -1;
 	}
 	return 0;
@@ -586,7 +589,7 @@ const struct cli_opt cli_opts[] = {
 	  "test RCPT TO:<ADDR> after --from, repeatable" },
 	/* Output */
 	{ "output", 'o', "FORMAT", opt_output, CLI_G_OUTPUT,
-	  "text (default) | json | nagios | prometheus" },
+	  "text (default) | json | nagios | prometheus | html" },
 	{ "json", 0, NULL, opt_json, CLI_G_OUTPUT,
 	  "same as -o json" },
 	{ "transcript", 'v', NULL, opt_transcript, CLI_G_OUTPUT,
@@ -794,6 +797,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		o->concurrency = o->targets_file ? 64 : 16;
 	if (o->targets_file && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
+		return CLI_ERROR;
+	}
+	if (o->output == OUT_HTML && (o->targets_file != NULL || argc - optind > 1)) {
+		snprintf(err, errlen, "-o html makes one page for one target (a host, or a "
+		         "domain with --mx)");
 		return CLI_ERROR;
 	}
 	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {

@@ -80,7 +80,7 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->warn_days = o->warn_days;
 	p->crit_days = o->crit_days;
 	p->size_reserve = o->size_reserve;
-	p->transcript = o->transcript || o->explain;
+	p->transcript = o->transcript || o->explain || o->output == OUT_HTML;
 	p->check_tls_required = o->check_tls_required;
 	p->auth_user = o->auth_user;
 	p->password_file = o->password_file;

@@ -321,7 +321,12 @@ static void render_job(struct run *run, const struct job *j, size_t index)
 	const struct options *o = run->opt;
 	const struct render_opts ro = ropts(run);
 
-	if (o->output == OUT_JSON) {
+	if (o->output == OUT_HTML) {
+		if (j->domain)
+			render_domain_html(stdout, j->d, &ro);
+		else
+			render_html(stdout, &j->r, &ro);
+	} else if (o->output == OUT_JSON) {
 		if (j->domain)
 			render_domain_json(stdout, j->d, &ro);
 		else

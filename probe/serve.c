@@ -56,6 +56,7 @@ struct sconn {
 	enum sconn_state st;
 	int fd;                          /* owned; -1 when the slot is free */
 	bool head_only;                  /* HEAD: headers, no body */
+	bool html;                       /* GET /report: the HTML page, not metrics */
 	char in[SERVE_MAX_HEAD];         /* the request head, never more */
 	size_t nin;
 	size_t lingered;
@@ -509,6 +510,38 @@ static void sconn_probe_start(struct sconn *c)
 	probe_start(c->s);
 }
 
+/* Served pages: the report's own policy as a header too, and nothing that
+ * lets a browser guess another type or leak the target in a Referer. */
+static void html_send(struct sconn *c, int code, const char *body, size_t len)
+{
+	char extra[400];
+
+	snprintf(extra, sizeof(extra), "Content-Security-Policy: %s\r\n"
+	         "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+	         "X-Frame-Options: DENY\r\n", render_html_csp);
+	conn_answer(c, code, "text/html; charset=utf-8", extra, body, len);
+}
+
+static void html_answer(struct sconn *c, const struct render_opts *ro)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (f == NULL) {
+		conn_text(c, 500, "out of memory\n");
+		return;
+	}
+	render_html(f, &c->r, ro);
+	if (fclose(f) != 0 || body == NULL) {
+		free(body);
+		conn_text(c, 500, "out of memory\n");
+		return;
+	}
+	html_send(c, 200, body, len);
+	free(body);
+}
+
 static void probe_answer(struct sconn *c)
 {
 	struct server *srv = c->srv;
@@ -525,6 +558,10 @@ static void probe_answer(struct sconn *c)
 		return;
 	}
 	memset(&ro, 0, sizeof(ro));
+	if (c->html) {
+		html_answer(c, &ro);
+		return;
+	}
 	f = open_memstream(&body, &len);
 	if (f == NULL) {
 		conn_text(c, 500, "out of memory\n");
@@ -675,6 +712,8 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		goto refuse;
 	snprintf(c->spec, sizeof(c->spec), "%s", vals[P_TARGET]);
 	c->params = *srv->env->params;
+	if (c->html)
+		c->params.transcript = true;  /* the page shows the explained dialogue */
 	if (have[P_SERVERNAME]) {
 		const char *sn = vals[P_SERVERNAME];
 
@@ -784,9 +823,58 @@ static const char help_text[] =
 	"    servername  SNI and the name the certificate must match\n"
 	"    warn_days   certificate expiry warning threshold in days\n"
 	"    crit_days   certificate expiry critical threshold in days\n"
+	"GET /report?target=HOST[:PORT]  the same probe as an HTML page (same parameters)\n"
 	"GET /metrics                    the exporter's own counters\n"
 	"\n"
 	"Only targets matching a --serve-allow pattern are probed (403 otherwise).\n";
+
+/* GET /: a form that asks for a report, and the same help as text. No
+ * script; the form submits to /report under the same allowlist. */
+static void route_index(struct sconn *c)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (f == NULL) {
+		conn_text(c, 500, "out of memory\n");
+		return;
+	}
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+	        "<title>smtp-probe exporter</title>\n<style>body{font:15px/1.45 system-ui,"
+	        "sans-serif;max-width:40rem;margin:0 auto;padding:1rem}label{display:block;"
+	        "margin:.6rem 0 .2rem}input{font:inherit;width:100%%;padding:.3rem}"
+	        "button{font:inherit;margin-top:.8rem;padding:.3rem 1rem}pre{white-space:"
+	        "pre-wrap}</style></head>\n<body><h1>smtp-probe</h1>\n"
+	        "<form method=\"get\" action=\"/report\">\n"
+	        "<label for=\"target\">Server to probe</label>"
+	        "<input id=\"target\" name=\"target\" required maxlength=\"%d\" "
+	        "placeholder=\"mx.example.org:25, smtps://host, submission://host\">\n"
+	        "<label for=\"servername\">Certificate name (optional)</label>"
+	        "<input id=\"servername\" name=\"servername\" maxlength=\"253\">\n"
+	        "<button type=\"submit\">Probe and show the report</button></form>\n"
+	        "<p>Only targets this exporter's <code>--serve-allow</code> patterns permit "
+	        "are probed. No mail is sent.</p>\n<pre>", SERVE_MAX_VALUE);
+	for (const char *p = help_text; *p; p++) {
+		if (*p == '<')
+			fputs("&lt;", f);
+		else if (*p == '>')
+			fputs("&gt;", f);
+		else if (*p == '&')
+			fputs("&amp;", f);
+		else
+			fputc(*p, f);
+	}
+	fputs("</pre></body></html>\n", f);
+	if (fclose(f) != 0 || body == NULL) {
+		free(body);
+		conn_text(c, 500, "out of memory\n");
+		return;
+	}
+	html_send(c, 200, body, len);
+	free(body);
+}
 
 /* A complete head of len bytes is in c->in. */
 static void conn_request(struct sconn *c, size_t len)
@@ -828,14 +916,14 @@ static void conn_request(struct sconn *c, size_t len)
 		goto refuse;
 	q = memchr(uri, '?', urilen);
 	pathlen = q ? (size_t)(q - uri) : urilen;
-	if (pathlen == 6 && memcmp(uri, "/probe", 6) == 0)
+	c->html = pathlen == 7 && memcmp(uri, "/report", 7) == 0;
+	if ((pathlen == 6 && memcmp(uri, "/probe", 6) == 0) || c->html)
 		route_probe(c, q ? q + 1 : "", q ? (size_t)(uri + urilen - q - 1) : 0,
 		            eol + 1, len - (size_t)(eol + 1 - in));
 	else if (pathlen == 8 && memcmp(uri, "/metrics", 8) == 0)
 		route_metrics(c);
 	else if (pathlen == 1)
-		conn_answer(c, 200, "text/plain; charset=utf-8", NULL, help_text,
-		            sizeof(help_text) - 1);
+		route_index(c);
 	else
 		conn_text(c, 404, "not found: try /probe?target=HOST or /metrics\n");
 	return;

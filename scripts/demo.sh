@@ -43,4 +43,11 @@ rc=0
 "${cmd[@]}" || rc=$?
 echo
 echo "(exit status $rc: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
+
+# The same probe as a page to open in a browser or hand to someone else.
+report=$demo/report.html
+"${cmd[@]:0:1}" -o html "${cmd[@]:1}" >"$report" || true
+echo
+echo "The same report as a self-contained web page: $report"
+echo "(open it in a browser: file://$(cd "$(dirname "$report")" && pwd)/report.html)"
 exit "$rc"

@@ -38,7 +38,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 for cmd in postfix openssl; do
 	command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] || {
-		echo "start.sh: $cmd is not installed (see .ci/run)" >&2; exit 1; }
+		echo "start.sh: $cmd is not installed (`make test` installs it: scripts/test-deps.sh)" >&2; exit 1; }
 done
 PATH=$PATH:/usr/sbin:/sbin
 PY=/usr/bin/python3

@@ -6,7 +6,7 @@
 # "definitely lost: 0" (or no leak at all).
 #
 # valgrind is required: when it is missing this test FAILs (it installs
-# nothing; .ci/run installs the valgrind package). valgrind cannot run an
+# nothing; `make test` installs valgrind: scripts/test-deps.sh). valgrind cannot run an
 # ASan binary: under `make asan` the plain build/smtp-probe (built by the
 # `make test` that runs first) is checked instead, or the test FAILs.
 #
@@ -22,7 +22,7 @@ ok() { echo "ok valgrind: $*"; }
 fail() { echo "FAIL valgrind: $*"; failed=1; }
 
 if ! command -v valgrind >/dev/null 2>&1; then
-	fail "valgrind is not installed (apt-get install valgrind; .ci/run does it)"
+	fail "valgrind is not installed (apt-get install valgrind; `make test` does it)"
 	exit 1
 fi
 if grep -aq '__asan_init' "$PROBE" 2>/dev/null; then
