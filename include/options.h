@@ -17,6 +17,9 @@ enum color_when { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER };
 struct options {
 	char **targets;                  /* borrowed from argv */
 	size_t ntargets;
+#define OPT_MAX_H 32
+	char *htargets[OPT_MAX_H];       /* -H HOST (borrowed), then the arguments */
+	size_t nhtargets;
 	uint16_t port;                   /* 0: from target or default */
 	bool mode_set;
 	enum tls_mode mode;
@@ -52,6 +55,8 @@ struct options {
 	enum output_fmt output;
 	bool transcript, explain;
 	int warn_days, crit_days;
+	double warn_time_ms, crit_time_ms; /* --warn-time/--crit-time, 0 = none */
+	bool perfdata_plain;             /* --perfdata-plain */
 	enum color_when color;
 	uint64_t size_reserve;
 };
@@ -60,7 +65,7 @@ enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
 
 /* The option table (probe/cli.c, which says how to add an option): one row
  * per option; the parser, --help and the documentation test read it. */
-enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_OUTPUT, CLI_G_SERVE,
+enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_OUTPUT, CLI_G_MON, CLI_G_SERVE,
                  CLI_G_INFO, CLI_G_COUNT };
 /* Stores arg (NULL for a flag) in o: 0, -1 with a one-line message in err
  * naming the option, or 1 after output that ends the run (--help). */

@@ -31,6 +31,7 @@ struct probe_params {
 	const char (*pins)[45];          /* --pin sha256//... values, npins of them */
 	size_t npins;
 	int warn_days, crit_days;        /* certificate expiry thresholds */
+	double warn_time_ms, crit_time_ms;   /* probe duration thresholds (-o nagios) */
 	uint64_t size_reserve;           /* bytes kept for headers (attachment limit) */
 	bool transcript;                 /* record the dialogue (-v, --explain) */
 	/* Post-EHLO steps, each only when asked. */

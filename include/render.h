@@ -13,6 +13,7 @@ struct render_opts {
 	bool explain;            /* --explain */
 	bool pretty;             /* JSON: indented (single target, TTY) */
 	bool unicode;            /* arrows and the like: only on a UTF-8 terminal */
+	bool perfdata_plain;     /* Nagios perfdata thresholds as bare numbers */
 };
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
@@ -27,6 +28,8 @@ void render_explain(FILE *f, const struct result *r, const struct render_opts *o
  * output with each finding. n results (several targets): worst status. */
 void render_nagios(FILE *f, const struct result *const *r, size_t n,
                    const struct render_opts *o);
+/* The one line a plugin prints when it cannot check (exit 3). */
+void render_nagios_unknown(FILE *f, const char *reason);
 /* Prometheus text exposition format for n results (label target=...). */
 void render_prometheus(FILE *f, const struct result *const *r, size_t n,
                        const struct render_opts *o);
@@ -35,6 +38,7 @@ void render_prometheus(FILE *f, const struct result *const *r, size_t n,
 struct domain_result;
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
+void render_domain_nagios(FILE *f, const struct domain_result *d, const struct render_opts *o);
 
 /* One self-contained HTML page (inline CSS and SVG, no script, nothing
  * loaded from elsewhere): the verdict, findings, a timeline, extensions,

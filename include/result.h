@@ -293,6 +293,7 @@ struct result {
 	struct dane_info dane;            /* --dane */
 
 	int warn_days, crit_days;         /* thresholds used (for renderers) */
+	double warn_time_ms, crit_time_ms; /* --warn-time/--crit-time, 0 unset */
 	time_t started;                   /* wall clock of probe start */
 
 	/* Checks that cost commands or connections: only when asked. */

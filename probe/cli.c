@@ -184,6 +184,7 @@ FLAG_HANDLER(opt_ipv4, only4)
 FLAG_HANDLER(opt_ipv6, only6)
 FLAG_HANDLER(opt_transcript, transcript)
 FLAG_HANDLER(opt_explain, explain)
+FLAG_HANDLER(opt_perfplain, perfdata_plain)
 
 static int opt_concurrency(struct options *o, const char *arg, char *err, size_t errlen)
 {
@@ -231,6 +232,45 @@ static int opt_deadline(struct options *o, const char *arg, char *err, size_t er
 {
 	if (parse_seconds(arg, &o->deadline_ms) != 0) {
 		snprintf(err, errlen, "bad --deadline '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -t: the whole-probe deadline under the name monitoring plugins use. */
+static int opt_t(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->deadline_ms) != 0) {
+		snprintf(err, errlen, "bad -t '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -H HOST: a target, as check_smtp takes it; joined with the arguments. */
+static int opt_H(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nhtargets == OPT_MAX_H) {
+		snprintf(err, errlen, "too many -H options (at most %d)", OPT_MAX_H);
+		return -1;
+	}
+	o->htargets[o->nhtargets++] = (char *)arg;
+	return 0;
+}
+
+static int opt_warntime(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->warn_time_ms) != 0) {
+		snprintf(err, errlen, "bad --warn-time '%s': want seconds, 0 < N <= 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_crittime(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (parse_seconds(arg, &o->crit_time_ms) != 0) {
+		snprintf(err, errlen, "bad --crit-time '%s': want seconds, 0 < N <= 3600", arg);
 		return -1;
 	}
 	return 0;
@@ -600,6 +640,21 @@ const struct cli_opt cli_opts[] = {
 	  "bytes kept for headers in the attachment limit (4096)" },
 	{ "color", 0, "WHEN", opt_color, CLI_G_OUTPUT,
 	  "auto | always | never" },
+	/* Monitoring plugin conventions (check_smtp, check_ssl_cert) */
+	{ "host", 'H', "HOST", opt_H, CLI_G_MON,
+	  "a target, as monitoring plugins take it (repeatable;\n"
+	  "same as a TARGET argument)" },
+	{ "time-limit", 't', "SECONDS", opt_t, CLI_G_MON,
+	  "whole-probe deadline (same as --deadline)" },
+	{ "warn-time", 0, "SECONDS", opt_warntime, CLI_G_MON,
+	  "WARNING (probe-slow) when the whole probe takes\n"
+	  "longer; also the threshold of the time perfdata" },
+	{ "crit-time", 0, "SECONDS", opt_crittime, CLI_G_MON,
+	  "CRITICAL (probe-slow) when the whole probe takes longer" },
+	{ "perfdata-plain", 0, NULL, opt_perfplain, CLI_G_MON,
+	  "-o nagios: perfdata thresholds as plain numbers\n"
+	  "(cert_days_left=364;30;7) for Icinga 2, which drops\n"
+	  "ranges; the exit status is the same" },
 	/* Exporter */
 	{ "serve", 0, "ADDR:PORT", opt_serve, CLI_G_SERVE,
 	  "answer GET /probe?target=HOST[:PORT] and /metrics over\n"
@@ -623,6 +678,7 @@ static const char *const group_title[CLI_G_COUNT] = {
 	[CLI_G_TLS] = "TLS and certificates:",
 	[CLI_G_AUTH] = "Credentials and envelope (no mail is ever sent):",
 	[CLI_G_OUTPUT] = "Output:",
+	[CLI_G_MON] = "Monitoring plugin (Nagios, Icinga; -o nagios):",
 	[CLI_G_SERVE] = "Exporter (Prometheus, like blackbox_exporter):",
 	[CLI_G_INFO] = "Information:",
 };
@@ -799,13 +855,19 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
 		return CLI_ERROR;
 	}
-	if (o->output == OUT_HTML && (o->targets_file != NULL || argc - optind > 1)) {
+	if (o->warn_time_ms > 0 && o->crit_time_ms > 0 && o->warn_time_ms > o->crit_time_ms) {
+		snprintf(err, errlen, "--warn-time %g is above --crit-time %g",
+		         o->warn_time_ms / 1000.0, o->crit_time_ms / 1000.0);
+		return CLI_ERROR;
+	}
+	if (o->output == OUT_HTML && (o->targets_file != NULL ||
+	                              argc - optind + (int)o->nhtargets > 1)) {
 		snprintf(err, errlen, "-o html makes one page for one target (a host, or a "
 		         "domain with --mx)");
 		return CLI_ERROR;
 	}
-	if (o->mx && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
-		snprintf(err, errlen, "--mx works with -o text or json (for monitoring, "
+	if (o->mx && o->output == OUT_PROMETHEUS) {
+		snprintf(err, errlen, "--mx works with -o text, json, html or nagios (for Prometheus, "
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
 	}
@@ -824,12 +886,24 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	}
 	if (cli_check_tests(o, err, errlen) != 0)
 		return CLI_ERROR;
-	if (optind >= argc && o->targets_file == NULL) {
+	if (optind >= argc && o->targets_file == NULL && o->nhtargets == 0) {
 		snprintf(err, errlen, "no target given (see --help)");
 		return CLI_ERROR;
 	}
 	o->targets = argv + optind;
 	o->ntargets = (size_t)(argc - optind);
+	if (o->nhtargets > 0) {
+		/* -H targets first, then the arguments, in one array. */
+		if (o->nhtargets + o->ntargets > OPT_MAX_H) {
+			snprintf(err, errlen, "-H with more than %d targets in all: give them as "
+			         "arguments", OPT_MAX_H);
+			return CLI_ERROR;
+		}
+		for (i = 0; i < (int)o->ntargets; i++)
+			o->htargets[o->nhtargets + (size_t)i] = o->targets[i];
+		o->targets = o->htargets;
+		o->ntargets += o->nhtargets;
+	}
 	for (i = 0; i < (int)o->ntargets; i++) {
 		struct target t;
 		char e2[200];
@@ -840,6 +914,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {
 			snprintf(err, errlen, "bad target '%s' for --mx: want a mail domain",
+			         o->targets[i]);
+			return CLI_ERROR;
+		}
+		if ((o->mx || t.mail_domain) && o->output == OUT_NAGIOS && o->ntargets > 1) {
+			snprintf(err, errlen, "-o nagios checks one mail domain at a time ('%s')",
 			         o->targets[i]);
 			return CLI_ERROR;
 		}

@@ -12,6 +12,7 @@
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
+#include "render.h"
 #include "run.h"
 #include "serve.h"
 #include "probe.h"
@@ -54,6 +55,27 @@ static struct tlsio_cfg *tls_pinned(const struct options *o, uint16_t version,
 	return cfg;
 }
 
+/* -o nagios anywhere on the command line (the last -o wins), even when
+ * parsing stopped before it: Nagios shows an empty stdout as "(No output)". */
+static bool wants_nagios(int argc, char **argv)
+{
+	bool nag = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc)
+			nag = strcmp(argv[++i], "nagios") == 0;
+		else if (strncmp(a, "-o", 2) == 0 && a[2] != '\0')
+			nag = strcmp(a + 2, "nagios") == 0;
+		else if (strncmp(a, "--output=", 9) == 0)
+			nag = strcmp(a + 9, "nagios") == 0;
+	}
+	return nag;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -72,6 +94,8 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_ERROR:
 		fprintf(stderr, "smtp-probe: %s\n", err);
+		if (wants_nagios(argc, argv))
+			render_nagios_unknown(stdout, err);
 		return ST_UNKNOWN;
 	case CLI_OK:
 		break;
@@ -140,6 +164,8 @@ int main(int argc, char **argv)
 	goto done;
 fail:
 	fprintf(stderr, "smtp-probe: %s\n", err);
+	if (opt.output == OUT_NAGIOS)
+		render_nagios_unknown(stdout, err);
 	rc = ST_UNKNOWN;
 done:
 	if (targets != NULL && targets != stdin)

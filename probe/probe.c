@@ -79,6 +79,8 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->npins = o->npins;
 	p->warn_days = o->warn_days;
 	p->crit_days = o->crit_days;
+	p->warn_time_ms = o->warn_time_ms;
+	p->crit_time_ms = o->crit_time_ms;
 	p->size_reserve = o->size_reserve;
 	p->transcript = o->transcript || o->explain || o->output == OUT_HTML;
 	p->check_tls_required = o->check_tls_required;
@@ -373,6 +375,8 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
 	r->want_transcript = params->transcript;
 	r->warn_days = params->warn_days;
 	r->crit_days = params->crit_days;
+	r->warn_time_ms = params->warn_time_ms;
+	r->crit_time_ms = params->crit_time_ms;
 	r->size.reserve = params->size_reserve;
 	r->started = time(NULL);
 	return p;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mx.h"
 #include "render.h"
 #include "render_util.h"
 
@@ -59,13 +60,13 @@ static void nag_hostport(char *out, size_t outsz, const struct result *r)
 
 /* The most severe finding (the first one of that severity), or NULL when
  * there is nothing above info; *more counts the other non-info findings. */
-static const struct finding *nag_worst(const struct result *r, size_t *more)
+static const struct finding *nag_worst(const struct finding *f, size_t nf, size_t *more)
 {
 	const struct finding *w = NULL;
 	size_t n = 0;
 
-	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
-		const struct finding *fd = &r->findings[i];
+	for (size_t i = 0; i < nf && i < RESULT_MAX_FINDINGS; i++) {
+		const struct finding *fd = &f[i];
 
 		if (fd->sev == SEV_INFO)
 			continue;
@@ -147,7 +148,7 @@ static void nag_summary(char *out, size_t outsz, const struct result *r, bool wi
 	const struct finding *w;
 	size_t more;
 
-	w = nag_worst(r, &more);
+	w = nag_worst(r->findings, r->nfindings, &more);
 	if (r->status == ST_OK || w == NULL) {
 		if (r->status == ST_UNKNOWN && w == NULL) {
 			nag_hostport(hp, sizeof(hp), r);
@@ -174,6 +175,7 @@ static void nag_summary(char *out, size_t outsz, const struct result *r, bool wi
 struct nag_perf {
 	FILE *f;
 	bool started;                 /* '|' written: further items after a space */
+	bool plain;                   /* --perfdata-plain: thresholds as bare numbers */
 };
 
 static void nag_label(struct nag_perf *pf, const char *prefix, const char *name)
@@ -200,13 +202,35 @@ static void nag_label(struct nag_perf *pf, const char *prefix, const char *name)
 	fprintf(pf->f, quote ? "'%s'=" : "%s=", lab);
 }
 
-static void nag_perf_seconds(struct nag_perf *pf, const char *prefix, const char *name,
-                             double ms)
+/* A threshold in seconds, "" when not set; plain decimals (the guidelines'
+ * grammar has no exponent), trailing zeros cut. */
+static void nag_secs(char *out, size_t outsz, double ms)
 {
+	size_t n;
+
+	out[0] = '\0';
+	if (ms <= 0)
+		return;
+	render_fmt(out, outsz, "%.6f", ms / 1000.0);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
+static void nag_perf_seconds(struct nag_perf *pf, const char *prefix, const char *name,
+                             double ms, double warn_ms, double crit_ms)
+{
+	char w[32], c[32];
+
 	if (ms < 0)
 		return;
+	nag_secs(w, sizeof(w), warn_ms);
+	nag_secs(c, sizeof(c), crit_ms);
 	nag_label(pf, prefix, name);
-	fprintf(pf->f, "%.3fs;;;0", ms / 1000.0);
+	/* A bare number N means "alert outside 0..N": above N, as wanted. */
+	fprintf(pf->f, "%.3fs;%s;%s;0", ms / 1000.0, w, c);
 }
 
 static void nag_perfdata(struct nag_perf *pf, const struct result *r, const char *prefix)
@@ -218,24 +242,27 @@ static void nag_perfdata(struct nag_perf *pf, const struct result *r, const char
 		 * the engine's rule (days_left < warn_days); a bare "N" would
 		 * mean "alert above N" to the threshold parsers. */
 		nag_label(pf, prefix, "cert_days_left");
-		fprintf(pf->f, "%ld;%d:;%d:", days, r->warn_days, r->crit_days);
+		/* --perfdata-plain: Icinga 2 keeps only bare numbers (it drops
+		 * ranges), and draws them as threshold lines. */
+		fprintf(pf->f, pf->plain ? "%ld;%d;%d" : "%ld;%d:;%d:", days, r->warn_days,
+		        r->crit_days);
 	}
-	nag_perf_seconds(pf, prefix, "time", r->t.total_ms);
-	nag_perf_seconds(pf, prefix, "connect_time", r->t.connect_ms);
-	nag_perf_seconds(pf, prefix, "greeting_time", r->t.greeting_ms);
-	nag_perf_seconds(pf, prefix, "tls_handshake", r->t.tls_ms);
+	nag_perf_seconds(pf, prefix, "time", r->t.total_ms, r->warn_time_ms, r->crit_time_ms);
+	nag_perf_seconds(pf, prefix, "connect_time", r->t.connect_ms, 0, 0);
+	nag_perf_seconds(pf, prefix, "greeting_time", r->t.greeting_ms, 0, 0);
+	nag_perf_seconds(pf, prefix, "tls_handshake", r->t.tls_ms, 0, 0);
 	if (r->size.has_limit) {
 		nag_label(pf, prefix, "size_limit");
 		fprintf(pf->f, "%" PRIu64 "B;;;0", r->size.limit);
 	}
 }
 
-static void nag_findings(FILE *f, const struct result *r, const char *prefix)
+static void nag_findings(FILE *f, const struct finding *fs, size_t nf, const char *prefix)
 {
-	char code[sizeof(r->findings[0].code) * 4 + 8], msg[NAG_TEXT_BUF];
+	char code[sizeof(fs[0].code) * 4 + 8], msg[NAG_TEXT_BUF];
 
-	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
-		const struct finding *fd = &r->findings[i];
+	for (size_t i = 0; i < nf && i < RESULT_MAX_FINDINGS; i++) {
+		const struct finding *fd = &fs[i];
 		char c0[sizeof(fd->code)];
 
 		memcpy(c0, fd->code, sizeof(c0));
@@ -298,9 +325,8 @@ void render_nagios(FILE *f, const struct result *const *r, size_t n,
 {
 	char summary[NAG_TEXT_BUF * 2 + 128];
 	enum status worst = ST_OK;
-	struct nag_perf pf = { .f = f };
+	struct nag_perf pf = { .f = f, .plain = o->perfdata_plain };
 
-	(void)o;
 	if (n == 0) {
 		fputs("SMTP UNKNOWN - no targets\n", f);
 		return;
@@ -326,12 +352,110 @@ void render_nagios(FILE *f, const struct result *const *r, size_t n,
 		char hp[NAG_TEXT_BUF + 16];
 
 		if (n == 1) {
-			nag_findings(f, r[i], NULL);
+			nag_findings(f, r[i]->findings, r[i]->nfindings, NULL);
 			continue;
 		}
 		nag_hostport(hp, sizeof(hp), r[i]);
 		nag_summary(summary, sizeof(summary), r[i], false);
 		fprintf(f, "[%s] %s - %s\n", nag_status_word(r[i]->status), hp, summary);
-		nag_findings(f, r[i], hp);
+		nag_findings(f, r[i]->findings, r[i]->nfindings, hp);
+	}
+}
+
+void render_nagios_unknown(FILE *f, const char *reason)
+{
+	char msg[NAG_TEXT_BUF];
+
+	nag_clean(msg, sizeof(msg), reason);
+	fprintf(f, "SMTP UNKNOWN - %s\n", msg);
+}
+
+/* A probe's name in the domain's output: "host:port (address)". */
+static void nag_probe_name(char *out, size_t outsz, const struct result *r)
+{
+	char hp[NAG_TEXT_BUF + 16], a[NAG_TEXT_BUF];
+
+	nag_hostport(hp, sizeof(hp), r);
+	nag_clean(a, sizeof(a), r->address);
+	if (a[0])
+		render_fmt(out, outsz, "%s (%s)", hp, a);
+	else
+		render_fmt(out, outsz, "%s", hp);
+}
+
+/* --mx: one status for the domain (its own findings and every probe's),
+ * then one long-output line per probe. Perfdata per probe, labelled by
+ * host, and by host/address when a host was probed on several addresses. */
+void render_domain_nagios(FILE *f, const struct domain_result *d, const struct render_opts *o)
+{
+	char summary[NAG_TEXT_BUF * 2 + 128], dom[NAG_TEXT_BUF], one[NAG_TEXT_BUF * 2];
+	struct nag_perf pf = { .f = f, .plain = o->perfdata_plain };
+	const struct finding *w;
+	const struct result *wr = NULL, *early = NULL;
+	long early_days = 0;
+	size_t more, nbad = 0;
+
+	nag_clean(dom, sizeof(dom), d->domain ? d->domain : d->target);
+	for (size_t i = 0; i < d->nprobes; i++) {
+		const struct result *r = &d->probes[i];
+		long days;
+
+		if (r->status != ST_OK)
+			nbad++;
+		if (r->status != ST_OK && (wr == NULL || r->status > wr->status))
+			wr = r;
+		if (nag_days_left(r, &days) && (early == NULL || days < early_days)) {
+			early = r;
+			early_days = days;
+		}
+	}
+	render_fmt(summary, sizeof(summary), "%s: %zu of %zu MX host%s answered", dom,
+	           d->hosts_answered, d->nmx, d->nmx == 1 ? "" : "s");
+	w = nag_worst(d->findings, d->nfindings, &more);
+	if (w != NULL && (wr == NULL || (int)w->sev >= (int)wr->status)) {
+		nag_clean(one, sizeof(one), w->message ? w->message : w->code);
+		render_appendf(summary, sizeof(summary), "; %s", one);
+		if (more + nbad)
+			render_appendf(summary, sizeof(summary), " (+%zu more)", more + nbad);
+	} else if (wr != NULL) {
+		char name[NAG_TEXT_BUF * 2 + 8];
+
+		nag_probe_name(name, sizeof(name), wr);
+		nag_summary(one, sizeof(one), wr, false);
+		render_appendf(summary, sizeof(summary), "; %s %s", name, one);
+		if (nbad - 1 + (w ? more + 1 : 0))
+			render_appendf(summary, sizeof(summary), " (+%zu more)",
+			               nbad - 1 + (w ? more + 1 : 0));
+	} else if (early != NULL) {
+		render_appendf(summary, sizeof(summary),
+		               "; earliest certificate expiry in %ld days (%s)", early_days,
+		               early->host ? early->host : "");
+	}
+	fprintf(f, "SMTP %s - %s", nag_status_word(d->status), summary);
+	nag_label(&pf, NULL, "hosts_answered");
+	fprintf(f, "%zu;;;0;%zu", d->hosts_answered, d->nmx);
+	for (size_t i = 0; i < d->nprobes; i++) {
+		const struct result *r = &d->probes[i];
+		char prefix[NAG_TEXT_BUF * 2 + 8], h[NAG_TEXT_BUF];
+		size_t same = 0;
+
+		for (size_t k = 0; k < d->nprobes; k++)
+			if (d->probes[k].host && r->host && strcmp(d->probes[k].host, r->host) == 0)
+				same++;
+		nag_clean(h, sizeof(h), r->host ? r->host : r->target);
+		if (same > 1 && r->address[0])
+			render_fmt(prefix, sizeof(prefix), "%s/%s", h, r->address);
+		else
+			render_fmt(prefix, sizeof(prefix), "%s", h);
+		nag_perfdata(&pf, r, prefix);
+	}
+	fputc('\n', f);
+	nag_findings(f, d->findings, d->nfindings, NULL);
+	for (size_t i = 0; i < d->nprobes; i++) {
+		char name[NAG_TEXT_BUF * 2 + 8];
+
+		nag_probe_name(name, sizeof(name), &d->probes[i]);
+		nag_summary(one, sizeof(one), &d->probes[i], false);
+		fprintf(f, "[%s] %s - %s\n", nag_status_word(d->probes[i].status), name, one);
 	}
 }

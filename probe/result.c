@@ -150,8 +150,30 @@ void findings_clear(struct finding *f, size_t *n)
 	*n = 0;
 }
 
+/* --warn-time/--crit-time on the whole probe, as check_smtp's -w/-c. Once:
+ * result_finish runs again when later checks (PTR, DANE) add findings. */
+static void result_check_time(struct result *r)
+{
+	double lim;
+	bool crit;
+
+	if (r->t.total_ms < 0 || (r->warn_time_ms <= 0 && r->crit_time_ms <= 0))
+		return;
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, "probe-slow") == 0)
+			return;
+	crit = r->crit_time_ms > 0 && r->t.total_ms > r->crit_time_ms;
+	if (!crit && !(r->warn_time_ms > 0 && r->t.total_ms > r->warn_time_ms))
+		return;
+	lim = crit ? r->crit_time_ms : r->warn_time_ms;
+	result_add(r, crit ? SEV_CRITICAL : SEV_WARNING, "probe-slow",
+	           "the probe took %.3f s (%s above %g s)", r->t.total_ms / 1000.0,
+	           crit ? "critical" : "warning", lim / 1000.0);
+}
+
 enum status result_finish(struct result *r)
 {
+	result_check_time(r);
 	r->status = findings_status(r->findings, r->nfindings);
 	return r->status;
 }

@@ -263,6 +263,7 @@ static struct render_opts ropts(const struct run *run)
 	else if (o->color == COLOR_AUTO)
 		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	ro.unicode = isatty(STDOUT_FILENO) && locale_is_utf8();
+	ro.perfdata_plain = o->perfdata_plain;
 	ro.pretty = o->output == OUT_JSON && run->ordered && run->njobs == 1 &&
 	            isatty(STDOUT_FILENO);
 	return ro;
@@ -454,7 +455,7 @@ static void on_deadline(struct loop *l, void *arg)
 	char why[96];
 
 	(void)l;
-	snprintf(why, sizeof(why), "the probe did not finish within its %.0f s deadline",
+	snprintf(why, sizeof(why), "the probe did not finish within its %g s deadline",
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
 		probe_abort(j->s, why);
@@ -729,7 +730,9 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 		}
 		for (i = 0; i < run.njobs; i++)
 			all[i] = &run.jobs[i].r;
-		if (o->output == OUT_NAGIOS)
+		if (o->output == OUT_NAGIOS && run.njobs == 1 && run.jobs[0].domain)
+			render_domain_nagios(stdout, run.jobs[0].d, &ro);
+		else if (o->output == OUT_NAGIOS)
 			render_nagios(stdout, all, run.njobs, &ro);
 		else
 			render_prometheus(stdout, all, run.njobs, &ro);

@@ -51,6 +51,7 @@ valgrind         # tests/integ/test_valgrind.sh
 iproute2         # network namespaces (Happy Eyeballs test)
 time             # /usr/bin/time: max RSS in tests/integ/test_batch.py
 prometheus       # promtool (metrics lint) and the server that scrapes the exporter
+icinga2-bin      # Icinga 2's own perfdata parser and config check (tests/integ/test_nagios.py)
 debhelper        # tests/integ/test_packaging.py builds the .deb
 dpkg-dev         # dpkg-buildpackage
 groff-base       # the man page renders without warnings

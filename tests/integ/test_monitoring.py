@@ -11,6 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import check, finish, load_env, run_probe, cert_not_after  # noqa: E402
 from prom import promtool, samples  # noqa: E402
+from nagios_grammar import parse_nagios  # noqa: E402
 
 ENV = load_env()
 CA = ENV["ca"]
@@ -18,54 +19,6 @@ P = ENV["ports"]
 V4 = ENV.get("v4", "127.0.0.1")
 TLS = ["--cafile", CA, "--servername", "mx1.test", "--timeout", "5"]
 SIZE = ENV.get("size_limit", 104857600)
-
-# The guidelines' grammar: "SMTP STATUS - text|perfdata", text without '|',
-# perfdata items 'label'=value[UOM];[warn];[crit];[min];[max], space separated.
-NUM = r"-?[0-9]+(?:\.[0-9]+)?"
-RANGE = r"@?(?:%s|~)?:?(?:%s)?" % (NUM, NUM)
-ITEM = re.compile(r"^('(?:[^'=]|'')+'|[^ '=]+)=(%s)(s|ms|us|%%|B|KB|MB|TB|c)?"
-                  r"(?:;(%s)(?:;(%s)(?:;(%s)?(?:;(%s)?)?)?)?)?$" % (NUM, RANGE, RANGE, NUM, NUM))
-STATUS = re.compile(r"^SMTP (OK|WARNING|CRITICAL|UNKNOWN) - ([^|]+)(?:\|(.+))?$")
-LONG = re.compile(r"^\[(INFO|WARNING|CRITICAL|OK|UNKNOWN)\] \S")
-
-
-def split_perfdata(pd):
-    items, cur, inq = [], "", False
-    for ch in pd:
-        if ch == "'":
-            inq = not inq
-        if ch == " " and not inq:
-            items.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    items.append(cur)
-    return items
-
-
-def parse_nagios(name, out):
-    """Checks the grammar; returns (status word, summary, {label: match}, long lines)."""
-    lines = out.split("\n")
-    check(name + ": ends-with-newline", out.endswith("\n"), repr(out[-40:]))
-    if lines and lines[-1] == "":
-        lines.pop()
-    m = STATUS.match(lines[0]) if lines else None
-    check(name + ": status-line-grammar", m is not None, lines[:1])
-    if m is None:
-        return None, "", {}, []
-    perf = {}
-    bad = []
-    for item in split_perfdata(m.group(3) or ""):
-        im = ITEM.match(item)
-        if im is None:
-            bad.append(item)
-        else:
-            perf[im.group(1).strip("'")] = im
-    check(name + ": perfdata-grammar", m.group(3) and not bad, bad or "no perfdata")
-    long_lines = lines[1:]
-    check(name + ": long-output-lines", all(LONG.match(ln) for ln in long_lines), long_lines)
-    return m.group(1), m.group(2), perf, long_lines
-
 
 def nagios(name, port, extra=(), targets=None):
     args = ["-o", "nagios"] + TLS + list(extra) + (targets or ["%s:%d" % (V4, port)])
