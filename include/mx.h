@@ -60,6 +60,9 @@ struct mx_audit *mx_audit_new(const struct probe_env *env, const char *spec,
                               const char *domain, struct domain_result *d,
                               mx_done_cb cb, void *arg);
 void mx_audit_start(struct mx_audit *a);
+/* Ends the audit now (the run's deadline): lookups cancelled, probes
+ * ended, findings say what was cut short; the done callback follows. */
+void mx_audit_abort(struct mx_audit *a, const char *why);
 void mx_audit_free(struct mx_audit *a);
 
 #endif

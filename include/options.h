@@ -34,6 +34,7 @@ struct options {
 	bool dane, mta_sts, tls_versions, starttls_injection, check_tls_required;
 	const char *auth_user;           /* --auth USER */
 	const char *password_file;       /* --password-file FILE */
+	char *password;                  /* owned: read once by cli_parse, wiped by cli_free */
 	const char *auth_mech;           /* --auth-mech NAME, NULL = strongest offered */
 	bool allow_plaintext_auth;
 	const char *mail_from;           /* --from ADDR */
@@ -44,6 +45,8 @@ struct options {
 #define OPT_MAX_ALLOW 32
 	const char *serve_allow[OPT_MAX_ALLOW]; /* --serve-allow PATTERN */
 	size_t nserve_allow;
+	const char *serve_allow_net[OPT_MAX_ALLOW]; /* --serve-allow-net ADDRESS/PREFIX */
+	size_t nserve_allow_net;
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */
@@ -61,7 +64,8 @@ struct options {
 	uint64_t size_reserve;
 };
 
-enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR };
+/* CLI_ERROR_USAGE: like CLI_ERROR, and the usage line follows the message. */
+enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR, CLI_ERROR_USAGE };
 
 /* The option table (probe/cli.c, which says how to add an option): one row
  * per option; the parser, --help and the documentation test read it. */
@@ -85,5 +89,7 @@ extern const size_t cli_nopts;
  * one-line message in err naming the bad argument. */
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 void cli_usage(FILE *f);
+/* Wipes and frees what cli_parse allocated (the password). */
+void cli_free(struct options *o);
 
 #endif

@@ -37,7 +37,7 @@ struct probe_params {
 	/* Post-EHLO steps, each only when asked. */
 	bool check_tls_required;
 	const char *auth_user;           /* NULL: no --auth */
-	const char *password_file;
+	const char *password;            /* read once by cli_parse; NULL: none */
 	const char *auth_mech;           /* NULL: the strongest offered */
 	bool allow_plaintext_auth;
 	const char *mail_from;           /* NULL: no --from */
@@ -45,6 +45,11 @@ struct probe_params {
 	size_t nrcpt;
 	/* Extra connections. */
 	bool tls_versions, starttls_injection;
+	/* NULL, or says whether the probe may connect to an address (the
+	 * exporter's --serve-allow-net): every connection, extras included,
+	 * goes only to addresses it allows. */
+	bool (*addr_ok)(const void *arg, const struct dns_addr *a);
+	const void *addr_ok_arg;
 };
 
 void probe_params_from_options(struct probe_params *p, const struct options *o);

@@ -49,8 +49,9 @@ void render_domain_html(FILE *f, const struct domain_result *d, const struct ren
  * it as a header too). */
 extern const char render_html_csp[];
 
-/* Terminal-safe copy of server text: control bytes, DEL and invalid UTF-8
- * shown as \xNN; writes at most max bytes of input. */
+/* Terminal-safe copy of server text (sanitize.h, SAN_TEXT): controls as
+ * \xNN, C1 and bidi code points as \uXXXX, invalid UTF-8 as U+FFFD; writes
+ * at most max bytes of input. */
 void render_safe(FILE *f, const char *s, size_t max);
 
 #endif

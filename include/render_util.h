@@ -14,8 +14,7 @@
 
 #define RENDER_WIDTH 80
 
-/* Length (1..4) of the well-formed UTF-8 sequence at p[0..n), or 0 when it
- * is not one (overlong, surrogate, > U+10FFFF, truncated, stray byte). */
+/* san_utf8_len (sanitize.h), kept for the renderers' own use. */
 size_t render_utf8_len(const unsigned char *p, size_t n);
 
 /* Like render_safe, into out (always NUL-terminated); a cut is marked with

@@ -22,8 +22,25 @@ int serve_addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *s
  * "[V6GLOB]" or "[V6GLOB]:PORTGLOB". 0, or -1 with a reason in err. */
 int serve_pattern_check(const char *pattern, char *err, size_t errlen);
 /* host (as target_parse leaves it: lower case, IPv6 without brackets) and
- * port match one of the n patterns (fnmatch, case-insensitive). */
-bool serve_allowed(const char *const *patterns, size_t n, const char *host, uint16_t port);
+ * port match one of the n patterns (fnmatch, case-insensitive). literal is
+ * the address family when host is an IP literal, else 0: an address-shaped
+ * pattern matches only literals (in canonical form), a name pattern only
+ * names; '*' both (docs/monitoring.md says exactly how). */
+bool serve_allowed(const char *const *patterns, size_t n, const char *host, int literal,
+                   uint16_t port);
+
+/* --serve-allow-net ADDRESS[/PREFIX]: the networks the exporter may
+ * connect to, checked on every address before connecting. */
+struct serve_net {
+	int family;
+	unsigned char addr[16];
+	unsigned prefix;
+};
+int serve_net_parse(const char *spec, struct serve_net *net, char *err, size_t errlen);
+/* addr (4 or 16 bytes of family; an IPv4-mapped IPv6 address counts as its
+ * IPv4 address) is inside one of the n networks. */
+bool serve_net_contains(const struct serve_net *nets, size_t n, int family,
+                        const unsigned char *addr);
 
 /* Runs the exporter on env (all borrowed) until sigfd (a signalfd for
  * SIGTERM/SIGINT, borrowed) becomes readable, then shuts down cleanly:

@@ -63,31 +63,120 @@ static long cert_days_between(time_t a, time_t b)
 	return (long)q;
 }
 
-static char *cert_dn(const mbedtls_x509_name *dn)
+/* Bounded text builder for cert_dn: a piece goes in whole or not at all,
+ * and a cut is marked "...". */
+struct dn_buf {
+	char s[CERT_DN_MAX];
+	size_t len;
+	bool cut;
+};
+
+static void dn_put(struct dn_buf *b, const char *p, size_t n)
 {
-	char buf[CERT_DN_MAX];
-	buf[0] = '\0';
-	/* On BUFFER_TOO_SMALL the text written so far is kept: "cut at 1024". */
-	if (mbedtls_x509_dn_gets(buf, sizeof(buf), dn) < 0)
-		buf[sizeof(buf) - 1] = '\0';
-	return strdup(buf);
+	if (b->cut || b->len + n + 4 > sizeof(b->s)) {
+		b->cut = true;
+		return;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
 }
 
-/* "DNS:name" / "IP:addr" / "other"; bytes kept raw except NUL, which would
- * silently shorten the name (the classic NUL-in-CN spoof). */
+static void dn_hex(struct dn_buf *b, unsigned char c, bool backslash)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	char e[3] = { '\\', hx[c >> 4], hx[c & 15] };
+
+	if (backslash)
+		dn_put(b, e, 3);
+	else
+		dn_put(b, e + 1, 2);
+}
+
+/* The distinguished name as one line in the style of RFC 4514 (most
+ * significant first as the certificate lists it, ", " between RDNs, " + "
+ * inside one). Written here rather than with mbedtls_x509_dn_gets, which
+ * stops at a NUL in a value: "O=Trusted Bank Inc\0..." must not hide the
+ * CN that follows. Specials are backslash-escaped, control bytes and NUL
+ * become \XX hex pairs, other bytes (UTF-8) stay for the renderers'
+ * sanitiser; non-string values are #hex as in RFC 4514. */
+static char *cert_dn(const mbedtls_x509_name *dn)
+{
+	struct dn_buf b;
+	const mbedtls_x509_name *n;
+	bool merge = false, first = true;
+
+	memset(&b, 0, sizeof(b));
+	for (n = dn; n != NULL; n = n->next) {
+		const char *sn = NULL;
+		char oid[64];
+		int tag = n->val.tag;
+		bool text = tag == MBEDTLS_ASN1_UTF8_STRING || tag == MBEDTLS_ASN1_PRINTABLE_STRING ||
+		            tag == MBEDTLS_ASN1_IA5_STRING || tag == MBEDTLS_ASN1_T61_STRING;
+
+		if (n->oid.p == NULL)
+			continue;
+		if (!first)
+			dn_put(&b, merge ? " + " : ", ", merge ? 3 : 2);
+		first = false;
+		if (mbedtls_oid_get_attr_short_name(&n->oid, &sn) == 0) {
+			dn_put(&b, sn, strlen(sn));
+		} else {
+			int r = mbedtls_oid_get_numeric_string(oid, sizeof(oid), &n->oid);
+
+			dn_put(&b, r > 0 ? oid : "??", r > 0 ? (size_t)r : 2);
+			text = false;
+		}
+		dn_put(&b, "=", 1);
+		if (!text) {
+			dn_put(&b, "#", 1);
+			for (size_t i = 0; i < n->val.len; i++)
+				dn_hex(&b, n->val.p[i], false);
+		} else {
+			for (size_t i = 0; i < n->val.len; i++) {
+				unsigned char c = n->val.p[i];
+
+				if (c < 0x20 || c == 0x7f) {
+					dn_hex(&b, c, true);
+					continue;
+				}
+				if (strchr(",=+<>;\"\\", c) != NULL || (i == 0 && (c == '#' || c == ' ')) ||
+				    (i + 1 == n->val.len && c == ' '))
+					dn_put(&b, "\\", 1);
+				dn_put(&b, (const char *)&n->val.p[i], 1);
+			}
+		}
+		merge = n->MBEDTLS_PRIVATE(next_merged) != 0;
+	}
+	if (b.cut) {
+		memcpy(b.s + b.len, "...", 3);
+		b.len += 3;
+	}
+	b.s[b.len] = '\0';
+	return strdup(b.s);
+}
+
+/* "DNS:name" / "IP:addr" / "other"; bytes kept raw (the renderers'
+ * sanitiser shows them) except NUL, written \00 as in the subject: a NUL
+ * would silently shorten the name (the classic NUL-in-CN spoof). */
 static char *cert_san_text(const mbedtls_x509_buf *b)
 {
-	char buf[CERT_SAN_MAX + 8];
+	char buf[CERT_SAN_MAX * 3 + 8];
 	int type = b->tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
 
 	if ((b->tag & MBEDTLS_ASN1_CONTEXT_SPECIFIC) == 0)
 		return strdup("other");
 	if (type == MBEDTLS_X509_SAN_DNS_NAME) {
-		size_t n = b->len < CERT_SAN_MAX ? b->len : CERT_SAN_MAX;
+		size_t n = b->len < CERT_SAN_MAX ? b->len : CERT_SAN_MAX, o = 4;
 		memcpy(buf, "DNS:", 4);
-		for (size_t i = 0; i < n; i++)
-			buf[4 + i] = b->p[i] ? (char)b->p[i] : '?';
-		buf[4 + n] = '\0';
+		for (size_t i = 0; i < n && o + 4 < sizeof(buf); i++) {
+			if (b->p[i] == 0) {
+				memcpy(buf + o, "\\00", 3);
+				o += 3;
+			} else {
+				buf[o++] = (char)b->p[i];
+			}
+		}
+		buf[o] = '\0';
 		return strdup(buf);
 	}
 	if (type == MBEDTLS_X509_SAN_IP_ADDRESS) {

@@ -338,6 +338,21 @@ static int opt_serve(struct options *o, const char *arg, char *err, size_t errle
 	return 0;
 }
 
+static int opt_serveallownet(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct serve_net net;
+
+	if (o->nserve_allow_net == OPT_MAX_ALLOW) {
+		snprintf(err, errlen, "too many --serve-allow-net options (at most %d)",
+		         OPT_MAX_ALLOW);
+		return -1;
+	}
+	if (serve_net_parse(arg, &net, err, errlen) != 0)
+		return -1;
+	o->serve_allow_net[o->nserve_allow_net++] = arg;
+	return 0;
+}
+
 static int opt_serveallow(struct options *o, const char *arg, char *err, size_t errlen)
 {
 	if (o->nserve_allow == OPT_MAX_ALLOW) {
@@ -663,7 +678,12 @@ const struct cli_opt cli_opts[] = {
 	{ "serve-allow", 0, "PATTERN", opt_serveallow, CLI_G_SERVE,
 	  "targets the exporter may probe, repeatable: a host\n"
 	  "glob with an optional :PORT glob ('*.example.org:25');\n"
-	  "without one every /probe is refused (403)" },
+	  "without one every /probe is refused (403); address\n"
+	  "patterns match only IP literals, name patterns only names" },
+	{ "serve-allow-net", 0, "CIDR", opt_serveallownet, CLI_G_SERVE,
+	  "networks the exporter may connect to, repeatable\n"
+	  "('192.0.2.0/24'): checked on every resolved address\n"
+	  "before connecting" },
 	/* Information */
 	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
 	  "this help" },
@@ -763,12 +783,11 @@ static void getopt_tables(struct option *lo, char *shortopts, size_t shortlen)
 }
 
 /* Combinations of the checks that cost commands or connections. The
- * password is read here once so a missing one is bad usage (exit 3), then
- * wiped; the probe reads it again only when it sends AUTH. */
-static int cli_check_tests(const struct options *o, char *err, size_t errlen)
+ * password is read here, once and bounded, so a missing one is bad usage
+ * (exit 3) and a FIFO or <(pass show x) works: reading such a file a
+ * second time at AUTH would block or find it empty. */
+static int cli_check_tests(struct options *o, char *err, size_t errlen)
 {
-	char pw[AUTH_MAX_SECRET];
-
 	if (o->nrcpt > 0 && o->mail_from == NULL) {
 		snprintf(err, errlen, "--rcpt needs --from ADDR (\"\" for MAIL FROM:<>)");
 		return -1;
@@ -795,13 +814,27 @@ static int cli_check_tests(const struct options *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->auth_user != NULL) {
-		int rc = auth_password_load(o->password_file, pw, sizeof(pw), err, errlen);
-
-		auth_wipe(pw, sizeof(pw));
-		if (rc != 0)
+		o->password = calloc(1, AUTH_MAX_SECRET);
+		if (o->password == NULL) {
+			snprintf(err, errlen, "out of memory");
 			return -1;
+		}
+		if (auth_password_load(o->password_file, o->password, AUTH_MAX_SECRET,
+		                       err, errlen) != 0) {
+			cli_free(o);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+void cli_free(struct options *o)
+{
+	if (o->password != NULL) {
+		auth_wipe(o->password, AUTH_MAX_SECRET);
+		free(o->password);
+		o->password = NULL;
+	}
 }
 
 enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -878,16 +911,19 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			         "from /probe?target= requests");
 			return CLI_ERROR;
 		}
-		return CLI_OK;
+		return cli_check_tests(o, err, errlen) == 0 ? CLI_OK : CLI_ERROR;
 	}
-	if (o->nserve_allow > 0) {
-		snprintf(err, errlen, "--serve-allow needs --serve");
+	if (o->nserve_allow > 0 || o->nserve_allow_net > 0) {
+		snprintf(err, errlen, "%s needs --serve",
+		         o->nserve_allow > 0 ? "--serve-allow" : "--serve-allow-net");
 		return CLI_ERROR;
 	}
 	if (cli_check_tests(o, err, errlen) != 0)
 		return CLI_ERROR;
 	if (optind >= argc && o->targets_file == NULL && o->nhtargets == 0) {
-		snprintf(err, errlen, "no target given (see --help)");
+		/* Run bare, the tool says how it is used, not only what is missing. */
+		snprintf(err, errlen, "no target given");
+		return CLI_ERROR_USAGE;
 		return CLI_ERROR;
 	}
 	o->targets = argv + optind;

@@ -5,64 +5,14 @@
 #include <string.h>
 
 #include "jsonw.h"
-#include "render_util.h"
+#include "sanitize.h"
 
 #define JSONW_MAX_DEPTH 32
 
-static const char hexdig[] = "0123456789abcdef";
-
 void json_escape(FILE *f, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-
 	putc('"', f);
-	if (p == NULL)
-		n = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t l;
-
-		/* Printable ASCII other than the two specials goes out in runs. */
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			i++;
-			run++;
-			continue;
-		}
-		if (run) {
-			fwrite(p + i - run, 1, run, f);
-			run = 0;
-		}
-		if (c >= 0x80) {
-			l = render_utf8_len(p + i, n - i);
-			if (l) {
-				fwrite(p + i, 1, l, f);
-				i += l;
-			} else {
-				/* One replacement per bad byte: resynchronises on
-				 * the next byte, as the Unicode standard advises. */
-				fputs("\\ufffd", f);
-				i++;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':  fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default: {
-			/* Other controls and DEL: \u00XX keeps terminals and
-			 * naive consumers safe even though DEL is legal JSON. */
-			char u[7] = { '\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15], 0 };
-			fputs(u, f);
-		}
-		}
-		i++;
-	}
-	if (run)
-		fwrite(p + i - run, 1, run, f);
+	san_write(f, SAN_JSON, s, n);
 	putc('"', f);
 }
 

@@ -86,16 +86,23 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	bool fatal = false;
 	int rc = ST_UNKNOWN;
+	enum cli_rc prc;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&env, 0, sizeof(env));
-	switch (cli_parse(argc, argv, &opt, err, sizeof(err))) {
+	prc = cli_parse(argc, argv, &opt, err, sizeof(err));
+	switch (prc) {
 	case CLI_EXIT_OK:
 		return 0;
 	case CLI_ERROR:
+	case CLI_ERROR_USAGE:
 		fprintf(stderr, "smtp-probe: %s\n", err);
+		if (prc == CLI_ERROR_USAGE)
+			fputs("usage: smtp-probe [OPTIONS] TARGET...   (smtp-probe --help for all "
+			      "options)\n", stderr);
 		if (wants_nagios(argc, argv))
 			render_nagios_unknown(stdout, err);
+		cli_free(&opt);
 		return ST_UNKNOWN;
 	case CLI_OK:
 		break;
@@ -175,5 +182,6 @@ done:
 	tlsio_cfg_free(env.tls13);
 	dns_free(env.dns);
 	loop_free(env.loop);
+	cli_free(&opt);
 	return rc;
 }

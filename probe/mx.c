@@ -16,6 +16,11 @@
 
 struct mx_audit;
 
+struct host_ctx {
+	struct mx_audit *a;
+	size_t h;
+};
+
 /* One probe of the audit and its reverse-DNS follow-up. */
 struct mx_probe {
 	struct mx_audit *a;               /* borrowed */
@@ -28,6 +33,7 @@ struct mx_probe {
 	struct dane_check *dc;            /* owned: --dane after the dialogue */
 	struct dns_addr probed;           /* the address the dialogue ran on */
 	bool started, done;
+	bool dialogue_done;               /* the session ended; PTR/DANE may follow */
 	/* Reverse lookups started with the dialogue, so that the PTR check
 	 * after it is answered from c-ares' cache instead of costing two more
 	 * round trips. */
@@ -47,6 +53,7 @@ struct mx_audit {
 	double t0;
 	struct dns_query *dq;             /* the MX query */
 	struct dns_query *hq[MX_MAX_HOSTS];/* address queries per host */
+	struct host_ctx hctx[MX_MAX_HOSTS];/* their callback arguments */
 	size_t hosts_pending;
 	struct mx_probe *probes;          /* owned */
 	size_t nprobes, next, running, finished;
@@ -54,6 +61,7 @@ struct mx_audit {
 	struct mtasts_check *sts;         /* owned: --mta-sts, beside the probes */
 	bool sts_pending;                 /* its answer is still due */
 	bool probes_done;                 /* only the MTA-STS check is still running */
+	bool aborted;                     /* the run's deadline passed: finish now */
 	bool done;
 };
 
@@ -516,6 +524,12 @@ static void on_session_done(void *arg, struct probe *s)
 	struct mx_audit *a = p->a;
 
 	(void)s;
+	p->dialogue_done = true;
+	if (a->aborted) {
+		dane_drop_der(p->r);
+		probe_done(p);
+		return;
+	}
 	/* --dane: TLSA at _PORT._tcp.MXHOST (RFC 7672 2.2), then reverse DNS. */
 	if (a->env->opt->dane && p->dc == NULL) {
 		const struct mx_host *mh = &a->d->mx[p->host];
@@ -615,11 +629,6 @@ static void host_resolved(struct mx_audit *a)
 		plan_probes(a);
 }
 
-struct host_ctx {
-	struct mx_audit *a;
-	size_t h;
-};
-
 static void on_host(void *arg, const struct dns_answer *ans)
 {
 	struct host_ctx *hc = arg;
@@ -628,7 +637,6 @@ static void on_host(void *arg, const struct dns_answer *ans)
 	const struct options *o = a->env->opt;
 
 	a->hq[hc->h] = NULL;
-	free(hc);
 	mh->resolved = true;
 	mh->e4 = ans->e4;
 	mh->e6 = ans->e6;
@@ -670,17 +678,12 @@ static void resolve_hosts(struct mx_audit *a)
 			a->hosts_pending--;
 			continue;
 		}
-		hc = malloc(sizeof(*hc));
-		if (hc == NULL) {
-			a->hosts_pending--;
-			continue;
-		}
+		hc = &a->hctx[h];
 		hc->a = a;
 		hc->h = h;
 		a->hq[h] = dns_resolve(a->env->dns, mh->name, !o->only6, !o->only4, on_host, hc);
 		/* NULL: answered from inside the call (on_host ran) or not queued. */
 		if (a->hq[h] == NULL && !mh->resolved) {
-			free(hc);
 			mh->resolved = true;
 			dadd(d, SEV_WARNING, "dns-error", "cannot start the lookup of %s", mh->name);
 			a->hosts_pending--;
@@ -905,6 +908,78 @@ void mx_audit_start(struct mx_audit *a)
 				audit_finish(a);
 		}
 	}
+}
+
+/* The run's deadline passed (--deadline bounds the DNS phase too): every
+ * lookup still out is cancelled and named in a finding, probes not yet
+ * started are not started, running ones are ended, and the audit
+ * finishes with what it learnt. */
+void mx_audit_abort(struct mx_audit *a, const char *why)
+{
+	struct domain_result *d = a->d;
+	bool resolving = a->dq != NULL;
+	size_t i, h;
+
+	if (a->done || a->aborted)
+		return;
+	a->aborted = true;
+	if (a->dq != NULL) {
+		dns_cancel(a->dq);
+		a->dq = NULL;
+		dadd(d, SEV_CRITICAL, "dns-timeout", "%s: the MX lookup of %s got no answer in time",
+		     why, d->domain);
+	}
+	for (h = 0; h < MX_MAX_HOSTS; h++) {
+		if (a->hq[h] == NULL)
+			continue;
+		dns_cancel(a->hq[h]);
+		a->hq[h] = NULL;
+		resolving = true;
+		d->mx[h].resolved = true;
+		dadd(d, SEV_CRITICAL, "dns-timeout", "%s: the address lookup of MX host %s got "
+		     "no answer in time", why, d->mx[h].name);
+	}
+	if (resolving) {
+		d->dns_ms = loop_now() - a->t0;
+		a->hosts_pending = 0;
+	}
+	if (a->sts_pending) {
+		mtasts_check_free(a->sts);
+		a->sts = NULL;
+		a->sts_pending = false;
+		dadd(d, SEV_WARNING, "timeout", "%s: the MTA-STS and TLS-RPT checks did not finish",
+		     why);
+	}
+	for (i = 0; i < a->nprobes; i++) {
+		struct mx_probe *p = &a->probes[i];
+		size_t k;
+
+		if (p->done)
+			continue;
+		if (!p->started) {
+			result_add(p->r, SEV_CRITICAL, "timeout", "%s: this address was not probed", why);
+			p->done = true;
+			result_finish(p->r);
+			a->finished++;
+		} else if (!p->dialogue_done) {
+			probe_abort(p->s, why);   /* on_session_done ends it */
+		} else {
+			for (k = 0; k < p->nwarm; k++) {
+				dns_cancel(p->warm[k].q);
+				p->warm[k].q = NULL;
+			}
+			dns_cancel(p->dq);
+			p->dq = NULL;
+			dane_check_free(p->dc);
+			p->dc = NULL;
+			probe_done(p);
+		}
+	}
+	a->next = a->nprobes;
+	/* Nothing running (DNS phase, or only MTA-STS left): finish here;
+	 * otherwise the reaper does once the aborted sessions have ended. */
+	if (a->nprobes == 0 || a->finished == a->nprobes)
+		audit_finish(a);
 }
 
 void mx_audit_free(struct mx_audit *a)

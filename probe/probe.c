@@ -85,7 +85,7 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->transcript = o->transcript || o->explain || o->output == OUT_HTML;
 	p->check_tls_required = o->check_tls_required;
 	p->auth_user = o->auth_user;
-	p->password_file = o->password_file;
+	p->password = o->password;
 	p->auth_mech = o->auth_mech;
 	p->allow_plaintext_auth = o->allow_plaintext_auth;
 	p->mail_from = o->mail_from;

@@ -255,11 +255,14 @@ void render_domain_text(FILE *f, const struct domain_result *d, const struct ren
 		fprintf(f, "  no domain-level problems\n");
 	for (i = 0; i < d->nfindings; i++) {
 		const struct finding *fd = &d->findings[i];
-		char line[600];
+		char line[4 * 400 + 128], msg[4 * 400 + 8];
 
+		/* Domain findings quote DNS and HTTP text (an MX's AUTH list, an
+		 * MTA-STS Location or mode): through the sanitiser like all else. */
+		render_safe_buf(msg, sizeof(msg), fd->message ? fd->message : "", 400);
 		render_fmt(line, sizeof(line), "[%s] %s: %s",
 		           fd->sev == SEV_CRITICAL ? "CRITICAL" : fd->sev == SEV_WARNING ?
-		           "WARNING" : "INFO", fd->code, fd->message ? fd->message : "");
+		           "WARNING" : "INFO", fd->code, msg);
 		fprintf(f, "  %s", render_sev_color(o, fd->sev));
 		render_wrap(f, line, 2, 4);
 		fputs(render_reset(o), f);

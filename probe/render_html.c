@@ -5,8 +5,8 @@
  * default-src 'none' can hold it.
  *
  * Every string that came from a server, DNS or a certificate goes through
- * render_safe_buf (controls, C1, bidi and invalid UTF-8 made visible) and
- * then through html_text (the five HTML-special characters as entities),
+ * the sanitiser in its HTML mode (controls, C1, bidi and invalid UTF-8 made
+ * visible, the five HTML-special characters as entities: html_text),
  * and is only ever placed in element content or a double-quoted attribute.
  * Nothing from the network becomes a URL, a tag, an attribute name or CSS. */
 #include <math.h>
@@ -20,6 +20,7 @@
 #include "mx.h"
 #include "render.h"
 #include "render_util.h"
+#include "sanitize.h"
 
 #define SAFE_MAX 1024             /* bytes of one server string shown */
 
@@ -40,21 +41,12 @@ static void html_raw(FILE *f, const char *s, size_t n)
 	}
 }
 
-/* Untrusted text (server, DNS, certificate, target as typed): made
- * printable first, then escaped for HTML element or attribute context. */
+/* Untrusted text (server, DNS, certificate, target as typed): the
+ * sanitiser's HTML mode makes it printable and escapes it for element or
+ * double-quoted attribute context in one pass. */
 static void html_text(FILE *f, const char *s)
 {
-	char *buf;
-	size_t n;
-
-	if (s == NULL)
-		return;
-	buf = malloc(SAFE_MAX * 4 + 8);
-	if (buf == NULL)
-		return;
-	n = render_safe_buf(buf, SAFE_MAX * 4 + 8, s, SAFE_MAX);
-	html_raw(f, buf, n);
-	free(buf);
+	san_puts(f, SAN_HTML, s, SAFE_MAX);
 }
 
 /* Our own text (no server bytes): still escaped, it may hold numbers

@@ -9,6 +9,7 @@
 #include "mx.h"
 #include "render.h"
 #include "render_util.h"
+#include "sanitize.h"
 
 #define NAG_TEXT_MAX  400          /* bytes of one server-derived string kept */
 #define NAG_TEXT_BUF  (NAG_TEXT_MAX * 4 + 8)
@@ -27,23 +28,13 @@ static const char *nag_sev_word(enum severity sev)
 	return (unsigned)sev <= SEV_CRITICAL ? words[sev] : "CRITICAL";
 }
 
-/* One line of plugin text from server bytes: a newline would start the long
- * output early and '|' would start perfdata, so both become harmless; then
- * the usual terminal-safe pass for DEL, invalid UTF-8 and bidi tricks. */
+/* One line of plugin text from server bytes (SAN_NAGIOS): a newline would
+ * start the long output early and '|' would start perfdata, so controls
+ * are shown as \xNN and '|' becomes '/'; C1, bidi and invalid UTF-8 as
+ * everywhere else. */
 static void nag_clean(char *out, size_t outsz, const char *s)
 {
-	char tmp[NAG_TEXT_MAX + 1];
-	size_t i;
-
-	for (i = 0; s && s[i] && i < NAG_TEXT_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		tmp[i] = c < 0x20 ? ' ' : c == '|' ? '/' : (char)c;
-	}
-	tmp[i] = '\0';
-	/* Cut at NAG_TEXT_MAX: let render_safe_buf see one more byte so it
-	 * marks the cut with "...". */
-	render_safe_buf(out, outsz, tmp, s && s[i] ? i - 1 : i);
+	san_buf(out, outsz, SAN_NAGIOS, s ? s : "", NAG_TEXT_MAX);
 }
 
 /* "host:port", IPv6 literals in brackets. */

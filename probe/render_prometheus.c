@@ -2,7 +2,7 @@
  * collector (and, later, the exporter mode): one family at a time, HELP and
  * TYPE once before its first sample, every sample labelled target="...".
  * Label values carry server bytes (certificate names, AUTH words), so they
- * are escaped and made valid UTF-8 here; no timestamps (the textfile
+ * go through the sanitiser; no timestamps (the textfile
  * collector refuses them). */
 #include <ctype.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 
 #include "render.h"
 #include "render_util.h"
+#include "sanitize.h"
 
 #define PROM_LABEL_MAX 1024     /* bytes of one label value kept */
 #define PROM_MAX_MECHS 32       /* AUTH mechanisms kept per list */
@@ -31,34 +32,22 @@ static void prom_family(struct prom *p, const char *name, const char *type,
 	p->headed = false;
 }
 
-/* Label value: backslash, double quote and newline escaped (the only three
- * the format knows); invalid UTF-8 becomes U+FFFD, since the scraper
- * rejects the whole exposition otherwise. Cut at a code point boundary. */
+/* Label value through the sanitiser (SAN_PROM): backslash and double quote
+ * escaped, every control, C1 and bidi character (newline too: a decoded
+ * label must not carry one to a dashboard) shown as a visible \\xNN /
+ * \\uXXXX, invalid UTF-8 as U+FFFD (the scraper rejects the whole
+ * exposition otherwise). Cut at a code point boundary. */
 static void prom_value_esc(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), i = 0;
+	size_t n = strlen((const char *)p);
 
-	if (n > PROM_LABEL_MAX)
+	if (n > PROM_LABEL_MAX) {
 		n = PROM_LABEL_MAX;
-	while (i < n) {
-		size_t l = render_utf8_len(p + i, n - i);
-
-		if (l == 0) {
-			fputs("\xef\xbf\xbd", f);
-			i++;
-			continue;
-		}
-		if (p[i] == '\\')
-			fputs("\\\\", f);
-		else if (p[i] == '"')
-			fputs("\\\"", f);
-		else if (p[i] == '\n')
-			fputs("\\n", f);
-		else
-			fwrite(p + i, 1, l, f);
-		i += l;
+		while (n > 0 && (p[n] & 0xc0) == 0x80)
+			n--;
 	}
+	san_write(f, SAN_PROM, (const char *)p, n);
 }
 
 /* One sample: npairs (name, value) label pairs after target=. */

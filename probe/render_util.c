@@ -1,183 +1,26 @@
 /* Shared pieces of the renderers: terminal-safe server text, UTF-8
  * checking, number/date formatting, word wrapping, the verdict section.
- * Server bytes are never trusted to be printable: a banner can carry
- * escape sequences that rewrite the operator's terminal. */
+ * Server text goes through sanitize.c (SAN_TEXT) before it is printed. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "render_util.h"
+#include "sanitize.h"
 
 size_t render_utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char c, lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (n == 0)
-		return 0;
-	c = p[0];
-	if (c < 0x80)
-		return 1;
-	/* RFC 3629 table 3-7: the second byte's range rules out overlongs
-	 * (E0, F0), surrogates (ED) and code points past U+10FFFF (F4). */
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-static uint32_t utf8_decode(const unsigned char *p, size_t len)
-{
-	switch (len) {
-	case 2: return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-	case 3: return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-	case 4: return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-	               (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	default: return p[0];
-	}
-}
-
-/* Valid UTF-8 that still misleads a terminal or a reader: C1 controls
- * (U+009B is CSI on some terminals), bidi overrides that reorder what is
- * shown (Trojan Source), line/paragraph separators, BOM. */
-static bool cp_dangerous(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x2028 || cp == 0x2029 || cp == 0xfeff;
-}
-
-struct safe_sink {
-	FILE *f;
-	char *buf;
-	size_t cap, len;
-	bool full;
-};
-
-static void sink_put(struct safe_sink *k, const char *p, size_t n)
-{
-	if (k->f) {
-		fwrite(p, 1, n, k->f);
-		return;
-	}
-	/* Keep room for "..." and the NUL; never split an escape. */
-	if (k->full || k->len + n + 4 > k->cap) {
-		k->full = true;
-		return;
-	}
-	memcpy(k->buf + k->len, p, n);
-	k->len += n;
-}
-
-/* Plain ASCII may be cut anywhere; escapes and code points may not. */
-static void sink_put_run(struct safe_sink *k, const char *p, size_t n)
-{
-	if (!k->f && !k->full && k->len + n + 4 > k->cap) {
-		size_t room = k->cap - k->len - 4;
-
-		sink_put(k, p, room);
-		k->full = true;
-		return;
-	}
-	sink_put(k, p, n);
-}
-
-static void sink_hex(struct safe_sink *k, unsigned char c)
-{
-	static const char hx[] = "0123456789ABCDEF";
-	char e[4] = { '\\', 'x', hx[c >> 4], hx[c & 15] };
-
-	sink_put(k, e, 4);
-}
-
-static void safe_core(struct safe_sink *k, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	if (p == NULL)
-		return;
-	while (i < max && p[i] && !k->full) {
-		unsigned char c = p[i];
-		size_t l, run = 0;
-
-		while (i + run < max && p[i + run] >= 0x20 && p[i + run] < 0x7f)
-			run++;
-		if (run) {
-			sink_put_run(k, (const char *)p + i, run);
-			i += run;
-			continue;
-		}
-		if (c < 0x80) {
-			sink_hex(k, c);      /* C0 control or DEL */
-			i++;
-			continue;
-		}
-		l = render_utf8_len(p + i, max - i);
-		if (l && !cp_dangerous(utf8_decode(p + i, l))) {
-			sink_put(k, (const char *)p + i, l);
-			i += l;
-			continue;
-		}
-		if (l == 0)
-			l = 1;
-		for (size_t j = 0; j < l; j++)
-			sink_hex(k, p[i + j]);
-		i += l;
-	}
-	/* Stopped at max before the NUL: the text was cut. s is a C string,
-	 * so p[i] (i <= strlen) is readable. */
-	if (k->full || (i >= max && p[i] != '\0')) {
-		/* Cut short: say so rather than pass a fragment off as whole. */
-		k->full = false;
-		if (k->f)
-			fputs("...", k->f);
-		else if (k->len + 4 <= k->cap) {
-			memcpy(k->buf + k->len, "...", 3);
-			k->len += 3;
-		}
-	}
+	return san_utf8_len(p, n);
 }
 
 void render_safe(FILE *f, const char *s, size_t max)
 {
-	struct safe_sink k = { .f = f };
-
-	safe_core(&k, s, max);
+	san_puts(f, SAN_TEXT, s, max);
 }
 
 size_t render_safe_buf(char *out, size_t outsz, const char *s, size_t max)
 {
-	struct safe_sink k = { .buf = out, .cap = outsz };
-
-	if (outsz == 0)
-		return 0;
-	if (outsz < 4) {
-		out[0] = '\0';
-		return 0;
-	}
-	safe_core(&k, s, max);
-	out[k.len] = '\0';
-	return k.len;
+	return san_buf(out, outsz, SAN_TEXT, s, max);
 }
 
 void render_fmt(char *out, size_t outsz, const char *fmt, ...)

@@ -459,6 +459,8 @@ static void on_deadline(struct loop *l, void *arg)
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
 		probe_abort(j->s, why);
+	else if (j->a != NULL)
+		mx_audit_abort(j->a, why);   /* the DNS phase and every probe of the domain */
 }
 
 static void job_reset(struct job *j)

@@ -1,9 +1,12 @@
 /* Exporter mode: HTTP/1.1 in the run's event loop. Every connection gets a
  * fixed slot with a bounded request-head buffer, a read deadline and one
  * answer followed by Connection: close, so a hostile client costs at most
- * one slot for a few seconds. An open exporter makes this host connect
- * wherever it is told (SSRF): targets must match a --serve-allow pattern,
- * and with none every probe is refused. */
+ * one slot for a few seconds; one client address holds few slots without a
+ * request, and the oldest such slot is shed when all are taken. An open
+ * exporter makes this host connect wherever it is told (SSRF): targets must
+ * match a --serve-allow pattern (address patterns only address literals,
+ * name patterns only names), with none every probe is refused, and
+ * --serve-allow-net confines the addresses actually connected to. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +37,7 @@
 #define SERVE_HARD_STOP_MS 8000.0   /* then everything is closed regardless */
 #define SERVE_SPARE_CONNS  48       /* connections beyond --concurrency */
 #define SERVE_SCRAPE_SLACK 500.0    /* ms kept for the answer to reach Prometheus */
-#define SERVE_EVICT_MS     1000.0   /* a head still incomplete after this may be evicted */
+#define SERVE_IDLE_PER_ADDR 8       /* connections without a whole request, per client address */
 
 #define PROM_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -63,6 +66,7 @@ struct sconn {
 	char *out;                       /* owned: the whole answer */
 	size_t nout, off;
 	double t0;                       /* accept time (monotonic ms) */
+	struct sockaddr_storage peer;    /* the client's address */
 	double budget_ms;                /* time allowed until the answer */
 	uint64_t seq;                    /* arrival order, for the queue */
 	struct loop_timer io_timer;      /* read, write or linger deadline */
@@ -92,6 +96,8 @@ struct server {
 	size_t in_flight, max_in_flight, queued;
 	uint64_t next_seq;
 	struct loop_timer reap_timer, retry_timer, stop_timer;
+	struct serve_net nets[OPT_MAX_ALLOW];  /* --serve-allow-net */
+	size_t nnets;
 	uint64_t requests[NCODES];
 	uint64_t probes, probe_failures, accepted;
 	time_t started;
@@ -209,20 +215,120 @@ int serve_pattern_check(const char *pattern, char *err, size_t errlen)
 	return 0;
 }
 
-bool serve_allowed(const char *const *patterns, size_t n, const char *host, uint16_t port)
+enum pat_kind { PAT_ANY, PAT_ADDR, PAT_NAME };
+
+/* What a pattern's host part can match. Bracketed or with a colon: IPv6
+ * addresses. Digits, dots and glob characters only: IPv4 addresses (so
+ * '127.0.0.*' never matches the name 127.0.0.1.attacker.example, which
+ * may resolve anywhere). Anything with another character: names. Only
+ * dots and glob characters ('*'): both. */
+static enum pat_kind pattern_kind(const char *pat, const char *host)
 {
-	char h[256], ps[8];
-	const char *pp;
+	bool digit = false;
+	const char *p;
+
+	if (pat[0] == '[' || strchr(host, ':') != NULL)
+		return PAT_ADDR;
+	for (p = host; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			digit = true;
+		else if (strchr(".*?[]!-", *p) == NULL)
+			return PAT_NAME;
+	}
+	return digit ? PAT_ADDR : PAT_ANY;
+}
+
+bool serve_allowed(const char *const *patterns, size_t n, const char *host, int literal,
+                   uint16_t port)
+{
+	char h[256], ps[8], addr[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	const char *pp, *subject = host;
 	size_t i;
 
+	/* An address is matched in its canonical form (inet_ntop), so
+	 * '::1' and '0:0::1' are the same target. */
+	if (literal != 0) {
+		if (inet_pton(literal, host, bin) != 1 ||
+		    inet_ntop(literal, bin, addr, sizeof(addr)) == NULL)
+			return false;
+		subject = addr;
+	}
 	snprintf(ps, sizeof(ps), "%u", (unsigned)port);
 	for (i = 0; i < n; i++) {
+		enum pat_kind k;
+
 		if (pattern_split(patterns[i], h, sizeof(h), &pp) != 0)
 			continue;
-		if (fnmatch(h, host, FNM_CASEFOLD) != 0)
+		k = pattern_kind(patterns[i], h);
+		if ((k == PAT_ADDR && literal == 0) || (k == PAT_NAME && literal != 0))
+			continue;
+		if (fnmatch(h, subject, FNM_CASEFOLD) != 0)
 			continue;
 		if (pp == NULL || fnmatch(pp, ps, 0) == 0)
 			return true;
+	}
+	return false;
+}
+
+int serve_net_parse(const char *spec, struct serve_net *net, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN + 2];
+	const char *slash = strchr(spec, '/');
+	size_t alen = slash ? (size_t)(slash - spec) : strlen(spec);
+	unsigned long pfx;
+	char *end;
+
+	memset(net, 0, sizeof(*net));
+	if (alen == 0 || alen >= sizeof(a))
+		goto bad;
+	memcpy(a, spec, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, net->addr) == 1)
+		net->family = AF_INET;
+	else if (inet_pton(AF_INET6, a, net->addr) == 1)
+		net->family = AF_INET6;
+	else
+		goto bad;
+	net->prefix = net->family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			goto bad;
+		errno = 0;
+		pfx = strtoul(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || pfx > net->prefix)
+			goto bad;
+		net->prefix = (unsigned)pfx;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad --serve-allow-net '%.80s': want ADDRESS/PREFIX, e.g. "
+	         "192.0.2.0/24 or 2001:db8::/32", spec);
+	return -1;
+}
+
+bool serve_net_contains(const struct serve_net *nets, size_t n, int family,
+                        const unsigned char *addr)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t i;
+
+	/* ::ffff:a.b.c.d reaches the IPv4 address a.b.c.d: judge it as that. */
+	if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += 12;
+	}
+	for (i = 0; i < n; i++) {
+		const struct serve_net *t = &nets[i];
+		unsigned full = t->prefix / 8, rest = t->prefix % 8;
+
+		if (t->family != family)
+			continue;
+		if (memcmp(t->addr, addr, full) != 0)
+			continue;
+		if (rest != 0 && ((t->addr[full] ^ addr[full]) & (0xff00 >> rest) & 0xff) != 0)
+			continue;
+		return true;
 	}
 	return false;
 }
@@ -475,6 +581,14 @@ static const char *query_parse(const char *q, size_t qlen,
 
 /* ---- probes ---- */
 
+/* probe_env.addr_ok with --serve-allow-net. */
+static bool srv_addr_ok(const void *arg, const struct dns_addr *a)
+{
+	const struct server *srv = arg;
+
+	return serve_net_contains(srv->nets, srv->nnets, a->family, a->addr);
+}
+
 /* The same rule as smtp_probe_success in render_prometheus.c. */
 static bool probe_succeeded(const struct result *r)
 {
@@ -499,6 +613,10 @@ static void sconn_probe_start(struct sconn *c)
 	c->probe_done = false;
 	srv->in_flight++;
 	srv->probes++;
+	if (srv->nnets > 0) {
+		c->params.addr_ok = srv_addr_ok;
+		c->params.addr_ok_arg = srv;
+	}
 	c->s = probe_new(srv->env, &c->params, &c->t, c->spec, &c->r, on_probe_done, c);
 	if (c->s == NULL) {
 		srv->in_flight--;
@@ -739,13 +857,25 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		goto refuse;
 	/* The port the probe will use (probe_new's rule). */
 	port = c->params.port ? c->params.port : c->t.port ? c->t.port : 25;
-	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host, port)) {
+	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host,
+	                   c->t.literal, port)) {
 		code = 403;
 		why = srv->opt->nserve_allow == 0 ?
 		      "target not allowed: this exporter was started without --serve-allow, "
 		      "so it probes nothing\n" :
 		      "target not allowed by any --serve-allow pattern\n";
 		goto refuse;
+	}
+	if (srv->nnets > 0 && c->t.literal != 0) {
+		struct dns_addr a;
+
+		memset(&a, 0, sizeof(a));
+		a.family = c->t.literal;
+		why = "target address outside every --serve-allow-net\n";
+		if (inet_pton(a.family, c->t.host, a.addr) != 1 || !srv_addr_ok(srv, &a)) {
+			code = 403;
+			goto refuse;
+		}
 	}
 	c->budget_ms = probe_budget(c, headers, hlen);
 	/* While the probe runs, watch nothing: a hang-up or error still
@@ -1038,32 +1168,89 @@ static struct sconn *free_slot(struct server *srv)
 	return NULL;
 }
 
-/* All slots taken: a client that has sent no complete request for a
- * second is most likely idle or slow on purpose; closing the oldest such
- * one keeps a few idle sockets from locking everyone out for the whole
- * read deadline. A connection with a complete request is never evicted. */
-static struct sconn *evict_idle(struct server *srv)
+/* Same client address (the port aside). */
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return false;
+}
+
+/* Sheds c, a connection that has not sent a whole request: first reads
+ * what it has sent, so a request already waiting in the socket (a scrape
+ * accepted in the same burst as a flood) is served, not dropped. True
+ * when c's slot is free afterwards. */
+static bool shed(struct sconn *c)
+{
+	struct server *srv = c->srv;
+
+	conn_read(c);
+	if (c->st == SC_FREE)
+		return true;
+	if (c->st != SC_READ)
+		return false;            /* it had a request after all: served */
+	srv->requests[code_index(408)]++;
+	conn_close(c);
+	return true;
+}
+
+/* The oldest connection still reading its head, from peer when peer is
+ * not NULL; skip is left out. */
+static struct sconn *oldest_idle(struct server *srv, const struct sockaddr_storage *peer,
+                                 const struct sconn *skip, size_t *count)
 {
 	struct sconn *old = NULL;
-	double now = loop_now();
 	size_t i;
 
+	*count = 0;
 	for (i = 0; i < srv->maxconns; i++) {
 		struct sconn *c = &srv->conns[i];
 
-		if (c->st == SC_READ && (old == NULL || c->t0 < old->t0))
+		if (c->st != SC_READ || c == skip || (peer != NULL && !same_peer(&c->peer, peer)))
+			continue;
+		(*count)++;
+		if (old == NULL || c->t0 < old->t0)
 			old = c;
 	}
-	if (old == NULL)
-		return NULL;
-	if (now - old->t0 < SERVE_EVICT_MS) {
-		/* Look again when it becomes old enough. */
-		loop_timer_set(srv->loop, &srv->retry_timer, old->t0 + SERVE_EVICT_MS - now);
-		return NULL;
-	}
-	srv->requests[code_index(408)]++;
-	conn_close(old);
 	return old;
+}
+
+/* All slots taken: shed the oldest connection that has sent no whole
+ * request (idle, or slow on purpose), so a few thousand slow clients
+ * cannot lock a scrape out for the whole read deadline. A connection with
+ * a request is never shed. NULL when every slot holds a request. */
+static struct sconn *evict_idle(struct server *srv)
+{
+	size_t n, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		struct sconn *old = oldest_idle(srv, NULL, NULL, &n);
+
+		if (old == NULL)
+			return NULL;
+		if (shed(old))
+			return old->st == SC_FREE ? old : free_slot(srv);
+	}
+	return free_slot(srv);
+}
+
+/* One client address holds at most SERVE_IDLE_PER_ADDR connections that
+ * have not sent a whole request: past that its own oldest one goes. A
+ * Prometheus that scrapes many targets at once is not limited, since its
+ * connections carry their request at once. */
+static void cap_peer(struct server *srv, struct sconn *fresh)
+{
+	size_t n;
+	struct sconn *old = oldest_idle(srv, &fresh->peer, fresh, &n);
+
+	if (old != NULL && n >= SERVE_IDLE_PER_ADDR)
+		(void)shed(old);
 }
 
 static void on_retry(struct loop *l, void *arg)
@@ -1079,6 +1266,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 	(void)events;
 	for (;;) {
 		struct sconn *c = free_slot(srv);
+		socklen_t peerlen;
 		int cfd;
 
 		if (c == NULL)
@@ -1089,7 +1277,9 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 			srv_pause_accept(srv);
 			return;
 		}
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		peerlen = sizeof(c->peer);
+		memset(&c->peer, 0, sizeof(c->peer));
+		cfd = accept4(fd, (struct sockaddr *)&c->peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -1115,6 +1305,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 		srv->nconns++;
 		srv->accepted++;
 		loop_timer_set(l, &c->io_timer, SERVE_READ_MS);
+		cap_peer(srv, c);
 	}
 }
 
@@ -1215,6 +1406,9 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 	loop_timer_init(&srv.stop_timer, on_hard_stop, &srv);
 	if (serve_addr_parse(o->serve, &ss, &sslen, err, errlen) != 0)
 		goto done;
+	for (i = 0; i < o->nserve_allow_net && i < OPT_MAX_ALLOW; i++)
+		if (serve_net_parse(o->serve_allow_net[i], &srv.nets[srv.nnets++], err, errlen) != 0)
+			goto done;
 	srv.conns = calloc(srv.maxconns, sizeof(*srv.conns));
 	if (srv.conns == NULL) {
 		snprintf(err, errlen, "out of memory");

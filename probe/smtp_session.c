@@ -1165,8 +1165,34 @@ static void on_connected(void *arg, int fd, size_t which)
 static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n)
 {
 	const struct probe_params *o = s->p;
+	struct dns_addr ok[DNS_MAX_ADDRS];
 	char first[64];
 
+	/* Checked on the address itself, after resolution: a name allowed by
+	 * the exporter may still resolve anywhere. */
+	if (o->addr_ok != NULL) {
+		size_t i, k = 0;
+
+		for (i = 0; i < n; i++) {
+			if (k < DNS_MAX_ADDRS && o->addr_ok(o->addr_ok_arg, &addrs[i])) {
+				ok[k++] = addrs[i];
+				continue;
+			}
+			conn_addr_text(&addrs[i], first, sizeof(first));
+			sess_event(s, TEV_NOTE, "not connecting to %s: outside --serve-allow-net", first);
+		}
+		if (k == 0) {
+			conn_addr_text(&addrs[0], first, sizeof(first));
+			result_add(s->r, SEV_CRITICAL, "address-not-allowed",
+			           "%s resolved only to addresses outside the networks this exporter "
+			           "may connect to (%s%s; --serve-allow-net): not connected", s->host,
+			           first, n > 1 ? ", ..." : "");
+			sess_finish(s);
+			return;
+		}
+		addrs = ok;
+		n = k;
+	}
 	sess_set_state(s, SMTP_ST_CONNECT);
 	conn_addr_text(&addrs[0], first, sizeof(first));
 	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,

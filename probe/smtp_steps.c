@@ -119,7 +119,7 @@ static bool auth_start(struct smtp_session *s)
 	struct auth_info *a = &s->r->auth;
 	bool enc = s->tls != NULL;
 	const char *offered = enc ? a->mechanisms_tls : a->mechanisms;
-	char msg[AUTH_MAX_MSG], cmd[AUTH_MAX_MSG + 16], err[200], form[AUTH_MAX_MSG];
+	char msg[AUTH_MAX_MSG], cmd[AUTH_MAX_MSG + 16], form[AUTH_MAX_MSG];
 	bool ok;
 
 	if (!enc && !o->allow_plaintext_auth) {
@@ -143,10 +143,13 @@ static bool auth_start(struct smtp_session *s)
 		          "speaks (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)", offered);
 		return false;
 	}
-	if (auth_password_load(o->password_file, s->auth.pw, sizeof(s->auth.pw), err, sizeof(err)) != 0) {
-		auth_skip(s, "%s", err);
+	/* Read once at start (cli_parse); never from the file again here. */
+	if (o->password == NULL || o->password[0] == '\0' ||
+	    strlen(o->password) >= sizeof(s->auth.pw)) {
+		auth_skip(s, "no password");
 		return false;
 	}
+	memcpy(s->auth.pw, o->password, strlen(o->password) + 1);
 	sess_secrets_add(s, s->auth.pw);
 	if (auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form, sizeof(form)) == 0)
 		sess_secrets_add(s, form);

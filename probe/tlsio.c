@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <mbedtls/error.h>
@@ -25,6 +26,7 @@
 #define TLSIO_SYS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
 #define TLSIO_SYS_CAPATH "/etc/ssl/certs"
 #define TLSIO_NAME_MAX   256
+#define TLSIO_MAX_CAFILE (16 << 20) /* bytes of a --cafile (mbedTLS reads it whole) */
 #define TLSIO_SNIFF_MAX  512     /* bytes kept of one handshake message */
 
 struct tlsio_cfg {
@@ -306,8 +308,19 @@ static int tlsio_load_file(mbedtls_x509_crt *ca, const char *path, char *err, si
 	char msg[128];
 	int ret;
 
+	struct stat st;
+
 	if (f == NULL) {
 		snprintf(err, errlen, "cannot read CA file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	/* mbedTLS reads the whole file into memory: a CA bundle is well under
+	 * 1 MiB, so anything past the bound is a mistake, refused before it
+	 * is read. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > TLSIO_MAX_CAFILE) {
+		fclose(f);
+		snprintf(err, errlen, "CA file '%s' is too large (%.1f MiB; at most %d MiB)",
+		         path, (double)st.st_size / 1048576.0, TLSIO_MAX_CAFILE >> 20);
 		return -1;
 	}
 	fclose(f);

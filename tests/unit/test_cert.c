@@ -287,6 +287,29 @@ static void test_cert_file(const struct cert_case *cc)
 	free(der);
 }
 
+/* A NUL inside an RDN must not hide the rest of the name: the whole
+ * subject is kept, the NUL written as the hex pair \00 (RFC 4514). */
+static void test_nul_in_name(void)
+{
+	size_t len = 0;
+	unsigned char *der = read_file("nul_dn.der", &len);
+	struct cert_info c;
+
+	T_CHECK("nul_dn read", der != NULL);
+	if (der == NULL)
+		return;
+	T_CHECK("nul_dn extract", cert_extract_der(der, len, 0, &c) == 0);
+	T_STREQ("nul_dn subject whole, NUL escaped", c.subject,
+	        "O=Trusted Bank Inc\\00\\, OU\\=x, CN=attacker.evil.test");
+	T_STREQ("nul_dn issuer whole", c.issuer,
+	        "O=Trusted Bank Inc\\00\\, OU\\=x, CN=attacker.evil.test");
+	T_CHECK("nul_dn one SAN", c.nsan == 1);
+	if (c.nsan == 1)
+		T_STREQ("nul_dn SAN whole, NUL escaped", c.san[0], "DNS:mx\\00.evil.test");
+	cert_info_clear(&c);
+	free(der);
+}
+
 static void test_garbage(void)
 {
 	static const unsigned char junk[] = { 0x30, 0x82, 0xff, 0xff, 0x30, 0x00 };
@@ -302,6 +325,7 @@ int main(void)
 	test_verify_errors();
 	for (size_t i = 0; i < sizeof(cert_cases) / sizeof(cert_cases[0]); i++)
 		test_cert_file(&cert_cases[i]);
+	test_nul_in_name();
 	test_garbage();
 	T_DONE();
 }

@@ -58,6 +58,12 @@ static const struct esc_case esc_cases[] = {
 	C("U+FFFF kept", "\xef\xbf\xbf", "\"\xef\xbf\xbf\""),
 	C("U+10FFFF kept", "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""),
 	C("overlong slash C0 AF", "\xc0\xaf", "\"\\ufffd\\ufffd\""),
+	C("C1 CSI escaped", "a\xc2\x9b" "2J", "\"a\\u009b2J\""),
+	C("C1 NEL escaped", "\xc2\x85", "\"\\u0085\""),
+	C("bidi override RLO escaped", "x\xe2\x80\xaey", "\"x\\u202ey\""),
+	C("bidi isolates escaped", "\xe2\x81\xa6\xe2\x81\xa9", "\"\\u2066\\u2069\""),
+	C("LRM RLM ALM escaped", "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\"\\u200e\\u200f\\u061c\""),
+	C("U+00A0 kept", "\xc2\xa0", "\"\xc2\xa0\""),
 	C("overlong C1 BF", "\xc1\xbf", "\"\\ufffd\\ufffd\""),
 	C("overlong E0 80 AF", "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""),
 	C("overlong F0 80 80 AF", "\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
@@ -152,13 +158,13 @@ static void test_render_safe(void)
 	T_STREQ("safe controls as \\xNN", s, "220 mx\\x1B[2J\\x0D\\x0A ok");
 	free(s);
 	s = safe("caf\xc3\xa9 \xff \x7f", 100);
-	T_STREQ("safe utf8 kept, bad byte and DEL hex", s, "caf\xc3\xa9 \\xFF \\x7F");
+	T_STREQ("safe utf8 kept, bad byte U+FFFD, DEL hex", s, "caf\xc3\xa9 \xef\xbf\xbd \\x7F");
 	free(s);
 	s = safe("a\xc2\x9b" "b", 100);
-	T_STREQ("safe C1 CSI hex", s, "a\\xC2\\x9Bb");
+	T_STREQ("safe C1 CSI as \\u009B", s, "a\\u009Bb");
 	free(s);
 	s = safe("x\xe2\x80\xaey", 100);
-	T_STREQ("safe bidi override hex", s, "x\\xE2\\x80\\xAEy");
+	T_STREQ("safe bidi override as \\u202E", s, "x\\u202Ey");
 	free(s);
 	s = safe("abcdefghij", 4);
 	T_STREQ("safe cut at max marked", s, "abcd...");
@@ -167,7 +173,7 @@ static void test_render_safe(void)
 	T_STREQ("safe exactly max not marked", s, "abcd");
 	free(s);
 	s = safe("\xe2\x82\xac", 2);
-	T_STREQ("safe utf8 split by max", s, "\\xE2\\x82...");
+	T_STREQ("safe utf8 split by max: cut before it", s, "...");
 	free(s);
 	render_safe_buf(b, sizeof(b), "0123456789abcdefghij", 100);
 	T_STREQ("safe_buf bounded", b, "0123456789ab...");

@@ -316,7 +316,8 @@ static void test_hostile(void)
 	T_CHECK("hostile: two lines (status + one finding)", lines == 2);
 	T_CHECK("hostile: single bar", strchr(out, '|') == strrchr(out, '|'));
 	T_CHECK("hostile: no ESC byte", strchr(out, '\x1b') == NULL);
-	T_CHECK("hostile: invalid byte escaped", strstr(out, "\\xFF") != NULL);
+	T_CHECK("hostile: invalid byte replaced", strstr(out, "\xef\xbf\xbd") != NULL);
+	T_CHECK("hostile: ESC shown as \\x1B", strstr(out, "line\\x1B[2J") != NULL);
 	T_CHECK("hostile: bar replaced", strstr(out, "go away/evil=1") != NULL);
 	free(out);
 	result_clear(&r);

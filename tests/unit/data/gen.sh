@@ -30,3 +30,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes -sha512 \
 for f in rsa_self ca leaf_ec cn_only; do
   openssl x509 -in $f.pem -outform DER -out $f.der
 done
+
+# A NUL inside an RDN value and inside a DNS SAN (the classic NUL-in-name
+# spoof): made with a placeholder byte, patched to 0x00 in the DER, then
+# self-signed again so the signature is right.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+  -days $days -keyout nul_dn.key -out nul_dn.pem \
+  -subj "/O=Trusted Bank Inc~, OU=x/CN=attacker.evil.test" \
+  -addext "subjectAltName=DNS:mx~.evil.test"
+openssl x509 -in nul_dn.pem -outform DER -out nul_dn.der
+python3 -c "import sys; d = open('nul_dn.der', 'rb').read(); \
+open('nul_dn.der', 'wb').write(d.replace(b'Inc~', b'Inc\0').replace(b'mx~', b'mx\0'))"
+openssl x509 -inform DER -in nul_dn.der -signkey nul_dn.key -outform DER -out nul_dn.der
+rm -f nul_dn.pem nul_dn.key
