@@ -2,11 +2,13 @@
  * cert_info, RFC 6125 host name matching, verification flags turned into
  * phrases, and SPKI pin parsing. Nothing here touches a socket. */
 #include "cert.h"
+#include "ip.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
@@ -32,25 +34,19 @@ static bool cert_eq_nocase(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so no timegm() and no TZ games are needed. */
-static long long cert_days_from_civil(long long y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long long)doe - 719468;
-}
-
+/* Certificate times are UTC: timegm(), never mktime() and the TZ. */
 static time_t cert_time(const mbedtls_x509_time *t)
 {
-	unsigned mon = t->mon >= 1 && t->mon <= 12 ? (unsigned)t->mon : 1;
-	unsigned day = t->day >= 1 && t->day <= 31 ? (unsigned)t->day : 1;
-	long long days = cert_days_from_civil(t->year, mon, day);
-	return (time_t)(days * 86400 + (long long)t->hour * 3600 +
-	                (long long)t->min * 60 + t->sec);
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = t->year - 1900;
+	tm.tm_mon = t->mon >= 1 && t->mon <= 12 ? t->mon - 1 : 0;
+	tm.tm_mday = t->day >= 1 && t->day <= 31 ? t->day : 1;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	return timegm(&tm);
 }
 
 /* floor((a - b) / 86400), also for negative differences. */
@@ -397,12 +393,6 @@ static bool cert_labels_ok(const char *s)
 	return true;
 }
 
-static bool cert_is_ip(const char *s)
-{
-	unsigned char b[16];
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
 bool cert_name_match(const char *pattern, const char *host)
 {
 	char p[CERT_HOST_MAX + 2], h[CERT_HOST_MAX + 2];
@@ -426,7 +416,7 @@ bool cert_name_match(const char *pattern, const char *host)
 	prest = p + 1;                         /* ".example.com" */
 	if (strchr(prest, '*') != NULL || strchr(prest + 1, '.') == NULL)
 		return false;
-	if (cert_is_ip(h))
+	if (ip_literal(h, NULL))
 		return false;
 	hrest = strchr(h, '.');                /* exactly one label in front */
 	if (hrest == NULL || hrest == h)

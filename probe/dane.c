@@ -13,6 +13,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cert.h"
+#include "ip.h"
 
 bool dane_record_usable(const struct dane_tlsa *t)
 {
@@ -349,7 +350,7 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
 	c->cb = cb;
 	c->arg = arg;
 	loop_timer_init(&c->deliver, dane_deliver, c);
-	if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':') != NULL) {
+	if (ip_literal(host, NULL) != 0) {
 		/* RFC 7672 2.2: TLSA records hang off the MX host *name*. */
 		result_add(r, SEV_INFO, "dane-not-applicable",
 		           "DANE needs a host name to look up TLSA records; %s is an address",

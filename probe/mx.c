@@ -10,6 +10,7 @@
 
 #include "conn.h"
 #include "dane.h"
+#include "ip.h"
 #include "mx.h"
 #include "smtp_ehlo.h"
 #include "target.h"
@@ -791,6 +792,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		const char *ex;
 		struct mx_host *mh;
 		unsigned char buf[16];
+		int fam;
 
 		/* Only the domain's own MX records; others are not ours to use. */
 		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_MX ||
@@ -808,9 +810,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		memset(mh, 0, sizeof(*mh));
 		mh->preference = ares_dns_rr_get_u16(rr, ARES_RR_MX_PREFERENCE);
 		snprintf(mh->name, sizeof(mh->name), "%s", ex);
-		if (inet_pton(AF_INET, ex, buf) == 1 || inet_pton(AF_INET6, ex, buf) == 1) {
-			int fam = strchr(ex, ':') ? AF_INET6 : AF_INET;
-
+		if ((fam = ip_literal(ex, buf)) != 0) {
 			mh->ip_literal = true;
 			mh->addrs[0].family = fam;
 			memcpy(mh->addrs[0].addr, buf, fam == AF_INET ? 4 : 16);

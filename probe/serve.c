@@ -345,7 +345,7 @@ static bool addr_is_loopback(const struct sockaddr_storage *ss)
 
 /* ---- connections ---- */
 
-static void conn_close(struct sconn *c);
+static void sconn_close(struct sconn *c);
 static void srv_reap_soon(struct server *srv);
 
 static size_t code_index(int code)
@@ -391,7 +391,7 @@ static void conn_answer(struct sconn *c, int code, const char *ctype, const char
 	              serve_codes[ci].code, serve_codes[ci].reason, ctype, bodylen,
 	              extra ? extra : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head)) {
-		conn_close(c);
+		sconn_close(c);
 		return;
 	}
 	if (c->head_only)
@@ -399,7 +399,7 @@ static void conn_answer(struct sconn *c, int code, const char *ctype, const char
 	free(c->out);
 	c->out = malloc((size_t)hl + bodylen + 1);
 	if (c->out == NULL) {
-		conn_close(c);
+		sconn_close(c);
 		return;
 	}
 	memcpy(c->out, head, (size_t)hl);
@@ -445,7 +445,7 @@ static void conn_write(struct sconn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			conn_close(c);
+			sconn_close(c);
 			return;
 		}
 		c->off += (size_t)n;
@@ -461,12 +461,12 @@ static void conn_linger(struct sconn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);
+		sconn_close(c);
 		return;
 	}
 	c->lingered += (size_t)n;
 	if (c->lingered > SERVE_LINGER_MAX)
-		conn_close(c);
+		sconn_close(c);
 }
 
 /* ---- the query string ---- */
@@ -1071,7 +1071,7 @@ static void conn_read(struct sconn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);   /* gone before asking anything: nothing to answer */
+		sconn_close(c);   /* gone before asking anything: nothing to answer */
 		return;
 	}
 	c->nin += (size_t)n;
@@ -1111,7 +1111,7 @@ static void on_conn_io(struct loop *l, int fd, unsigned events, void *arg)
 	case SC_QUEUED:
 	case SC_PROBE:
 		/* Only a hang-up or an error can arrive now: nobody to answer. */
-		conn_close(c);
+		sconn_close(c);
 		break;
 	case SC_FREE:
 		break;
@@ -1126,10 +1126,10 @@ static void on_conn_timer(struct loop *l, void *arg)
 	if (c->st == SC_READ)
 		conn_text(c, 408, "request not received in time\n");
 	else
-		conn_close(c);   /* a client that does not read, or lingers */
+		sconn_close(c);   /* a client that does not read, or lingers */
 }
 
-static void conn_close(struct sconn *c)
+static void sconn_close(struct sconn *c)
 {
 	struct server *srv = c->srv;
 
@@ -1196,7 +1196,7 @@ static bool shed(struct sconn *c)
 	if (c->st != SC_READ)
 		return false;            /* it had a request after all: served */
 	srv->requests[code_index(408)]++;
-	conn_close(c);
+	sconn_close(c);
 	return true;
 }
 
@@ -1273,7 +1273,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 			c = evict_idle(srv);
 		if (c == NULL) {
 			/* Full: leave the rest in the kernel's backlog until a slot
-			 * frees up (conn_close resumes accepting). */
+			 * frees up (sconn_close resumes accepting). */
 			srv_pause_accept(srv);
 			return;
 		}
@@ -1345,7 +1345,7 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 
 		switch (c->st) {
 		case SC_READ:
-			conn_close(c);
+			sconn_close(c);
 			break;
 		case SC_QUEUED:
 			srv->queued--;
@@ -1475,7 +1475,7 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 	rc = 0;
 done:
 	for (i = 0; srv.conns != NULL && i < srv.maxconns; i++) {
-		conn_close(&srv.conns[i]);
+		sconn_close(&srv.conns[i]);
 		result_clear(&srv.conns[i].r);
 	}
 	loop_timer_stop(srv.loop, &srv.reap_timer);

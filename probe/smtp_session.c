@@ -478,21 +478,6 @@ static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep
 	sess_finish(s);
 }
 
-static const char *alert_word(unsigned d)
-{
-	switch (d) {
-	case 40:  return "handshake_failure";
-	case 47:  return "illegal_parameter";
-	case 50:  return "decode_error";
-	case 70:  return "protocol_version";
-	case 71:  return "insufficient_security";
-	case 80:  return "internal_error";
-	case 86:  return "inappropriate_fallback";
-	case 112: return "unrecognized_name";
-	default:  return "alert";
-	}
-}
-
 static void legacy_begin(struct smtp_session *s)
 {
 	const struct probe_params *o = s->p;
@@ -552,7 +537,7 @@ static void legacy_read(struct smtp_session *s)
 	case TLSVER_ALERT:
 		tv->v[i] = TLSV_REFUSED;
 		snprintf(tv->detail[i], sizeof(tv->detail[i]), "TLS alert %u (%s)", alert,
-		         alert_word(alert));
+		         tlsver_alert_name(alert));
 		break;
 	case TLSVER_SERVER_HELLO:
 		if (ver == want) {
@@ -737,7 +722,7 @@ static char *first_word(const struct smtp_reply *rep)
 }
 
 /* A 421 may come at any point: the server is busy or tarpitting us.
- * Inconclusive, so a warning, never "down" (DESIGN.md). */
+ * Inconclusive, so a warning, never "down". */
 bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	if (rep->code != 421)
