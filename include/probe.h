@@ -70,8 +70,8 @@ struct probe;
 typedef void (*probe_done_cb)(void *arg, struct probe *p);
 
 /* r is borrowed (owned by the run) and must outlive the probe; so must
- * params. The callback runs from the loop, once; free the probe after it
- * returns, never inside it. */
+ * params. Never NULL (out of memory is fatal). The callback runs from the
+ * loop, once; free the probe after it returns, never inside it. */
 struct probe *probe_new(const struct probe_env *env, const struct probe_params *params,
                         const struct target *t, const char *spec, struct result *r,
                         probe_done_cb cb, void *arg);

@@ -53,9 +53,10 @@ struct session_plan {
 struct smtp_session;
 typedef void (*session_done_cb)(void *arg, struct smtp_session *s);
 
-/* host is a name or an IP literal (literal: its family, else 0); p, plan
- * and r are borrowed and must outlive the session. The callback runs from
- * the loop; free the session after it returns. */
+/* host is a name or an IP literal (literal: its family, else 0); p and r
+ * are borrowed and must outlive the session, the plan is copied. Never
+ * NULL (out of memory is fatal). The callback runs from the loop; free the
+ * session after it returns. */
 struct smtp_session *smtp_session_new(struct loop *l, struct dns *dns,
                                       const struct probe_params *p,
                                       const struct session_plan *plan,

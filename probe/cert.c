@@ -3,6 +3,7 @@
  * phrases, and SPKI pin parsing. Nothing here touches a socket. */
 #include "cert.h"
 #include "ip.h"
+#include "xmalloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -148,7 +149,7 @@ static char *cert_dn(const mbedtls_x509_name *dn)
 		b.len += 3;
 	}
 	b.s[b.len] = '\0';
-	return strdup(b.s);
+	return xstrdup(b.s);
 }
 
 /* "DNS:name" / "IP:addr" / "other"; bytes kept raw (the renderers'
@@ -160,7 +161,7 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 	int type = b->tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
 
 	if ((b->tag & MBEDTLS_ASN1_CONTEXT_SPECIFIC) == 0)
-		return strdup("other");
+		return xstrdup("other");
 	if (type == MBEDTLS_X509_SAN_DNS_NAME) {
 		size_t n = b->len < CERT_SAN_MAX ? b->len : CERT_SAN_MAX, o = 4;
 		memcpy(buf, "DNS:", 4);
@@ -173,7 +174,7 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 			}
 		}
 		buf[o] = '\0';
-		return strdup(buf);
+		return xstrdup(buf);
 	}
 	if (type == MBEDTLS_X509_SAN_IP_ADDRESS) {
 		char ip[INET6_ADDRSTRLEN];
@@ -183,9 +184,9 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 			snprintf(buf, sizeof(buf), "IP:%s", ip);
 		else
 			snprintf(buf, sizeof(buf), "IP:?");
-		return strdup(buf);
+		return xstrdup(buf);
 	}
-	return strdup("other");
+	return xstrdup("other");
 }
 
 /* Key type and size from the SubjectPublicKeyInfo DER: the curve is read
@@ -292,14 +293,10 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 	memset(c, 0, sizeof(*c));
 	c->subject = cert_dn(&crt->subject);
 	c->issuer = cert_dn(&crt->issuer);
-	if (c->subject == NULL || c->issuer == NULL)
-		goto done;
 	for (s = &crt->subject_alt_names; s != NULL && c->nsan < RESULT_MAX_SAN; s = s->next) {
 		if (s->buf.p == NULL)
 			continue;   /* the empty head of a certificate without SANs */
-		if ((c->san[c->nsan] = cert_san_text(&s->buf)) == NULL)
-			goto done;
-		c->nsan++;
+		c->san[c->nsan++] = cert_san_text(&s->buf);
 	}
 	c->not_before = cert_time(&crt->valid_from);
 	c->not_after = cert_time(&crt->valid_to);
@@ -320,8 +317,7 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 	                 memcmp(crt->subject_raw.p, crt->issuer_raw.p, crt->subject_raw.len) == 0;
 	/* Kept for DANE matching; mbedTLS parses in place, so the SPKI lies
 	 * inside the DER (checked rather than assumed). */
-	if ((c->der = malloc(crt->raw.len ? crt->raw.len : 1)) == NULL)
-		goto done;
+	c->der = xmalloc(crt->raw.len ? crt->raw.len : 1);
 	memcpy(c->der, crt->raw.p, crt->raw.len);
 	c->der_len = crt->raw.len;
 	if (crt->pk_raw.p >= crt->raw.p && crt->pk_raw.len <= crt->raw.len &&
@@ -531,15 +527,12 @@ size_t cert_verify_errors(uint32_t flags, char **errors, size_t max)
 		known |= map[i].flag;
 		if ((flags & map[i].flag) == 0 || n >= max)
 			continue;
-		if ((errors[n] = strdup(map[i].text)) == NULL)
-			return n;
-		n++;
+		errors[n++] = xstrdup(map[i].text);
 	}
 	if ((flags & ~known) != 0 && n < max) {
 		char buf[64];
 		snprintf(buf, sizeof(buf), "verification failed (flags 0x%x)", (unsigned)(flags & ~known));
-		if ((errors[n] = strdup(buf)) != NULL)
-			n++;
+		errors[n++] = xstrdup(buf);
 	}
 	return n;
 }

@@ -14,6 +14,7 @@
 
 #include "cert.h"
 #include "ip.h"
+#include "xmalloc.h"
 
 bool dane_record_usable(const struct dane_tlsa *t)
 {
@@ -295,8 +296,7 @@ static void dane_on_tlsa(void *arg, enum dns_err e, bool ad, const ares_dns_reco
 	dane_evaluate(c->r, e, ad, rec);
 	dane_drop_der(c->r);
 	result_finish(c->r);
-	if (loop_timer_set(c->loop, &c->deliver, 0) != 0)
-		c->cb(c->arg);   /* no memory for the timer: deliver now */
+	loop_timer_set(c->loop, &c->deliver, 0);
 }
 
 static void tlsa_name(char *out, size_t outlen, uint16_t port, const char *host)
@@ -339,11 +339,9 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
                                     const char *alias, uint16_t port, struct result *r,
                                     dane_done_cb cb, void *arg)
 {
-	struct dane_check *c = calloc(1, sizeof(*c));
+	struct dane_check *c = xcalloc(1, sizeof(*c));
 	bool via_alias = alias != NULL && alias[0] != '\0' && !dns_name_eq(alias, host);
 
-	if (c == NULL)
-		return NULL;
 	c->loop = l;
 	c->dns = dns;
 	c->r = r;

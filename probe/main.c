@@ -84,7 +84,6 @@ int main(int argc, char **argv)
 	struct run_counts counts;
 	FILE *targets = NULL;
 	char err[512] = "";
-	bool fatal = false;
 	int rc = ST_UNKNOWN;
 	enum cli_rc prc;
 
@@ -160,9 +159,7 @@ int main(int argc, char **argv)
 			goto fail;
 		goto done;
 	}
-	rc = (int)run_all(&env, targets, &counts, &fatal, err, sizeof(err));
-	if (fatal)
-		goto fail;
+	rc = (int)run_all(&env, targets, &counts);
 	if (targets != NULL)
 		fprintf(stderr, "smtp-probe: %zu target%s: %zu ok, %zu warning, %zu critical, "
 		        "%zu unknown\n", counts.total, counts.total == 1 ? "" : "s",

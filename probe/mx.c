@@ -14,6 +14,7 @@
 #include "mx.h"
 #include "smtp_ehlo.h"
 #include "target.h"
+#include "xmalloc.h"
 
 struct mx_audit;
 
@@ -562,12 +563,6 @@ static void start_probes(struct mx_audit *a)
 		t.literal = mh->ip_literal ? p->addrs[0].family : 0;
 		snprintf(spec, sizeof(spec), "%s:%u", mh->name, t.port);
 		p->s = probe_new(a->env, a->env->params, &t, spec, p->r, on_session_done, p);
-		if (p->s == NULL) {
-			result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
-			p->done = true;
-			a->finished++;
-			continue;
-		}
 		probe_set_addrs(p->s, p->addrs, p->naddrs, a->d->dns_ms);
 		p->started = true;
 		a->running++;
@@ -591,13 +586,8 @@ static void plan_probes(struct mx_audit *a)
 		audit_finish(a);
 		return;
 	}
-	d->probes = calloc(n, sizeof(*d->probes));
-	a->probes = calloc(n, sizeof(*a->probes));
-	if (d->probes == NULL || a->probes == NULL) {
-		dadd(d, SEV_CRITICAL, "internal-error", "out of memory");
-		audit_finish(a);
-		return;
-	}
+	d->probes = xcalloc(n, sizeof(*d->probes));
+	a->probes = xcalloc(n, sizeof(*a->probes));
 	for (h = 0; h < d->nmx; h++) {
 		struct mx_host *mh = &d->mx[h];
 
@@ -853,21 +843,15 @@ struct mx_audit *mx_audit_new(const struct probe_env *env, const char *spec,
                               const char *domain, struct domain_result *d,
                               mx_done_cb cb, void *arg)
 {
-	struct mx_audit *a = calloc(1, sizeof(*a));
+	struct mx_audit *a = xcalloc(1, sizeof(*a));
 
-	if (a == NULL)
-		return NULL;
 	a->env = env;
 	a->d = d;
 	a->cb = cb;
 	a->cbarg = arg;
 	loop_timer_init(&a->reap, on_reap, a);
-	d->target = strdup(spec);
-	d->domain = strdup(domain);
-	if (d->target == NULL || d->domain == NULL) {
-		free(a);
-		return NULL;
-	}
+	d->target = xstrdup(spec);
+	d->domain = xstrdup(domain);
 	return a;
 }
 

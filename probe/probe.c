@@ -14,6 +14,7 @@
 
 #include "probe.h"
 #include "smtp_session.h"
+#include "xmalloc.h"
 
 /* The connections of one probe, in the order they run. */
 enum probe_kind {
@@ -303,11 +304,7 @@ static void start_extra(struct loop *l, void *arg)
 	smtp_session_free(p->extra);    /* the previous one, ended in an earlier callback */
 	p->extra = NULL;
 	if (p->scratch == NULL) {
-		if ((p->scratch = malloc(sizeof(*p->scratch))) == NULL) {
-			result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
-			probe_final(p);
-			return;
-		}
+		p->scratch = xmalloc(sizeof(*p->scratch));
 		result_init(p->scratch);
 	}
 	result_clear(p->scratch);       /* the previous extra connection's */
@@ -332,11 +329,6 @@ static void start_extra(struct loop *l, void *arg)
 	}
 	p->extra = smtp_session_new(p->env->loop, p->env->dns, p->p, &plan, p->host, p->port,
 	                            p->literal, p->scratch, on_extra_done, p);
-	if (p->extra == NULL) {
-		result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
-		probe_final(p);
-		return;
-	}
 	p->running = p->extra;
 	smtp_session_set_addrs(p->extra, &p->addr, 1, 0);
 	smtp_session_start(p->extra);
@@ -346,10 +338,8 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
                         const struct target *t, const char *spec, struct result *r,
                         probe_done_cb cb, void *arg)
 {
-	struct probe *p = calloc(1, sizeof(*p));
+	struct probe *p = xcalloc(1, sizeof(*p));
 
-	if (p == NULL)
-		return NULL;
 	p->env = env;
 	p->p = params;
 	p->r = r;
@@ -368,8 +358,8 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
 		p->mode = p->port == 465 ? TLS_MODE_IMPLICIT : TLS_MODE_STARTTLS;
 	loop_timer_init(&p->next, start_extra, p);
 
-	r->target = strdup(spec);
-	r->host = strdup(t->host);
+	r->target = xstrdup(spec);
+	r->host = xstrdup(t->host);
 	r->port = p->port;
 	r->tls_mode = p->mode;
 	r->want_transcript = params->transcript;
@@ -408,11 +398,6 @@ void probe_start(struct probe *p)
 	p->t0 = plan.t0 = loop_now();
 	p->main = smtp_session_new(p->env->loop, p->env->dns, o, &plan, p->host, p->port,
 	                           p->literal, p->r, on_main_done, p);
-	if (p->main == NULL) {
-		result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
-		probe_final(p);
-		return;
-	}
 	p->running = p->main;
 	if (p->npreset > 0)
 		smtp_session_set_addrs(p->main, p->preset, p->npreset, p->preset_dns_ms);

@@ -8,6 +8,7 @@
 #include "result.h"
 #include "smtp_ehlo.h"
 #include "cert.h"
+#include "xmalloc.h"
 
 const char *status_name(enum status s)
 {
@@ -103,7 +104,7 @@ void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *
 	slot = &f[*n];
 	slot->sev = sev;
 	snprintf(slot->code, sizeof(slot->code), "%s", code);
-	slot->message = strdup(msg);   /* NULL on no memory: renderers print "" */
+	slot->message = xstrdup(msg);
 	(*n)++;
 }
 
@@ -178,7 +179,7 @@ enum status result_finish(struct result *r)
 	return r->status;
 }
 
-/* The line appended, or NULL (not wanted, full, out of memory: counted). */
+/* The line appended, or NULL (not wanted, or full: counted). */
 static struct tline *transcript_add(struct result *r, double t_ms, char dir,
                                     const char *line, size_t len)
 {
@@ -187,22 +188,15 @@ static struct tline *transcript_add(struct result *r, double t_ms, char dir,
 
 	if (!r->want_transcript)
 		return NULL;
-	if (r->transcript == NULL &&
-	    (r->transcript = calloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript))) == NULL) {
-		r->transcript_dropped++;
-		return NULL;
-	}
+	if (r->transcript == NULL)
+		r->transcript = xcalloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript));
 	if (r->ntranscript == RESULT_MAX_TRANSCRIPT) {
 		r->transcript_dropped++;
 		return NULL;
 	}
 	if (len > RESULT_MAX_LINE)
 		len = RESULT_MAX_LINE;
-	copy = malloc(len + 1);
-	if (copy == NULL) {
-		r->transcript_dropped++;
-		return NULL;
-	}
+	copy = xmalloc(len + 1);
 	memcpy(copy, line, len);
 	copy[len] = '\0';
 	tl = &r->transcript[r->ntranscript++];
@@ -226,9 +220,8 @@ void result_event(struct result *r, double t_ms, const struct tevent *ev,
 
 	if (tl == NULL || ev == NULL || ev->type == TEV_NOTE || ev->type == TEV_NONE)
 		return;
-	/* Without memory the line stays, as an untyped note. */
-	if ((tl->ev = malloc(sizeof(*tl->ev))) != NULL)
-		*tl->ev = *ev;
+	tl->ev = xmalloc(sizeof(*tl->ev));
+	*tl->ev = *ev;
 }
 
 enum tev tline_type(const struct tline *t)

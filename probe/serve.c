@@ -26,6 +26,7 @@
 #include "render.h"
 #include "serve.h"
 #include "target.h"
+#include "xmalloc.h"
 
 #define SERVE_MAX_HEAD     8192     /* request line + headers (431 beyond) */
 #define SERVE_MAX_VALUE    1024     /* one decoded query value (a target spec) */
@@ -397,11 +398,7 @@ static void conn_answer(struct sconn *c, int code, const char *ctype, const char
 	if (c->head_only)
 		bodylen = 0;
 	free(c->out);
-	c->out = malloc((size_t)hl + bodylen + 1);
-	if (c->out == NULL) {
-		sconn_close(c);
-		return;
-	}
+	c->out = xmalloc((size_t)hl + bodylen + 1);
 	memcpy(c->out, head, (size_t)hl);
 	if (bodylen > 0)
 		memcpy(c->out + hl, body, bodylen);
@@ -618,11 +615,6 @@ static void sconn_probe_start(struct sconn *c)
 		c->params.addr_ok_arg = srv;
 	}
 	c->s = probe_new(srv->env, &c->params, &c->t, c->spec, &c->r, on_probe_done, c);
-	if (c->s == NULL) {
-		srv->in_flight--;
-		conn_text(c, 500, "out of memory\n");
-		return;
-	}
 	/* The callback may run inside start (a literal of the wrong family):
 	 * the reaper handles that like any other end. */
 	probe_start(c->s);
@@ -1409,11 +1401,7 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 	for (i = 0; i < o->nserve_allow_net && i < OPT_MAX_ALLOW; i++)
 		if (serve_net_parse(o->serve_allow_net[i], &srv.nets[srv.nnets++], err, errlen) != 0)
 			goto done;
-	srv.conns = calloc(srv.maxconns, sizeof(*srv.conns));
-	if (srv.conns == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
+	srv.conns = xcalloc(srv.maxconns, sizeof(*srv.conns));
 	for (i = 0; i < srv.maxconns; i++) {
 		struct sconn *c = &srv.conns[i];
 

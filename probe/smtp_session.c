@@ -27,6 +27,7 @@
 #include "tlsver.h"
 
 #include "smtp_session_int.h"
+#include "xmalloc.h"
 
 static void on_greeting(struct smtp_session *s, const struct smtp_reply *rep);
 static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep);
@@ -713,11 +714,9 @@ static char *first_word(const struct smtp_reply *rep)
 		;
 	if (e == p)
 		return NULL;
-	w = malloc((size_t)(e - p) + 1);
-	if (w != NULL) {
-		memcpy(w, p, (size_t)(e - p));
-		w[e - p] = '\0';
-	}
+	w = xmalloc((size_t)(e - p) + 1);
+	memcpy(w, p, (size_t)(e - p));
+	w[e - p] = '\0';
 	return w;
 }
 
@@ -768,7 +767,7 @@ static void after_ehlo(struct smtp_session *s)
 
 	r->starttls_offered = smtp_ehlo_find(&r->ehlo, "STARTTLS") != NULL;
 	if (auth != NULL) {
-		r->auth.mechanisms = strdup(auth);
+		r->auth.mechanisms = xstrdup(auth);
 		if (s->plan.mode != TLS_MODE_IMPLICIT)
 			result_add(r, SEV_INFO, "auth-before-tls",
 			           "AUTH (%.100s) is offered before TLS: passwords could be sent "
@@ -815,8 +814,10 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		/* Some servers reveal limits (SIZE...) only to a logged-in client.
 		 * A refusal here costs nothing but this extra knowledge. */
 		smtp_ehlo_clear(&r->ehlo_auth);
-		if (rep->code / 100 == 2 && smtp_ehlo_parse(rep, false, &r->ehlo_auth) == 0)
+		if (rep->code / 100 == 2) {
+			smtp_ehlo_parse(rep, false, &r->ehlo_auth);
 			note_size(s);
+		}
 		steps_post(s);
 		return;
 	}
@@ -840,11 +841,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		return;
 	}
 	smtp_ehlo_clear(e);
-	if (smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e) != 0) {
-		result_add(r, SEV_CRITICAL, "internal-error", "out of memory");
-		sess_finish(s);
-		return;
-	}
+	smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e);
 	if (!tls) {
 		after_ehlo(s);
 		return;
@@ -854,7 +851,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		const char *auth = smtp_ehlo_find(e, "AUTH");
 
 		if (auth != NULL && r->auth.mechanisms_tls == NULL)
-			r->auth.mechanisms_tls = strdup(auth);
+			r->auth.mechanisms_tls = xstrdup(auth);
 	}
 	note_size(s);
 	steps_post(s);
@@ -1266,10 +1263,8 @@ struct smtp_session *smtp_session_new(struct loop *l, struct dns *dns,
                                       const char *host, uint16_t port, int literal,
                                       struct result *r, session_done_cb cb, void *arg)
 {
-	struct smtp_session *s = calloc(1, sizeof(*s));
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		return NULL;
 	s->loop = l;
 	s->dns = dns;
 	s->p = p;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "smtp_session_int.h"
+#include "xmalloc.h"
 
 /* ---- steps after EHLO: --check-tls-required, --auth, --from/--rcpt ---- */
 
@@ -209,7 +210,7 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	record(s, &cr, rep);
 	snprintf(text, sizeof(text), "%d %s", cr.code, cr.text);
 	free(a->reply);
-	a->reply = strdup(text);
+	a->reply = xstrdup(text);
 	a->accepted = rep->code == 235 || rep->code / 100 == 2;
 	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
 	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
@@ -360,7 +361,7 @@ static bool mail_start(struct smtp_session *s)
 	return true;
 }
 
-/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (the probe never sends mail). */
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;

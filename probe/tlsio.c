@@ -24,6 +24,7 @@
 
 #include "cert.h"
 #include "tlsver.h"
+#include "xmalloc.h"
 
 #define TLSIO_SYS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
 #define TLSIO_SYS_CAPATH "/etc/ssl/certs"
@@ -337,10 +338,7 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 		return NULL;
 	}
 	tlsio_psa_users++;
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	cfg = xcalloc(1, sizeof(*cfg));
 	mbedtls_ssl_config_init(&cfg->conf);
 	mbedtls_x509_crt_init(&cfg->ca);
 
@@ -412,14 +410,10 @@ int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version)
 struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
                         char *err, size_t errlen)
 {
-	struct tlsio *t = calloc(1, sizeof(*t));
+	struct tlsio *t = xcalloc(1, sizeof(*t));
 	char sni[TLSIO_NAME_MAX];
 	int ret;
 
-	if (t == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	t->fd = fd;
 	t->cfg = cfg;
 	mbedtls_ssl_init(&t->ssl);
@@ -667,8 +661,8 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 
 		snprintf(msg, sizeof(msg), "chain too long to verify (more than %d intermediate "
 		         "certificates)", MBEDTLS_X509_MAX_INTERMEDIATE_CA);
-		ti->errors[0] = strdup(msg);
-		ti->nerrors = ti->errors[0] != NULL ? 1 : 0;
+		ti->errors[0] = xstrdup(msg);
+		ti->nerrors = 1;
 	} else if (ti->verified) {
 		ti->nerrors = cert_verify_errors(flags, ti->errors,
 		                                 sizeof(ti->errors) / sizeof(ti->errors[0]));
