@@ -47,6 +47,7 @@ struct auth_scram {
 	char nonce[64];                  /* our nonce */
 	unsigned char server_sig[32];    /* what the server must send as v= */
 	bool have_sig;
+	bool verified;                   /* the server's v= was received and right */
 };
 
 /* The client-first message (base64) for user with nonce (printable, no

@@ -36,6 +36,10 @@ bool cert_matches_host(const mbedtls_x509_crt *crt, const char *host);
  * caller, not here (MBEDTLS_X509_BADCERT_CN_MISMATCH is skipped). */
 size_t cert_verify_errors(uint32_t flags, char **errors, size_t max);
 
+/* A key below what current clients accept (RSA < 2048 bits, EC below
+ * 256 bits): true, and why names the size and the floor. */
+bool cert_key_weak(const struct cert_info *c, char *why, size_t whylen);
+
 /* "sha256//BASE64" -> 0 and the base64 text (44 chars) in out; -1 if bad. */
 int cert_pin_parse(const char *spec, char out[45]);
 

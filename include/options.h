@@ -47,6 +47,7 @@ struct options {
 	size_t nserve_allow;
 	const char *serve_allow_net[OPT_MAX_ALLOW]; /* --serve-allow-net ADDRESS/PREFIX */
 	size_t nserve_allow_net;
+	bool serve_modules;              /* --serve-module / --serve-config given */
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */

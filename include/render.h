@@ -14,6 +14,7 @@ struct render_opts {
 	bool pretty;             /* JSON: indented (single target, TTY) */
 	bool unicode;            /* arrows and the like: only on a UTF-8 terminal */
 	bool perfdata_plain;     /* Nagios perfdata thresholds as bare numbers */
+	bool address_labels;     /* Prometheus: address/family on every series */
 };
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
@@ -26,6 +27,8 @@ void render_explain(FILE *f, const struct result *r, const struct render_opts *o
 
 /* Monitoring Plugins output: one status line with perfdata, then long
  * output with each finding. n results (several targets): worst status. */
+/* smtp_probe_success: reached EHLO and every check asked for passed. */
+bool render_prom_success(const struct result *r);
 void render_nagios(FILE *f, const struct result *const *r, size_t n,
                    const struct render_opts *o);
 /* The one line a plugin prints when it cannot check (exit 3). */

@@ -73,11 +73,13 @@ struct cert_info {
 	char *san[RESULT_MAX_SAN];        /* owned: "DNS:x", "IP:1.2.3.4" as in the cert */
 	size_t nsan;
 	time_t not_before, not_after;     /* UTC seconds */
-	long days_left;                   /* floor((not_after - now) / 86400) */
+	long days_left;                   /* whole days (not_after - now) / 86400, toward 0 */
+	bool expired;                     /* not_after < the probe's time */
 	char key[32];                     /* "RSA 2048", "EC P-256", "Ed25519" */
 	char signature[48];               /* "RSA-SHA256", "ECDSA-SHA384" */
 	char sha256[65];                  /* lowercase hex of the DER */
 	char spki_sha256[45];             /* base64, as used by --pin sha256//... */
+	char serial[2 * 32 + 1];          /* lowercase hex, "" unknown */
 	bool self_signed;
 	/* For DANE (RFC 6698 matching of Full/SHA-512 data): the DER, and where
 	 * the SubjectPublicKeyInfo lies in it. Owned; dropped (NULL) once the
@@ -94,6 +96,8 @@ struct tls_info {
 	char group[32];                   /* "x25519", "secp256r1", "" unknown */
 	char alpn[32];
 	char error[160];                  /* handshake failure, "" if none */
+	int error_code;                   /* its mbedTLS code (JSON only), 0 none */
+	uint16_t server_version;          /* ServerHello's version, 0 none seen */
 	bool verified;                    /* verification ran (a chain was seen) */
 	bool trusted;
 	bool hostname_match;
@@ -193,8 +197,9 @@ struct dane_info {
 	char name[300];                   /* "_25._tcp.mx1.example" */
 	bool authenticated;               /* the resolver set AD (DNSSEC validated) */
 	/* "valid" | "mismatch" | "no-records" | "unusable" | "lookup-failed"
-	 * | "no-tls" (TLSA published, no chain to match) */
-	char result[16];
+	 * | "no-tls" (TLSA published, no chain to match); unauthenticated
+	 * records: "unsigned-match" | "unsigned-mismatch" | "unsigned-no-tls" */
+	char result[24];
 	char error[96];                   /* lookup failure or why a match was refused */
 	struct tlsa_info records[RESULT_MAX_TLSA];
 	size_t nrecords;
@@ -332,7 +337,7 @@ void result_event(struct result *r, double t_ms, const struct tevent *ev,
 /* The event of a transcript line: TEV_NONE for 'C'/'S', TEV_NOTE when untyped. */
 enum tev tline_type(const struct tline *t);
 
-/* Attachment limit arithmetic (DESIGN.md "The attachment limit"). */
+/* Attachment limit arithmetic (docs/design.md "The attachment limit"). */
 void size_compute(struct size_info *s, uint64_t reserve);
 
 #endif

@@ -3,11 +3,18 @@
 #define SP_SMTP_EHLO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "result.h"
 #include "smtp_reply.h"
 
-/* Fills e from a 250 reply: hostname = first word of line 1, each further
+/* The first word of a greeting or EHLO reply is a host name only when it is
+ * a plausible one: an address literal ([192.0.2.1], [IPv6:...]), "localhost",
+ * or a name of two or more valid labels. */
+bool smtp_ehlo_is_domain(const char *s, size_t n);
+
+/* Fills e from a 250 reply: hostname = first word of line 1 when
+ * smtp_ehlo_is_domain says it is one (else NULL), each further
  * line one extension (keyword upper-cased, params as sent, trimmed).
  * At most RESULT_MAX_EXT extensions are kept. e must be zeroed or cleared
  * first. */

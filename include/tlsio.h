@@ -4,6 +4,7 @@
 #ifndef SP_TLSIO_H
 #define SP_TLSIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -51,6 +52,16 @@ size_t tlsio_pending(const struct tlsio *t);
  * errors. servername is copied into ti->servername. */
 void tlsio_info(struct tlsio *t, const char *servername, time_t now,
                 struct tls_info *ti);
+
+/* After a failure: the mbedTLS code (tls.error_code in JSON, never its
+ * text) and the version of the server's ServerHello, if one was seen. */
+void tlsio_fail_info(const struct tlsio *t, struct tls_info *ti);
+/* The ServerHello's version when it is older than TLS 1.2 (0x0300-0x0302:
+ * the server speaks nothing newer), else 0. */
+uint16_t tlsio_legacy_version(const struct tlsio *t);
+/* The last failure was mbedTLS giving up on a message the protocol allows
+ * (a TLS 1.3 KeyUpdate): the probe's limit, not the server's fault. */
+bool tlsio_gave_up(const struct tlsio *t);
 
 /* "mbed TLS 3.6.6" */
 const char *tlsio_version(void);

@@ -5,6 +5,7 @@
 #ifndef SP_TLSVER_H
 #define SP_TLSVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,9 @@ const char *tlsver_name(uint16_t version);
 
 /* "handshake_failure" for 40, ...; "unknown" for a code not registered. */
 const char *tlsver_alert_name(unsigned alert);
+
+/* An IANA suite name whose key exchange gives no forward secrecy: static
+ * RSA key transport (TLS_RSA_WITH_*) or static (EC)DH (TLS_DH_*, TLS_ECDH_*). */
+bool tlsver_suite_no_fs(const char *suite);
 
 #endif

@@ -50,14 +50,12 @@ static time_t cert_time(const mbedtls_x509_time *t)
 	return timegm(&tm);
 }
 
-/* floor((a - b) / 86400), also for negative differences. */
+/* Whole days from b to a, the same rule both ways: 5.7 days ahead is 5 days
+ * left, 2162.3 days past is 2162 days ago (C division truncates toward 0).
+ * Whether the date has passed is a separate flag: 0 may be either side. */
 static long cert_days_between(time_t a, time_t b)
 {
-	long long d = (long long)a - (long long)b;
-	long long q = d / 86400;
-	if (d % 86400 != 0 && d < 0)
-		q--;
-	return (long)q;
+	return (long)(((long long)a - (long long)b) / 86400);
 }
 
 /* Bounded text builder for cert_dn: a piece goes in whole or not at all,
@@ -298,9 +296,20 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 			continue;   /* the empty head of a certificate without SANs */
 		c->san[c->nsan++] = cert_san_text(&s->buf);
 	}
+	/* Serial as lowercase hex, as blackbox_exporter's serialnumber label;
+	 * RFC 5280 caps it at 20 octets, a longer one is cut. */
+	{
+		size_t skip = 0;   /* DER's leading 0x00 of a positive number */
+
+		while (skip + 1 < crt->serial.len && crt->serial.p[skip] == 0)
+			skip++;
+		for (size_t i = skip; i < crt->serial.len && 2 * (i - skip) + 2 < sizeof(c->serial); i++)
+			snprintf(c->serial + 2 * (i - skip), 3, "%02x", crt->serial.p[i]);
+	}
 	c->not_before = cert_time(&crt->valid_from);
 	c->not_after = cert_time(&crt->valid_to);
 	c->days_left = cert_days_between(c->not_after, now);
+	c->expired = c->not_after < now;   /* notAfter itself is still valid (RFC 5280 4.1.2.5) */
 	cert_key_text(crt, c->key, sizeof(c->key));
 	cert_sig_text(crt, c->signature, sizeof(c->signature));
 
@@ -535,6 +544,23 @@ size_t cert_verify_errors(uint32_t flags, char **errors, size_t max)
 		errors[n++] = xstrdup(buf);
 	}
 	return n;
+}
+
+bool cert_key_weak(const struct cert_info *c, char *why, size_t whylen)
+{
+	long bits;
+
+	if (strncmp(c->key, "RSA ", 4) == 0) {
+		bits = strtol(c->key + 4, NULL, 10);
+		if (bits > 0 && bits < 2048) {
+			snprintf(why, whylen, "an RSA key of %ld bits, below the 2048-bit floor", bits);
+			return true;
+		}
+	} else if (strcmp(c->key, "EC P-192") == 0 || strcmp(c->key, "EC P-224") == 0) {
+		snprintf(why, whylen, "an EC key on %s, below the 256-bit floor", c->key + 3);
+		return true;
+	}
+	return false;
 }
 
 int cert_pin_parse(const char *spec, char out[45])

@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "options.h"
 #include "serve.h"
+#include "serve_module.h"
 #include "target.h"
 #include "tlsio.h"
 #include "xmalloc.h"
@@ -354,6 +355,18 @@ static int opt_serveallownet(struct options *o, const char *arg, char *err, size
 	return 0;
 }
 
+static int opt_servemodule(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	o->serve_modules = true;
+	return serve_module_add(o, arg, err, errlen);
+}
+
+static int opt_serveconfig(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	o->serve_modules = true;
+	return serve_module_load(o, arg, err, errlen);
+}
+
 static int opt_serveallow(struct options *o, const char *arg, char *err, size_t errlen)
 {
 	if (o->nserve_allow == OPT_MAX_ALLOW) {
@@ -685,6 +698,12 @@ const struct cli_opt cli_opts[] = {
 	  "networks the exporter may connect to, repeatable\n"
 	  "('192.0.2.0/24'): checked on every resolved address\n"
 	  "before connecting" },
+	{ "serve-module", 0, "NAME:OPTIONS", opt_servemodule, CLI_G_SERVE,
+	  "a module for /probe?module=NAME: probe options on top\n"
+	  "of the exporter's ('tls:--implicit-tls -p 465'),\n"
+	  "repeatable" },
+	{ "serve-config", 0, "FILE", opt_serveconfig, CLI_G_SERVE,
+	  "modules from a file, one 'NAME: OPTIONS' per line" },
 	/* Information */
 	{ "help", 'h', NULL, opt_help, CLI_G_INFO,
 	  "this help" },
@@ -910,9 +929,10 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		}
 		return cli_check_tests(o, err, errlen) == 0 ? CLI_OK : CLI_ERROR;
 	}
-	if (o->nserve_allow > 0 || o->nserve_allow_net > 0) {
+	if (o->nserve_allow > 0 || o->nserve_allow_net > 0 || o->serve_modules) {
 		snprintf(err, errlen, "%s needs --serve",
-		         o->nserve_allow > 0 ? "--serve-allow" : "--serve-allow-net");
+		         o->nserve_allow > 0 ? "--serve-allow" : o->nserve_allow_net > 0 ?
+		         "--serve-allow-net" : "--serve-module/--serve-config");
 		return CLI_ERROR;
 	}
 	if (cli_check_tests(o, err, errlen) != 0)

@@ -221,11 +221,6 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 		           "no TLSA records at %s: this server does not use DANE", di->name);
 		return;
 	}
-	if (!ad)
-		result_add(r, SEV_WARNING, "dane-unsigned",
-		           "the TLSA answer for %s is not DNSSEC-authenticated (the resolver did not "
-		           "set AD): these records cannot be relied on, and DANE senders ignore "
-		           "them; the matching below is shown for information", di->name);
 	if (unusable > 0)
 		result_add(r, SEV_WARNING, "dane-unusable-records",
 		           "%zu TLSA record%s at %s cannot be used for SMTP (RFC 7672 3.1.3: only "
@@ -233,6 +228,40 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 		           unusable, unusable == 1 ? "" : "s", di->name, list);
 	if (usable == 0) {
 		snprintf(di->result, sizeof(di->result), "unusable");
+		if (!ad)
+			result_add(r, SEV_WARNING, "dane-unsigned",
+			           "the TLSA answer for %s is not DNSSEC-authenticated (the resolver "
+			           "did not set AD): DANE senders ignore these records", di->name);
+		return;
+	}
+	/* Unsigned records count for nothing (RFC 7672 2.2): the matching is
+	 * information inside dane-unsigned, never dane-valid or dane-mismatch. */
+	if (!ad) {
+		bool no_tls = !r->tls.ok || r->tls.nchain == 0;
+
+		snprintf(di->result, sizeof(di->result), "%s", no_tls ? "unsigned-no-tls" :
+		         valid > 0 ? "unsigned-match" : "unsigned-mismatch");
+		if (!no_tls && valid == 0 && why[0])
+			snprintf(di->error, sizeof(di->error), "%s", why);
+		if (no_tls)
+			result_add(r, SEV_WARNING, "dane-unsigned",
+			           "the TLSA answer for %s is not DNSSEC-authenticated (the resolver "
+			           "did not set AD): DANE senders ignore these records; the server "
+			           "presented no certificate to match them against", di->name);
+		else if (valid > 0)
+			result_add(r, SEV_WARNING, "dane-unsigned",
+			           "the TLSA answer for %s is not DNSSEC-authenticated (the resolver "
+			           "did not set AD): DANE senders ignore these records; for "
+			           "information only, %zu of %zu usable record%s match%s the "
+			           "certificate chain", di->name, valid, usable, usable == 1 ? "" : "s",
+			           valid == 1 ? "es" : "");
+		else
+			result_add(r, SEV_WARNING, "dane-unsigned",
+			           "the TLSA answer for %s is not DNSSEC-authenticated (the resolver "
+			           "did not set AD): DANE senders ignore these records; for "
+			           "information only, none of the %zu usable record%s matches the "
+			           "certificate chain%s%s", di->name, usable, usable == 1 ? "" : "s",
+			           why[0] ? ": " : "", why);
 		return;
 	}
 	if (!r->tls.ok || r->tls.nchain == 0) {
@@ -245,9 +274,9 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 	if (valid > 0) {
 		snprintf(di->result, sizeof(di->result), "valid");
 		result_add(r, SEV_INFO, "dane-valid",
-		           "%zu of %zu usable TLSA record%s at %s match%s the certificate chain%s",
-		           valid, usable, usable == 1 ? "" : "s", di->name, valid == 1 ? "es" : "",
-		           ad ? "" : " (but the records are not DNSSEC-authenticated)");
+		           "%zu of %zu usable DNSSEC-authenticated TLSA record%s at %s match%s "
+		           "the certificate chain", valid, usable, usable == 1 ? "" : "s",
+		           di->name, valid == 1 ? "es" : "");
 		return;
 	}
 	snprintf(di->result, sizeof(di->result), "mismatch");

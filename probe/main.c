@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 	env.tls = tlsio_cfg_new(opt.cafile, opt.capath, err, sizeof(err));
 	if (env.tls == NULL)
 		goto fail;
-	if (opt.tls_versions) {
+	if (opt.tls_versions || opt.serve != NULL) {   /* an exporter module may ask */
 		env.tls12 = tls_pinned(&opt, 0x0303, err, sizeof(err));
 		env.tls13 = tls_pinned(&opt, 0x0304, err, sizeof(err));
 		if (env.tls12 == NULL || env.tls13 == NULL)

@@ -753,7 +753,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 {
 	struct mx_audit *a = arg;
 	struct domain_result *d = a->d;
-	size_t i, n, nulls = 0, total = 0;
+	size_t i, k, n, nulls = 0, total = 0, dups = 0, over = 0;
 
 	a->dq = NULL;
 	if (e == DNS_CANCELLED)
@@ -794,8 +794,22 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 			nulls++;
 			continue;
 		}
-		if (d->nmx == MX_MAX_HOSTS)
+		/* One probe per host: a name listed again (any preference, any
+		 * case) only lowers the preference kept. */
+		for (k = 0; k < d->nmx && !dns_name_eq(d->mx[k].name, ex); k++)
+			;
+		if (k < d->nmx) {
+			uint16_t pref = ares_dns_rr_get_u16(rr, ARES_RR_MX_PREFERENCE);
+
+			if (pref < d->mx[k].preference)
+				d->mx[k].preference = pref;
+			dups++;
 			continue;
+		}
+		if (d->nmx == MX_MAX_HOSTS) {
+			over++;
+			continue;
+		}
 		mh = &d->mx[d->nmx++];
 		memset(mh, 0, sizeof(*mh));
 		mh->preference = ares_dns_rr_get_u16(rr, ARES_RR_MX_PREFERENCE);
@@ -810,10 +824,14 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 			     "many senders will not deliver)", ex);
 		}
 	}
-	if (total > MX_MAX_HOSTS)
+	if (dups > 0)
+		dadd(d, SEV_INFO, "mx-duplicate",
+		     "%zu of the %zu MX records of %s name a host already listed; each host "
+		     "is probed once", dups, total, d->domain);
+	if (over > 0)
 		dadd(d, SEV_WARNING, "mx-too-many",
-		     "%s has %zu MX records; only the first %d are probed", d->domain, total,
-		     MX_MAX_HOSTS);
+		     "%s has more than %d MX hosts (%zu MX records); only the first %d are probed",
+		     d->domain, MX_MAX_HOSTS, total, MX_MAX_HOSTS);
 	if (nulls > 0 && d->nmx == 0) {
 		d->null_mx = true;
 		d->dns_ms = loop_now() - a->t0;

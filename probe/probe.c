@@ -122,15 +122,24 @@ static void probe_event(struct probe *p, struct result *r, const struct tevent *
 static void probe_final(struct probe *p)
 {
 	struct result *r = p->r;
+	const struct tlsvers_info *tv = &r->tls_versions;
+	/* "Also accepts" needs 1.2 or 1.3 to have worked somewhere. */
+	bool modern = r->tls.ok || tv->v[2] == TLSV_ACCEPTED || tv->v[3] == TLSV_ACCEPTED;
 
-	if (r->tls_versions.v[0] == TLSV_ACCEPTED || r->tls_versions.v[1] == TLSV_ACCEPTED)
+	if ((tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED) && !modern)
 		result_add(r, SEV_WARNING, "tls-legacy-version",
-		           "the server still accepts %s%s%s: both are deprecated (RFC 8996); "
-		           "allow TLS 1.2 and 1.3 only",
-		           r->tls_versions.v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
-		           r->tls_versions.v[0] == TLSV_ACCEPTED &&
-		           r->tls_versions.v[1] == TLSV_ACCEPTED ? " and " : "",
-		           r->tls_versions.v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
+		           "the server accepts only %s%s%s, no TLS 1.2 or 1.3: both are "
+		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
+		           tv->v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
+		           tv->v[0] == TLSV_ACCEPTED && tv->v[1] == TLSV_ACCEPTED ? " and " : "",
+		           tv->v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
+	else if (tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED)
+		result_add(r, SEV_WARNING, "tls-legacy-version",
+		           "the server also accepts %s%s%s besides TLS 1.2/1.3: both are "
+		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
+		           tv->v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
+		           tv->v[0] == TLSV_ACCEPTED && tv->v[1] == TLSV_ACCEPTED ? " and " : "",
+		           tv->v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
 	p->finished = true;
 	result_finish(r);
 	p->cb(p->cbarg, p);

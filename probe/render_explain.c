@@ -9,6 +9,7 @@
 
 #include "render.h"
 #include "render_util.h"
+#include "tlsver.h"
 #include "smtp_ehlo.h"
 
 #define HEAD_COL    11           /* "%8.1f %c " */
@@ -22,6 +23,7 @@ struct ex_state {
 	size_t reply_line;         /* index of the line within the reply */
 	bool tls_up;               /* encrypted from here on */
 	bool logged_in;            /* a 235 answered AUTH: the next EHLO is ehlo_auth */
+	bool in_auth;              /* a 334 answered AUTH: the next line is its answer */
 	size_t cert_seen;          /* "certificate" events so far */
 	bool said_event_note;
 };
@@ -306,8 +308,21 @@ static void explain_ehlo_reply(FILE *f, const struct result *r, struct ex_state 
 static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
                            const char *line)
 {
-	st->cmd = classify_command(line);
+	enum ex_cmd c = classify_command(line);
+
 	st->reply_line = 0;
+	/* A multi-step login (LOGIN, CRAM-MD5, SCRAM): the client's answers
+	 * to 334 are part of AUTH, so the 235 after them is its verdict. */
+	if (st->in_auth && (c == EX_OTHER || (line[0] == '*' && line[1] == '\0'))) {
+		st->cmd = EX_AUTH;
+		say(f, line[0] == '*' ? "The probe cancels the login: it cannot answer "
+		    "this step." : line[0] == '\0' ? "The probe acknowledges the "
+		    "server's last login message (an empty line ends the exchange)." :
+		    "The probe sends the next part of the login (hidden here: it holds "
+		    "the user name, the password or a proof derived from it).");
+		return;
+	}
+	st->cmd = c;
 	switch (st->cmd) {
 	case EX_EHLO:
 		if (st->logged_in) {
@@ -354,7 +369,8 @@ static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
 	}
 }
 
-static void explain_other_reply(FILE *f, struct ex_state *st, int code)
+static void explain_other_reply(FILE *f, const struct result *r, struct ex_state *st,
+                                int code)
 {
 	if (st->reply_line > 0)
 		return;
@@ -372,7 +388,13 @@ static void explain_other_reply(FILE *f, struct ex_state *st, int code)
 			say(f, "The server refuses to start encryption.");
 		break;
 	case EX_AUTH:
-		if (code == 235)
+		if (code / 100 == 2 && !r->auth.accepted &&
+		    strcmp(r->auth.mechanism, "SCRAM-SHA-256") == 0)
+			say(f, "The server says the login succeeded, but it never proved "
+			    "that it knows the password (SCRAM's server signature is "
+			    "missing): a server that does not know the password can only "
+			    "pretend. Not counted as a login.");
+		else if (code == 235)
 			say(f, "Login accepted: your app can use these credentials.");
 		else if (code == 334)
 			say(f, "The server asks for the next part of the login.");
@@ -439,13 +461,15 @@ static void explain_server(FILE *f, const struct result *r, struct ex_state *st,
 	} else if (st->cmd == EX_EHLO || st->cmd == EX_HELO) {
 		explain_ehlo_reply(f, r, st, code, text);
 	} else {
-		explain_other_reply(f, st, code);
+		explain_other_reply(f, r, st, code);
 	}
 	st->reply_line = last ? 0 : st->reply_line + 1;
 	if (last && st->cmd == EX_STARTTLS && code == 220)
 		st->tls_up = true;
-	if (last && st->cmd == EX_AUTH && code == 235)
+	if (last && st->cmd == EX_AUTH && code == 235 && r->auth.accepted)
 		st->logged_in = true;
+	if (last)
+		st->in_auth = st->cmd == EX_AUTH && code == 334;
 }
 
 static void explain_tls_done(FILE *f, const struct result *r, const struct tevent *ev)
@@ -475,7 +499,13 @@ static void explain_tls_done(FILE *f, const struct result *r, const struct teven
 		           "server's TLS settings.", ver);
 	else
 		render_fmt(buf, sizeof(buf), "Encryption is up.");
-	if (strstr(cipher, "GCM") || strstr(cipher, "CHACHA20") || strstr(cipher, "CCM"))
+	if (tlsver_suite_no_fs(cipher))
+		render_appendf(buf, sizeof(buf), " The suite (%.95s) uses a static key "
+		               "exchange: the session keys are protected only by the "
+		               "server's long-term key, so there is no forward secrecy. "
+		               "Anyone who later obtains that key can decrypt recorded mail. "
+		               "Prefer ECDHE suites (and TLS 1.3) on the server.", cipher);
+	else if (strstr(cipher, "GCM") || strstr(cipher, "CHACHA20") || strstr(cipher, "CCM"))
 		render_appendf(buf, sizeof(buf), " The cipher (%.95s) is a modern "
 		               "authenticated one.", cipher);
 	else if (strstr(cipher, "CBC"))
@@ -489,6 +519,33 @@ static void explain_tls_done(FILE *f, const struct result *r, const struct teven
 		               "gives forward secrecy: recorded traffic stays private even "
 		               "if the server's key leaks later.", group);
 	say(f, buf);
+}
+
+/* Why the handshake failed, as far as the model knows; only a claim about
+ * other clients that holds for them too. */
+static void explain_tls_failed(FILE *f, const struct result *r)
+{
+	uint16_t v = r->tls.server_version;
+
+	if (v != 0 && v < 0x0303)
+		say(f, v == 0x0302 ? "The server answered with TLS 1.1, older than "
+		    "anything the probe accepts: it speaks nothing newer. Clients that "
+		    "require TLS 1.2 or later (current mail software, OpenSSL's defaults, "
+		    "browsers) fail the same way; only old clients that still allow "
+		    "TLS 1.0/1.1 would connect, over a deprecated protocol. Enable "
+		    "TLS 1.2 and 1.3 on the server." :
+		    "The server answered with TLS 1.0 (or older), which the probe does "
+		    "not accept: it speaks nothing newer. Clients that require TLS 1.2 "
+		    "or later (current mail software, OpenSSL's defaults, browsers) fail "
+		    "the same way; only old clients that still allow TLS 1.0 would "
+		    "connect, over a deprecated protocol. Enable TLS 1.2 and 1.3 on the "
+		    "server.");
+	else
+		say(f, "The encrypted connection could not be set up (the reason is "
+		    "on the line). Usually the server and the probe have no TLS version "
+		    "or cipher in common, or the server's certificate or key is "
+		    "misconfigured. Clients with similar TLS settings (TLS 1.2 or 1.3, "
+		    "current ciphers) will most likely fail the same way.");
 }
 
 static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
@@ -523,7 +580,7 @@ static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
 		render_fmt(buf, sizeof(buf), "An intermediate certificate (%s, issued by "
 		           "%s): it links the server's certificate to an authority that "
 		           "clients already trust.", subj, iss);
-	if (c->days_left < 0)
+	if (c->expired)
 		render_appendf(buf, sizeof(buf), " It EXPIRED on %s: clients that check "
 		               "certificates refuse to connect. Renew it now and reload the "
 		               "mail server.", date);
@@ -571,6 +628,12 @@ static void explain_verify_error(FILE *f, const struct result *r, const char *er
 	else if (contains_nocase(err, "revoked"))
 		render_fmt(buf, sizeof(buf), "- %s: the authority has withdrawn this "
 		           "certificate; replace it.", e);
+	else if (contains_nocase(err, "omits its intermediate"))
+		render_fmt(buf, sizeof(buf), "- %s: the server presents its certificate "
+		           "without the intermediate certificate that links it to a "
+		           "trusted authority. Clients do not fetch it themselves, so "
+		           "they refuse the chain. Configure the full chain file (e.g. "
+		           "fullchain.pem: certificate plus intermediate).", e);
 	else if (contains_nocase(err, "trust") || contains_nocase(err, "unknown") ||
 	         contains_nocase(err, "issuer") || strstr(err, "CA") != NULL)
 		render_fmt(buf, sizeof(buf), "- %s: no trusted authority vouches for this "
@@ -650,10 +713,7 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 		explain_tls_done(f, r, ev);
 		return;
 	case TEV_TLS_FAILED:
-		say(f, "The encrypted connection could not be set up. Usually the server "
-		    "and the probe have no TLS version or cipher in common, or the "
-		    "server's certificate or key is misconfigured. Mail clients will "
-		    "fail the same way.");
+		explain_tls_failed(f, r);
 		return;
 	case TEV_TLS_START:
 		say(f, "The TLS handshake begins. The probe names the server it expects "

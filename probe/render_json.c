@@ -1,4 +1,4 @@
-/* JSON renderer: one document per result, keys as in DESIGN.md "Result
+/* JSON renderer: one document per result, keys as in docs/design.md "The result
  * model and JSON". Every server string goes through json_escape, so the
  * document is valid whatever bytes the server sent. */
 #include <string.h>
@@ -6,6 +6,7 @@
 
 #include "jsonw.h"
 #include "render.h"
+#include "tlsver.h"
 #include "render_util.h"
 
 static void key_str(struct jsonw *w, const char *k, const char *v)
@@ -291,6 +292,14 @@ static void put_tls(struct jsonw *w, const struct tls_info *t, const struct tlsv
 	key_str_or_null(w, "group", t->group);
 	key_str_or_null(w, "alpn", t->alpn);
 	key_str_or_null(w, "error", t->error);
+	/* The library's code for the failure: for bug reports, never shown
+	 * as text (error says it in words). */
+	jsonw_key(w, "error_code");
+	if (t->error_code != 0)
+		jsonw_int(w, t->error_code);
+	else
+		jsonw_null(w);
+	key_str_or_null(w, "server_version", tlsver_name(t->server_version));
 	key_str_or_null(w, "servername", t->servername);
 	jsonw_key(w, "verify");
 	jsonw_obj_begin(w);

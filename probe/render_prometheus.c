@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "render.h"
 #include "render_util.h"
@@ -21,6 +22,7 @@ struct prom {
 	FILE *f;
 	const char *name, *type, *help;
 	bool headed;                /* HELP/TYPE written for this family */
+	bool addr_labels;           /* several addresses per target: label each */
 };
 
 static void prom_family(struct prom *p, const char *name, const char *type,
@@ -50,6 +52,11 @@ static void prom_value_esc(FILE *f, const char *s)
 	san_write(f, SAN_PROM, (const char *)p, n);
 }
 
+static const char *prom_family_name(int family)
+{
+	return family == AF_INET ? "ipv4" : family == AF_INET6 ? "ipv6" : "";
+}
+
 /* One sample: npairs (name, value) label pairs after target=. */
 static void prom_sample(struct prom *p, const struct result *r, const char *value,
                         size_t npairs, ...)
@@ -63,6 +70,11 @@ static void prom_sample(struct prom *p, const struct result *r, const char *valu
 	fprintf(p->f, "%s{target=\"", p->name);
 	prom_value_esc(p->f, r->target ? r->target : r->host);
 	fputc('"', p->f);
+	if (p->addr_labels) {
+		fputs(",address=\"", p->f);
+		prom_value_esc(p->f, r->address);
+		fprintf(p->f, "\",family=\"%s\"", prom_family_name(r->family));
+	}
 	va_start(ap, npairs);
 	for (size_t i = 0; i < npairs; i++) {
 		const char *k = va_arg(ap, const char *);
@@ -107,13 +119,48 @@ static bool prom_earliest(const struct result *r, time_t *t)
 	return true;
 }
 
-/* A probe succeeded when the SMTP dialogue got as far as an EHLO (or HELO)
- * answer and nothing critical was found: a warning (an expiring
- * certificate) is still a working server. */
-static bool prom_success(const struct result *r)
+/* probe_success as blackbox_exporter means it: the server answered (the
+ * dialogue reached an EHLO or HELO reply) and every check asked for passed.
+ * Thresholds are not checks: an expiring but valid certificate, or a slow
+ * probe, is a working server whose status (and the expiry metrics) say the
+ * rest; anything else critical is a failed probe. */
+bool render_prom_success(const struct result *r)
 {
-	return r->greeting.present && (r->ehlo.present || r->ehlo_tls.present) &&
-	       (r->status == ST_OK || r->status == ST_WARNING);
+	if (!r->greeting.present || !(r->ehlo.present || r->ehlo_tls.present))
+		return false;
+	for (size_t i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
+		const struct finding *fd = &r->findings[i];
+
+		if (fd->sev == SEV_CRITICAL && strcmp(fd->code, "cert-expires-soon") != 0 &&
+		    strcmp(fd->code, "probe-slow") != 0)
+			return false;
+	}
+	return true;
+}
+
+/* "TLSv1.3" -> "TLS 1.3", as blackbox_exporter's probe_tls_version_info. */
+static void prom_tls_version(char *out, size_t outsz, const char *v)
+{
+	if (strncmp(v, "TLSv", 4) == 0)
+		snprintf(out, outsz, "TLS %s", v + 4);
+	else
+		snprintf(out, outsz, "%s", v);
+}
+
+/* The expiry of the chain that verified (blackbox_exporter's
+ * probe_ssl_last_chain_expiry_timestamp_seconds): only when the chain is
+ * trusted; the earliest notAfter of the certificates presented. */
+static bool prom_verified_expiry(const struct result *r, time_t *t)
+{
+	const struct tls_info *ti = &r->tls;
+
+	if (!ti->verified || !ti->trusted || ti->nchain == 0)
+		return false;
+	*t = ti->chain[0].not_after;
+	for (size_t i = 1; i < ti->nchain && i < RESULT_MAX_CHAIN; i++)
+		if (ti->chain[i].not_after < *t)
+			*t = ti->chain[i].not_after;
+	return true;
 }
 
 static void prom_durations(struct prom *p, const struct result *r)
@@ -134,22 +181,44 @@ static void prom_durations(struct prom *p, const struct result *r)
 	}
 }
 
-static void prom_certs(struct prom *p, const struct result *r)
+enum prom_cert_what { PC_NOT_AFTER, PC_NOT_BEFORE, PC_INFO };
+
+/* Per certificate: its dates (labelled position and sha256, which identify
+ * it), or the info series with what dashboards show (subject, issuer,
+ * serial, SANs comma-separated as blackbox_exporter writes them). */
+static void prom_certs(struct prom *p, const struct result *r, enum prom_cert_what what)
 {
 	const struct tls_info *ti = &r->tls;
 	char v[32], pos[24];
 
 	for (size_t i = 0; i < ti->nchain && i < RESULT_MAX_CHAIN; i++) {
 		const struct cert_info *c = &ti->chain[i];
-		char sha[sizeof(c->sha256)];
+		char sha[sizeof(c->sha256)], serial[sizeof(c->serial)], sans[PROM_LABEL_MAX + 1];
 
 		memcpy(sha, c->sha256, sizeof(sha));
 		sha[sizeof(sha) - 1] = '\0';
+		memcpy(serial, c->serial, sizeof(serial));
+		serial[sizeof(serial) - 1] = '\0';
 		snprintf(pos, sizeof(pos), "%zu", i);
-		prom_sample(p, r, prom_i64(v, sizeof(v), (int64_t)c->not_after), 4,
-		            "subject", c->subject ? c->subject : "",
-		            "issuer", c->issuer ? c->issuer : "",
-		            "position", pos, "sha256", sha);
+		if (what == PC_INFO) {
+			sans[0] = '\0';
+			for (size_t k = 0; k < c->nsan && k < RESULT_MAX_SAN; k++) {
+				const char *sn = c->san[k] ? c->san[k] : "";
+				const char *colon = strchr(sn, ':');
+				size_t used = strlen(sans);
+
+				/* "DNS:mx1.test" -> "mx1.test" */
+				snprintf(sans + used, sizeof(sans) - used, "%s%s", used ? "," : "",
+				         colon ? colon + 1 : sn);
+			}
+			prom_sample(p, r, "1", 6, "position", pos, "sha256", sha,
+			            "subject", c->subject ? c->subject : "",
+			            "issuer", c->issuer ? c->issuer : "", "serial", serial,
+			            "sans", sans);
+		} else {
+			prom_sample(p, r, prom_i64(v, sizeof(v), (int64_t)(what == PC_NOT_AFTER ?
+			            c->not_after : c->not_before)), 2, "position", pos, "sha256", sha);
+		}
 	}
 }
 
@@ -190,15 +259,15 @@ static void prom_mechs(struct prom *p, const struct result *r, const char *list,
 void render_prometheus(FILE *f, const struct result *const *r, size_t n,
                        const struct render_opts *o)
 {
-	struct prom p = { .f = f };
+	struct prom p = { .f = f, .addr_labels = o->address_labels };
 	char v[32];
 	size_t i;
 
-	(void)o;
 	prom_family(&p, "smtp_probe_success", "gauge",
-	            "1 when the SMTP dialogue reached EHLO and no critical problem was found.");
+	            "1 when the server answered (EHLO) and the checks asked for passed; "
+	            "expiry and time thresholds are in smtp_probe_status.");
 	for (i = 0; i < n; i++)
-		prom_sample(&p, r[i], prom_bool(prom_success(r[i])), 0);
+		prom_sample(&p, r[i], prom_bool(render_prom_success(r[i])), 0);
 
 	prom_family(&p, "smtp_probe_status", "gauge",
 	            "Probe status as the plugin exit code: 0 ok, 1 warning, 2 critical, 3 unknown.");
@@ -219,10 +288,29 @@ void render_prometheus(FILE *f, const struct result *const *r, size_t n,
 			prom_sample(&p, r[i], prom_i64(v, sizeof(v), (int64_t)t), 0);
 	}
 
-	prom_family(&p, "smtp_probe_cert_not_after", "gauge",
-	            "notAfter of each certificate of the chain (position 0 is the server's), as a Unix timestamp.");
+	prom_family(&p, "smtp_probe_ssl_last_chain_expiry_timestamp_seconds", "gauge",
+	            "Earliest notAfter of the chain when it verified, as a Unix timestamp.");
+	for (i = 0; i < n; i++) {
+		time_t t;
+
+		if (prom_verified_expiry(r[i], &t))
+			prom_sample(&p, r[i], prom_i64(v, sizeof(v), (int64_t)t), 0);
+	}
+
+	prom_family(&p, "smtp_probe_cert_not_after_timestamp_seconds", "gauge",
+	            "notAfter of each certificate presented (position 0 is the server's), as a Unix timestamp.");
 	for (i = 0; i < n; i++)
-		prom_certs(&p, r[i]);
+		prom_certs(&p, r[i], PC_NOT_AFTER);
+
+	prom_family(&p, "smtp_probe_cert_not_before_timestamp_seconds", "gauge",
+	            "notBefore of each certificate presented, as a Unix timestamp.");
+	for (i = 0; i < n; i++)
+		prom_certs(&p, r[i], PC_NOT_BEFORE);
+
+	prom_family(&p, "smtp_probe_cert_info", "gauge",
+	            "Each certificate presented: subject, issuer, serial and SANs; always 1.");
+	for (i = 0; i < n; i++)
+		prom_certs(&p, r[i], PC_INFO);
 
 	prom_family(&p, "smtp_probe_cert_trusted", "gauge",
 	            "1 when the certificate chain verified against the trust anchors.");
@@ -237,10 +325,27 @@ void render_prometheus(FILE *f, const struct result *const *r, size_t n,
 			prom_sample(&p, r[i], prom_bool(r[i]->tls.hostname_match), 0);
 
 	prom_family(&p, "smtp_probe_tls_version_info", "gauge",
-	            "The TLS version negotiated.");
+	            "The TLS version negotiated (\"TLS 1.3\", as blackbox_exporter writes it); always 1.");
 	for (i = 0; i < n; i++)
-		if (r[i]->tls.ok && r[i]->tls.version[0])
-			prom_sample(&p, r[i], "1", 1, "version", r[i]->tls.version);
+		if (r[i]->tls.ok && r[i]->tls.version[0]) {
+			char tv[sizeof(r[i]->tls.version) + 2];
+
+			prom_tls_version(tv, sizeof(tv), r[i]->tls.version);
+			prom_sample(&p, r[i], "1", 1, "version", tv);
+		}
+
+	prom_family(&p, "smtp_probe_ip_protocol", "gauge",
+	            "IP version of the address the dialogue ran on (4 or 6), as blackbox_exporter's probe_ip_protocol.");
+	for (i = 0; i < n; i++)
+		if (r[i]->family == AF_INET || r[i]->family == AF_INET6)
+			prom_sample(&p, r[i], r[i]->family == AF_INET ? "4" : "6", 0);
+
+	prom_family(&p, "smtp_probe_address_info", "gauge",
+	            "The address the dialogue ran on and its family; always 1.");
+	for (i = 0; i < n; i++)
+		if (r[i]->address[0] && !p.addr_labels)
+			prom_sample(&p, r[i], "1", 2, "address", r[i]->address,
+			            "family", prom_family_name(r[i]->family));
 
 	prom_family(&p, "smtp_probe_tls_info", "gauge",
 	            "The TLS cipher suite and key exchange group negotiated.");
@@ -275,14 +380,14 @@ void render_prometheus(FILE *f, const struct result *const *r, size_t n,
 			            "encoding", "binary");
 	}
 
-	prom_family(&p, "smtp_probe_auth_mechanism", "gauge",
+	prom_family(&p, "smtp_probe_auth_mechanism_info", "gauge",
 	            "AUTH mechanisms offered, before (tls=\"false\") and after (tls=\"true\") TLS.");
 	for (i = 0; i < n; i++) {
 		prom_mechs(&p, r[i], r[i]->auth.mechanisms, "false");
 		prom_mechs(&p, r[i], r[i]->auth.mechanisms_tls, "true");
 	}
 
-	prom_family(&p, "smtp_probe_finding", "gauge",
+	prom_family(&p, "smtp_probe_finding_info", "gauge",
 	            "One series per finding of the probe, by code and severity.");
 	for (i = 0; i < n; i++)
 		for (size_t k = 0; k < r[i]->nfindings && k < RESULT_MAX_FINDINGS; k++) {

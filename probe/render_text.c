@@ -478,13 +478,15 @@ static void chain(FILE *f, const struct result *r, const struct render_opts *o)
 		if (gmtime_r(&c->not_after, &tm))
 			strftime(d2, sizeof(d2), "%Y-%m-%d %H:%M UTC", &tm);
 		cert_field(f, "valid from", d1);
-		if (c->days_left < 0)
+		if (c->expired && c->days_left == 0)
+			render_fmt(buf, sizeof(buf), "%s (EXPIRED less than a day ago)", d2);
+		else if (c->expired)
 			render_fmt(buf, sizeof(buf), "%s (EXPIRED %ld day%s ago)", d2,
 			         -c->days_left, c->days_left == -1 ? "" : "s");
 		else
 			render_fmt(buf, sizeof(buf), "%s (%ld day%s left)", d2, c->days_left,
 			         c->days_left == 1 ? "" : "s");
-		if (c->days_left < r->crit_days)
+		if (c->expired || c->days_left < r->crit_days)
 			sev = SEV_CRITICAL;
 		else if (c->days_left < r->warn_days)
 			sev = SEV_WARNING;
@@ -522,6 +524,12 @@ static void dane(FILE *f, const struct result *r)
 	           strcmp(d->result, "no-records") == 0 ? "no TLSA records (no DANE)" :
 	           strcmp(d->result, "unusable") == 0 ? "only records unusable for SMTP" :
 	           strcmp(d->result, "no-tls") == 0 ? "records published, but no TLS" :
+	           strcmp(d->result, "unsigned-match") == 0 ? "a usable record matches the "
+	           "chain, but the records are unsigned, so they count for nothing" :
+	           strcmp(d->result, "unsigned-mismatch") == 0 ? "no usable record matches the "
+	           "chain; the records are unsigned, so they count for nothing" :
+	           strcmp(d->result, "unsigned-no-tls") == 0 ? "unsigned records published, "
+	           "no TLS" :
 	           strcmp(d->result, "lookup-failed") == 0 ? "lookup failed" : d->result,
 	           d->nrecords == 0 ? "" : d->authenticated ? " (DNSSEC-authenticated)" :
 	           " (NOT DNSSEC-authenticated)");

@@ -260,6 +260,7 @@ static struct render_opts ropts(const struct run *run)
 		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	ro.unicode = isatty(STDOUT_FILENO) && locale_is_utf8();
 	ro.perfdata_plain = o->perfdata_plain;
+	ro.address_labels = o->all_addresses;
 	ro.pretty = o->output == OUT_JSON && run->ordered && run->njobs == 1 &&
 	            isatty(STDOUT_FILENO);
 	return ro;

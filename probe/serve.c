@@ -25,6 +25,7 @@
 
 #include "render.h"
 #include "serve.h"
+#include "serve_module.h"
 #include "target.h"
 #include "xmalloc.h"
 
@@ -73,8 +74,10 @@ struct sconn {
 	struct loop_timer io_timer;      /* read, write or linger deadline */
 	struct loop_timer deadline;      /* answer-by for a probe request */
 	/* The probe runs with parameters of its own: the run's, plus the
-	 * request's. */
+	 * request's (and a module's: then also options of its own). */
 	struct probe_params params;
+	struct options opt;              /* only when module is true */
+	bool module;
 	struct target t;
 	char spec[SERVE_MAX_VALUE + 1];
 	char servername[254];
@@ -82,6 +85,8 @@ struct sconn {
 	struct probe *s;                 /* owned */
 	bool probe_done;
 	bool shutdown_abort;             /* aborted by SIGTERM: answer 503 */
+	bool debug;                      /* debug=true: the dialogue, then the metrics */
+	char why[SERVE_MODULE_LINE];     /* a refusal's text, when it is built */
 };
 
 struct server {
@@ -529,9 +534,9 @@ static int parse_num(const char *s, long max, long *v)
 	return 0;
 }
 
-enum { P_TARGET, P_SERVERNAME, P_WARN, P_CRIT, P_COUNT };
+enum { P_TARGET, P_MODULE, P_SERVERNAME, P_WARN, P_CRIT, P_DEBUG, P_COUNT };
 static const char *const param_names[P_COUNT] = {
-	"target", "servername", "warn_days", "crit_days"
+	"target", "module", "servername", "warn_days", "crit_days", "debug"
 };
 
 /* Splits and decodes the query into vals[] (NULL when absent). The answer
@@ -557,14 +562,14 @@ static const char *query_parse(const char *q, size_t qlen,
 		if (eq == NULL)
 			return "a query parameter has no value\n";
 		if (pct_decode(p, (size_t)(eq - p), name, sizeof(name)) != 0)
-			return "unknown query parameter (known: target, servername, warn_days, "
-			       "crit_days)\n";
+			return "unknown query parameter: /probe knows target, module, servername, "
+			       "warn_days, crit_days and debug\n";
 		for (k = 0; k < P_COUNT; k++)
 			if (strcmp(name, param_names[k]) == 0)
 				break;
 		if (k == P_COUNT)
-			return "unknown query parameter (known: target, servername, warn_days, "
-			       "crit_days)\n";
+			return "unknown query parameter: /probe knows target, module, servername, "
+			       "warn_days, crit_days and debug\n";
 		if (have[k])
 			return "a query parameter is given twice\n";
 		if (pct_decode(eq + 1, (size_t)(amp - eq - 1), vals[k], SERVE_MAX_VALUE + 1) != 0)
@@ -576,6 +581,28 @@ static const char *query_parse(const char *q, size_t qlen,
 	return NULL;
 }
 
+/* The answer to an unknown module= value: the names this exporter has
+ * (ours, never the request's). */
+static const char *module_names(char *buf, size_t len)
+{
+	size_t n = serve_module_count();
+
+	if (n == 0) {
+		snprintf(buf, len, "unknown module: this exporter has no modules "
+		         "(--serve-module NAME:OPTIONS)\n");
+		return buf;
+	}
+	snprintf(buf, len, "unknown module: this exporter has");
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, len - used, "%s %s", i ? "," : "", serve_module_at(i)->name);
+	}
+	if (strlen(buf) + 2 < len)
+		strcat(buf, "\n");
+	return buf;
+}
+
 /* ---- probes ---- */
 
 /* probe_env.addr_ok with --serve-allow-net. */
@@ -584,13 +611,6 @@ static bool srv_addr_ok(const void *arg, const struct dns_addr *a)
 	const struct server *srv = arg;
 
 	return serve_net_contains(srv->nets, srv->nnets, a->family, a->addr);
-}
-
-/* The same rule as smtp_probe_success in render_prometheus.c. */
-static bool probe_succeeded(const struct result *r)
-{
-	return r->greeting.present && (r->ehlo.present || r->ehlo_tls.present) &&
-	       (r->status == ST_OK || r->status == ST_WARNING);
 }
 
 static void on_probe_done(void *arg, struct probe *s)
@@ -661,13 +681,14 @@ static void probe_answer(struct sconn *c)
 	size_t len = 0;
 	FILE *f;
 
-	if (!probe_succeeded(&c->r))
+	if (!render_prom_success(&c->r))
 		srv->probe_failures++;
 	if (c->shutdown_abort) {
 		conn_text(c, 503, "the exporter is shutting down\n");
 		return;
 	}
 	memset(&ro, 0, sizeof(ro));
+	ro.address_labels = (c->module ? &c->opt : c->srv->opt)->all_addresses;
 	if (c->html) {
 		html_answer(c, &ro);
 		return;
@@ -676,6 +697,13 @@ static void probe_answer(struct sconn *c)
 	if (f == NULL) {
 		conn_text(c, 500, "out of memory\n");
 		return;
+	}
+	if (c->debug) {
+		/* As blackbox_exporter's debug=true: the probe's story (here the
+		 * report with the dialogue, secrets redacted), then the metrics. */
+		ro.transcript = true;
+		render_text(f, &c->r, &ro);
+		fputs("\nMetrics that would have been returned:\n", f);
 	}
 	render_prometheus(f, rs, 1, &ro);
 	/* blackbox_exporter's probe_duration_seconds: the whole request as
@@ -689,7 +717,7 @@ static void probe_answer(struct sconn *c)
 		conn_text(c, 500, "out of memory\n");
 		return;
 	}
-	conn_answer(c, 200, PROM_CTYPE, NULL, body, len);
+	conn_answer(c, 200, c->debug ? "text/plain; charset=utf-8" : PROM_CTYPE, NULL, body, len);
 	free(body);
 }
 
@@ -822,6 +850,32 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		goto refuse;
 	snprintf(c->spec, sizeof(c->spec), "%s", vals[P_TARGET]);
 	c->params = *srv->env->params;
+	c->module = false;
+	if (have[P_MODULE]) {
+		const struct serve_module *m = serve_module_find(vals[P_MODULE]);
+
+		why = module_names(c->why, sizeof(c->why));
+		if (m == NULL)
+			goto refuse;
+		/* Only a module's request pays for options of its own: its
+		 * options are the run's with the module's applied. */
+		why = "the module cannot be applied\n";
+		c->opt = *srv->opt;
+		c->opt.targets = NULL;
+		c->opt.ntargets = 0;
+		if (serve_module_apply(&c->opt, m, err, sizeof(err)) != 0)
+			goto refuse;
+		probe_params_from_options(&c->params, &c->opt);
+		c->module = true;
+	}
+	c->debug = false;
+	if (have[P_DEBUG]) {
+		why = "bad debug: want true or false\n";
+		if (strcmp(vals[P_DEBUG], "true") != 0 && strcmp(vals[P_DEBUG], "false") != 0)
+			goto refuse;
+		c->debug = strcmp(vals[P_DEBUG], "true") == 0;
+		c->params.transcript = c->params.transcript || c->debug;
+	}
 	if (c->html)
 		c->params.transcript = true;  /* the page shows the explained dialogue */
 	if (have[P_SERVERNAME]) {

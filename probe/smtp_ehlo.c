@@ -4,8 +4,10 @@
 #include "smtp_ehlo.h"
 #include "xmalloc.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define EHLO_MAX_HOSTNAME 255   /* RFC 1035 name length in text form */
 
@@ -70,6 +72,53 @@ static int ehlo_add_ext(struct ehlo_info *e, const char *line)
 	return 1;
 }
 
+static bool ehlo_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool smtp_ehlo_is_domain(const char *s, size_t n)
+{
+	char lit[64];
+	unsigned char a[16];
+	size_t labels = 0, len = 0;
+
+	if (n == 0 || n > 255)
+		return false;
+	/* Address literal: [192.0.2.1] or [IPv6:2001:db8::1] (RFC 5321 4.1.3). */
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof(lit))
+			return false;
+		memcpy(lit, s + 1, n - 2);
+		lit[n - 2] = '\0';
+		if (strncasecmp(lit, "IPv6:", 5) == 0)
+			return inet_pton(AF_INET6, lit + 5, a) == 1;
+		return inet_pton(AF_INET, lit, a) == 1;
+	}
+	if (n == 9 && strncasecmp(s, "localhost", 9) == 0)
+		return true;
+	if (s[n - 1] == '.')             /* the root dot */
+		n--;
+	if (n == 0 || n > 253)
+		return false;
+	/* Labels of letters, digits, '-' (not first or last) and '_' (seen in
+	 * the wild), at most 63 bytes; at least two of them: a single word
+	 * ("Hello", "ESMTP") is text, not a name a client could look up. */
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (len == 0 || len > 63 || s[i - 1] == '-')
+				return false;
+			labels++;
+			len = 0;
+			continue;
+		}
+		if (!ehlo_is_alnum(s[i]) && s[i] != '_' && !(s[i] == '-' && len > 0))
+			return false;
+		len++;
+	}
+	return labels >= 2;
+}
+
 void smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
 {
 	e->present = true;
@@ -82,9 +131,10 @@ void smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
 
 		while (ehlo_is_space(*h))
 			h++;
-		while (h[n] != '\0' && !ehlo_is_space(h[n]) && n < EHLO_MAX_HOSTNAME)
+		while (h[n] != '\0' && !ehlo_is_space(h[n]) && n <= EHLO_MAX_HOSTNAME)
 			n++;
-		if (n > 0)
+		/* "250-Hello vm" names no host: only a plausible name is kept. */
+		if (smtp_ehlo_is_domain(h, n))
 			e->hostname = ehlo_strndup(h, n);
 		e->lines = xcalloc(r->nlines, sizeof *e->lines);
 		for (size_t i = 0; i < r->nlines; i++) {

@@ -333,13 +333,22 @@ static void note_tls(struct smtp_session *s)
 	size_t i, worst = 0, k;
 	char errs[400] = "";
 
+	if (tlsver_suite_no_fs(ti->cipher))
+		result_add(s->r, SEV_WARNING, "tls-no-forward-secrecy",
+		           "the server chose %s: a key exchange without forward secrecy, so "
+		           "anyone who later obtains the server's private key can decrypt "
+		           "recorded sessions; prefer ECDHE suites (and enable TLS 1.3)",
+		           ti->cipher);
 	if (ti->nchain == 0) {
 		result_add(s->r, SEV_CRITICAL, "cert-untrusted",
 		           "the server presented no certificate");
 		return;
 	}
+	/* The first to expire; an expired one before any that is not. */
 	for (i = 0; i < ti->nchain; i++)
-		if (i == 0 || ti->chain[i].days_left < min_days) {
+		if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
+		    (ti->chain[i].expired == ti->chain[worst].expired &&
+		     ti->chain[i].not_after < ti->chain[worst].not_after)) {
 			min_days = ti->chain[i].days_left;
 			worst = i;
 		}
@@ -348,7 +357,11 @@ static void note_tls(struct smtp_session *s)
 			result_add(s->r, SEV_CRITICAL, "cert-not-yet-valid",
 			           "certificate %zu (%.120s) is not valid before its start date",
 			           i, ti->chain[i].subject ? ti->chain[i].subject : "?");
-	if (min_days < 0)
+	if (ti->nchain > 0 && ti->chain[worst].expired && min_days == 0)
+		result_add(s->r, SEV_CRITICAL, "cert-expired",
+		           "certificate %zu (%.120s) expired less than a day ago", worst,
+		           ti->chain[worst].subject ? ti->chain[worst].subject : "?");
+	else if (ti->nchain > 0 && ti->chain[worst].expired)
 		result_add(s->r, SEV_CRITICAL, "cert-expired",
 		           "certificate %zu (%.120s) expired %ld day%s ago", worst,
 		           ti->chain[worst].subject ? ti->chain[worst].subject : "?",
@@ -408,10 +421,22 @@ static void note_tls(struct smtp_session *s)
 			           "(the server's key is sha256//%s)", o->npins,
 			           o->npins == 1 ? "" : "s", ti->chain[0].spki_sha256);
 	}
-	if (strncmp(ti->chain[0].key, "RSA ", 4) == 0 && atoi(ti->chain[0].key + 4) < 2048)
-		result_add(s->r, SEV_WARNING, "cert-weak-key",
-		           "the server key is %s: 2048 bits is the minimum considered safe",
-		           ti->chain[0].key);
+	for (i = 0; i < ti->nchain; i++) {
+		char why[160];
+
+		/* The root (self-signed, beyond the leaf) is the client's own
+		 * copy that counts, not the one sent. */
+		if (i > 0 && ti->chain[i].self_signed)
+			continue;
+		if (cert_key_weak(&ti->chain[i], why, sizeof(why))) {
+			result_add(s->r, SEV_CRITICAL, "cert-weak-key",
+			           "%s %s: current clients refuse such keys, so they cannot "
+			           "connect securely; reissue it with a stronger key",
+			           i == 0 ? "the server's certificate has" : "an intermediate "
+			           "certificate of the chain has", why);
+			break;
+		}
+	}
 	if (ti->chain_total > ti->nchain)
 		result_add(s->r, SEV_WARNING, "cert-chain-long",
 		           "the server sent %zu certificates; only the first %zu are shown",
@@ -665,6 +690,19 @@ static void tls_done(struct smtp_session *s)
 		sess_send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
 }
 
+/* A server whose best is TLS 1.0/1.1 (learnt from how = "its ServerHello"
+ * or a legacy ClientHello): modern clients cannot start TLS with it. */
+static void note_legacy_only(struct result *r, uint16_t version, const char *how)
+{
+	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
+
+	result_add(r, SEV_CRITICAL, "tls-legacy-only",
+	           "the server offers nothing newer than %s (%s says so): current mail "
+	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
+	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
+	           "settings, or update the TLS library it uses", v, how);
+}
+
 static void tls_step(struct smtp_session *s)
 {
 	char err[160] = "";
@@ -690,11 +728,15 @@ static void tls_step(struct smtp_session *s)
 	if (rc == TLSIO_CLOSED && err[0] == '\0')
 		snprintf(err, sizeof(err), "the server closed the connection during the handshake");
 	snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
+	tlsio_fail_info(s->tls, &s->r->tls);
 	sess_event(s, TEV_TLS_FAILED, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
-	result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
-	           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
-	           err, s->state == SMTP_ST_TLS_IMPLICIT ?
-	           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
+	if (tlsio_legacy_version(s->tls) != 0)
+		note_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
+	else
+		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
+		           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
+		           err, s->state == SMTP_ST_TLS_IMPLICIT ?
+		           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
 	s->r->t.tls_ms = since(s->t_step);
 	sess_finish(s);     /* no QUIT: the channel is unusable */
 }
@@ -710,10 +752,10 @@ static char *first_word(const struct smtp_reply *rep)
 	p = rep->lines[0];
 	while (*p == ' ')
 		p++;
-	for (e = p; *e && *e != ' ' && e - p < 255; e++)
+	for (e = p; *e && *e != ' ' && e - p <= 255; e++)
 		;
-	if (e == p)
-		return NULL;
+	if (!smtp_ehlo_is_domain(p, (size_t)(e - p)))
+		return NULL;             /* "220 Hello there": no host name */
 	w = xmalloc((size_t)(e - p) + 1);
 	memcpy(w, p, (size_t)(e - p));
 	w[e - p] = '\0';
@@ -842,6 +884,12 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 	}
 	smtp_ehlo_clear(e);
 	smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e);
+	if (e->hostname == NULL && !result_has(r, "ehlo-hostname-invalid"))
+		result_add(r, SEV_INFO, "ehlo-hostname-invalid",
+		           "the %s reply does not begin with the server's host name (line 1: "
+		           "\"%.80s\"): RFC 5321 4.1.1.1 wants a domain or address literal "
+		           "there, so no host name is reported",
+		           s->state == SMTP_ST_HELO ? "HELO" : "EHLO", rep->nlines ? rep->lines[0] : "");
 	if (!tls) {
 		after_ehlo(s);
 		return;
@@ -972,6 +1020,18 @@ static void closed(struct smtp_session *s, const char *why)
 	sess_finish(s);
 }
 
+/* mbedTLS gave up on a message the protocol allows (TLS 1.3 KeyUpdate):
+ * the dialogue cannot go on, but the server did nothing wrong. */
+static void library_limit(struct smtp_session *s, const char *why)
+{
+	sess_event(s, TEV_NOTE, "%s", why);
+	result_add(s->r, SEV_WARNING, "tls-library-limit",
+	           "%s (while we waited for %s): the probe gave up, the server did "
+	           "nothing wrong; the rest of the dialogue could not be checked",
+	           why, WAITS(s));
+	sess_finish(s);
+}
+
 /* Reads what is there and feeds the parser, one reply at a time. */
 static void read_replies(struct smtp_session *s)
 {
@@ -991,6 +1051,10 @@ static void read_replies(struct smtp_session *s)
 				return;
 			if (rc == TLSIO_CLOSED) {
 				closed(s, NULL);
+				return;
+			}
+			if (rc == TLSIO_FAIL && tlsio_gave_up(s->tls)) {
+				library_limit(s, err);
 				return;
 			}
 			if (rc == TLSIO_FAIL) {

@@ -212,9 +212,23 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	free(a->reply);
 	a->reply = xstrdup(text);
 	a->accepted = rep->code == 235 || rep->code / 100 == 2;
+	/* SCRAM succeeds only with the server's proof (RFC 5802 5): a 235
+	 * without a verified v= comes from a server that does not know the
+	 * password and only pretends to accept it. */
+	if (a->accepted && s->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->auth.scram.verified) {
+		a->accepted = false;
+		sess_event(s, TEV_NOTE, "%d without the server's SCRAM signature: the login is not "
+		           "counted as accepted", rep->code);
+		result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
+		           "the server answered %d to SCRAM-SHA-256 %s, without proving that it "
+		           "knows the password (no server signature v=): it only pretends to "
+		           "accept the login (an impostor, or a broken server)", rep->code,
+		           s->auth.step == 0 ? "at once, before any exchange" :
+		           "right after the client's proof");
+	}
 	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
 	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
-	if (!a->accepted)
+	if (!a->accepted && !result_has(s->r, "auth-scram-server-unverified"))
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
 		           o->auth_user, a->mechanism, text);
@@ -265,6 +279,7 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 			           "password (an impostor, or a broken server); login cancelled");
 			rc = -1;
 		} else {
+			s->auth.scram.verified = true;
 			sess_event(s, TEV_NOTE, "the server's SCRAM signature is correct");
 			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
 			rc = 0;

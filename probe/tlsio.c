@@ -54,6 +54,8 @@ struct tlsio_sniff {
 	unsigned char body[TLSIO_SNIFF_MAX];
 	size_t body_len;
 	uint16_t group;                  /* TLS NamedGroup, 0 unknown */
+	uint16_t version;                /* ServerHello's version (supported_versions
+	                                    for TLS 1.3), 0 none seen */
 	unsigned char ske[3];            /* first bytes of ServerKeyExchange */
 	size_t ske_len;
 	size_t dh_plen;                  /* TLS 1.2 DHE: length of p */
@@ -64,6 +66,8 @@ struct tlsio {
 	struct tlsio_cfg *cfg;           /* borrowed */
 	int fd;                          /* borrowed: the probe owns it */
 	int sys_errno;                   /* errno of the last failed send/recv */
+	int last_error;                  /* mbedTLS code of the last failure, 0 none */
+	bool gave_up;                    /* ... a message mbedTLS cannot handle */
 	bool eof;                        /* recv returned 0 */
 	char name[TLSIO_NAME_MAX];       /* the name to verify, "" none */
 	struct tlsio_sniff sn;
@@ -107,6 +111,7 @@ static void tlsio_sniff_message(struct tlsio_sniff *sn, unsigned char type)
 	/* version(2) random(32) session_id<1> cipher(2) compression(1) ext<2> */
 	if (end - b < 35)
 		return;
+	sn->version = (uint16_t)(b[0] << 8 | b[1]);
 	b += 34;
 	if ((size_t)(end - b) < 1u + b[0] + 3u)
 		return;
@@ -123,6 +128,9 @@ static void tlsio_sniff_message(struct tlsio_sniff *sn, unsigned char type)
 		/* key_share: server_share.group, or HRR's selected_group */
 		if (etype == 51 && elen >= 2)
 			sn->group = (uint16_t)(b[0] << 8 | b[1]);
+		/* supported_versions: the version TLS 1.3 actually selected */
+		if (etype == 43 && elen == 2)
+			sn->version = (uint16_t)(b[0] << 8 | b[1]);
 		b += elen;
 	}
 }
@@ -225,11 +233,110 @@ static int tlsio_bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+static const char *tlsio_version_name(uint16_t v)
+{
+	switch (v) {
+	case 0x0300: return "SSL 3.0";
+	case 0x0301: return "TLS 1.0";
+	case 0x0302: return "TLS 1.1";
+	case 0x0303: return "TLS 1.2";
+	case 0x0304: return "TLS 1.3";
+	default:     return "an unknown version";
+	}
+}
+
+/* A sentence for every error an mbedTLS 3.6 handshake, read or write can
+ * return; the library's own strings never reach an output (the numeric
+ * code is kept for JSON: tls.error_code). */
+static const char *tlsio_error_sentence(int ret)
+{
+	switch (ret) {
+	case MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE:
+		return "the server chose a feature the probe's TLS library does not implement";
+	case MBEDTLS_ERR_SSL_INVALID_MAC:
+		return "a record from the server failed its integrity check (corrupted "
+		       "in transit, or keys that do not match)";
+	case MBEDTLS_ERR_SSL_INVALID_RECORD:
+		return "the server sent a malformed TLS record";
+	case MBEDTLS_ERR_SSL_DECODE_ERROR:
+		return "the server sent a handshake message that could not be decoded";
+	case MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION:
+		return "the server sent a TLS extension the probe did not offer";
+	case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
+		return "the server and the probe have no application protocol (ALPN) in common";
+	case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+		return "the server sent a TLS message the protocol does not allow at that point";
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+		return "the server sent a fatal TLS alert";
+	case MBEDTLS_ERR_SSL_UNRECOGNIZED_NAME:
+		return "the server does not know the name the probe asked for (SNI)";
+	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+	case MBEDTLS_ERR_SSL_CONN_EOF:
+		return "the server closed the connection";
+	case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
+		return "the server's certificate message could not be parsed";
+	case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+		return "the server answered with a TLS version outside 1.2-1.3, the versions "
+		       "the probe speaks";
+	case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
+		return "the server and the probe have no cipher suite, group or signature "
+		       "algorithm in common";
+	case MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER:
+		return "the server sent a value a handshake message may not carry";
+	case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+		return "the server sent a record of a type not expected at that point";
+	case MBEDTLS_ERR_SSL_PK_TYPE_MISMATCH:
+		return "the server's key type does not match the cipher suite it chose";
+	case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY:
+		return "the server asked for a pre-shared key identity the probe does not have";
+	case MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED:
+		return "the session ticket expired";
+	case MBEDTLS_ERR_SSL_COUNTER_WRAPPING:
+		return "the record counter would wrap: the connection carried too many records";
+	case MBEDTLS_ERR_SSL_WAITING_SERVER_HELLO_RENEGO:
+	case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED:
+	case MBEDTLS_ERR_SSL_CLIENT_RECONNECT:
+		return "the server asked for a renegotiation or reconnection the probe does not do";
+	case MBEDTLS_ERR_SSL_TIMEOUT:
+		return "the TLS exchange timed out";
+	case MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA:
+	case MBEDTLS_ERR_SSL_CANNOT_READ_EARLY_DATA:
+	case MBEDTLS_ERR_SSL_CANNOT_WRITE_EARLY_DATA:
+		return "an early-data (0-RTT) exchange failed";
+	case MBEDTLS_ERR_SSL_UNEXPECTED_CID:
+		return "the server sent a connection ID the probe did not negotiate";
+	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+		return "the probe ran out of memory during the TLS exchange";
+	case MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL:
+		return "a TLS message did not fit the probe's buffers";
+	case MBEDTLS_ERR_SSL_NO_RNG:
+	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+	case MBEDTLS_ERR_SSL_PRIVATE_KEY_REQUIRED:
+	case MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED:
+	case MBEDTLS_ERR_SSL_CACHE_ENTRY_NOT_FOUND:
+	case MBEDTLS_ERR_SSL_HW_ACCEL_FAILED:
+	case MBEDTLS_ERR_SSL_HW_ACCEL_FALLTHROUGH:
+	case MBEDTLS_ERR_SSL_INTERNAL_ERROR:
+	case MBEDTLS_ERR_SSL_VERSION_MISMATCH:
+	case MBEDTLS_ERR_SSL_BAD_CONFIG:
+	case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
+	case MBEDTLS_ERR_SSL_CERTIFICATE_VERIFICATION_WITHOUT_HOSTNAME:
+		return "the probe's TLS library failed internally (a probe problem, not the server's)";
+	default:
+		break;
+	}
+	/* Not from the TLS layer: the crypto and X.509 modules below it
+	 * (mbedTLS codes: X.509 -0x2000..-0x2FFF, the rest is crypto). */
+	if (-ret >= 0x2000 && -ret <= 0x2FFF)
+		return "a certificate from the server could not be parsed";
+	return "a signature, key or key exchange value from the server could not be "
+	       "verified or used";
+}
+
 /* One readable line for an mbedTLS failure of this connection. */
 static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, size_t errlen)
 {
-	char msg[128];
-
+	t->last_error = ret;
 	if (err == NULL || errlen == 0)
 		return;
 	if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
@@ -256,6 +363,14 @@ static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, s
 		snprintf(err, errlen, "%s: %s", what, strerror(t->sys_errno));
 		return;
 	}
+	if (ret == MBEDTLS_ERR_NET_CONN_RESET) {
+		snprintf(err, errlen, "%s: the connection was reset", what);
+		return;
+	}
+	if (ret == MBEDTLS_ERR_NET_SEND_FAILED || ret == MBEDTLS_ERR_NET_RECV_FAILED) {
+		snprintf(err, errlen, "%s: the connection failed", what);
+		return;
+	}
 	if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA &&
 	    !mbedtls_ssl_is_handshake_over(&t->ssl)) {
 		/* mbedTLS needs a whole handshake message in its input buffer: a
@@ -265,15 +380,47 @@ static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, s
 		         MBEDTLS_SSL_IN_CONTENT_LEN);
 		return;
 	}
-	mbedtls_strerror(ret, msg, sizeof(msg));
-	snprintf(err, errlen, "%s: %s (-0x%04x)", what, msg, (unsigned)-ret);
+	/* The server answered our 1.2/1.3 hello with an older version: it
+	 * speaks nothing newer (a server picks the highest both sides have). */
+	if (ret == MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION && t->sn.version != 0 &&
+	    t->sn.version < 0x0303) {
+		snprintf(err, errlen, "%s: the server answered with %s, older than TLS 1.2, "
+		         "the oldest version the probe and current mail software accept",
+		         what, tlsio_version_name(t->sn.version));
+		return;
+	}
+	/* After the handshake, TLS 1.3 allows post-handshake messages that
+	 * mbedTLS 3.6 handles only in part (NewSessionTicket yes, KeyUpdate
+	 * no): the library gives up on a legal message. */
+	if (ret == MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE && mbedtls_ssl_is_handshake_over(&t->ssl) &&
+	    t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_HANDSHAKE &&
+	    t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL &&
+	    mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+		unsigned type = t->ssl.MBEDTLS_PRIVATE(in_msg)[0];
+
+		t->gave_up = true;
+		snprintf(err, errlen, "%s: the probe's TLS library cannot process the TLS 1.3 "
+		         "%s the server sent, a message TLS 1.3 allows", what,
+		         type == 24 ? "KeyUpdate" : type == 13 ? "CertificateRequest" :
+		         "post-handshake message");
+		return;
+	}
+	snprintf(err, errlen, "%s: %s", what, tlsio_error_sentence(ret));
+}
+
+static const char *tlsio_ca_error(int ret)
+{
+	if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR)
+		return "it cannot be read";
+	if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+		return "out of memory";
+	return "it holds no certificate in PEM or DER form that could be parsed";
 }
 
 /* A CA file named by the user must load; a system one may be missing. */
 static int tlsio_load_file(mbedtls_x509_crt *ca, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	char msg[128];
 	int ret;
 
 	struct stat st;
@@ -294,8 +441,8 @@ static int tlsio_load_file(mbedtls_x509_crt *ca, const char *path, char *err, si
 	fclose(f);
 	ret = mbedtls_x509_crt_parse_file(ca, path);
 	if (ret < 0) {
-		mbedtls_strerror(ret, msg, sizeof(msg));
-		snprintf(err, errlen, "cannot read CA file '%s': %s", path, msg);
+		snprintf(err, errlen, "cannot read CA file '%s': %s", path,
+		         tlsio_ca_error(ret));
 		return -1;
 	}
 	if (ca->raw.p == NULL) {
@@ -309,12 +456,11 @@ static int tlsio_load_file(mbedtls_x509_crt *ca, const char *path, char *err, si
  * unreadable directory or no certificate at all is an error. */
 static int tlsio_load_dir(mbedtls_x509_crt *ca, const char *path, char *err, size_t errlen)
 {
-	char msg[128];
 	int ret = mbedtls_x509_crt_parse_path(ca, path);
 
 	if (ret < 0) {
-		mbedtls_strerror(ret, msg, sizeof(msg));
-		snprintf(err, errlen, "cannot read CA directory '%s': %s", path, msg);
+		snprintf(err, errlen, "cannot read CA directory '%s': %s", path,
+		         tlsio_ca_error(ret));
 		return -1;
 	}
 	if (ca->raw.p == NULL) {
@@ -356,8 +502,8 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	ret = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_CLIENT,
 	                                  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret != 0) {
-		mbedtls_strerror(ret, scratch, sizeof(scratch));
-		snprintf(err, errlen, "TLS configuration failed: %s", scratch);
+		snprintf(err, errlen, "TLS configuration failed (mbedTLS error -0x%04x)",
+		         (unsigned)-ret);
 		goto fail;
 	}
 	mbedtls_ssl_conf_min_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
@@ -605,6 +751,8 @@ static void tlsio_cipher_text(const char *suite, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+static void tlsio_explain_missing_intermediate(struct tls_info *ti, uint32_t flags);
+
 void tlsio_info(struct tlsio *t, const char *servername, time_t now,
                 struct tls_info *ti)
 {
@@ -632,6 +780,7 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	tlsio_group_text(t, suite ? suite : "", ti->group, sizeof(ti->group));
 	snprintf(ti->alpn, sizeof(ti->alpn), "%s", alpn ? alpn : "");
 	snprintf(ti->servername, sizeof(ti->servername), "%s", name);
+	ti->server_version = t->sn.version;
 
 	for (const mbedtls_x509_crt *c = crt; c != NULL && c->raw.p != NULL; c = c->next) {
 		if (ti->nchain < RESULT_MAX_CHAIN && cert_extract(c, now, &ti->chain[ti->nchain]) == 0)
@@ -653,6 +802,10 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 			flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
 		}
 	}
+	/* A weak key is not a trust problem: the chain may well lead to a
+	 * trusted root. It is reported on its own (cert-weak-key), with the
+	 * size and the floor, from the chain's key sizes. */
+	flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_BAD_KEY;
 	ti->verified = crt != NULL;
 	ti->trusted = ti->verified && (flags & ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH) == 0;
 	ti->hostname_match = crt != NULL && name[0] != '\0' && cert_matches_host(crt, name);
@@ -666,7 +819,47 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	} else if (ti->verified) {
 		ti->nerrors = cert_verify_errors(flags, ti->errors,
 		                                 sizeof(ti->errors) / sizeof(ti->errors[0]));
+		tlsio_explain_missing_intermediate(ti, flags);
 	}
+}
+
+/* A server that sends only its leaf, not self-signed, whose issuer is not a
+ * trust anchor: the classic missing intermediate. Said as such instead of
+ * the bare "issuer not trusted". */
+static void tlsio_explain_missing_intermediate(struct tls_info *ti, uint32_t flags)
+{
+	if (!(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) || ti->chain_total != 1 ||
+	    ti->nchain != 1 || ti->chain[0].self_signed)
+		return;
+	for (size_t i = 0; i < ti->nerrors; i++) {
+		char *e;
+
+		if (ti->errors[i] == NULL || strncmp(ti->errors[i], "issuer not trusted", 18) != 0)
+			continue;
+		e = strdup("issuer not trusted: the server sent only its own certificate, "
+		           "and its issuer is not a trusted root; the server most likely "
+		           "omits its intermediate certificate");
+		if (e != NULL) {
+			free(ti->errors[i]);
+			ti->errors[i] = e;
+		}
+	}
+}
+
+void tlsio_fail_info(const struct tlsio *t, struct tls_info *ti)
+{
+	ti->error_code = t->last_error;
+	ti->server_version = t->sn.version;
+}
+
+uint16_t tlsio_legacy_version(const struct tlsio *t)
+{
+	return t->sn.version != 0 && t->sn.version < 0x0303 ? t->sn.version : 0;
+}
+
+bool tlsio_gave_up(const struct tlsio *t)
+{
+	return t->gave_up;
 }
 
 const char *tlsio_version(void)

@@ -165,3 +165,11 @@ const char *tlsver_alert_name(unsigned d)
 	default:  return "unknown";
 	}
 }
+
+bool tlsver_suite_no_fs(const char *suite)
+{
+	/* TLS 1.3 suites ("TLS_AES_...") have no key exchange in the name and
+	 * always use (EC)DHE; TLS 1.2 names say it after "TLS_". */
+	return strncmp(suite, "TLS_RSA_WITH_", 13) == 0 ||
+	       strncmp(suite, "TLS_DH_", 7) == 0 || strncmp(suite, "TLS_ECDH_", 9) == 0;
+}

@@ -11,7 +11,14 @@
 #   NAME.pem        the leaf certificate
 #   NAME.chain.pem  leaf + CA (what the servers present; selfsigned: leaf only)
 #   NAME.all.pem    key + leaf + CA, the form Postfix's smtpd_tls_chain_files takes
-# and ca.pem / ca.key. Dates are relative to now, so the set is regenerated
+# and ca.pem / ca.key. For the Exim (GnuTLS) server, also:
+#   rsa             RSA 2048 leaf for mx1.test (DHE-RSA and static RSA key exchange)
+#   weak1024        RSA 1024 leaf for mx1.test, issued by the same trusted CA
+#   nointer         leaf for mx1.test issued by an intermediate CA ("smtp-probe
+#                   Test Intermediate"); nointer.chain.pem is the leaf ALONE, the
+#                   common misconfiguration of a server that omits its
+#                   intermediate; nointer.full.pem is leaf + intermediate
+# Dates are relative to now, so the set is regenerated
 # when it is older than MAX_AGE seconds (default 6 h) or incomplete; otherwise
 # the run is a no-op. FORCE=1 regenerates unconditionally.
 #
@@ -21,7 +28,7 @@ set -euo pipefail
 
 out=${1:?usage: gen-certs.sh OUTDIR}
 max_age=${MAX_AGE:-21600}
-names="valid expired soon5 soon20 selfsigned wrongname"
+names="valid expired soon5 soon20 selfsigned wrongname rsa weak1024 nointer"
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -44,6 +51,8 @@ trap 'rm -rf "$work"' EXIT
 gt() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
 
 newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+# RSA keys of a given size (the weak-key case needs 1024 bits).
+newrsa() { openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$1" 2>/dev/null; }
 
 cat >"$work/ca.cnf" <<EOF
 [ ca ]
@@ -85,6 +94,11 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = DNS:other.example
+[ inter ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [ self ]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -105,9 +119,9 @@ openssl ca -config "$work/ca.cnf" -batch -notext -selfsign -keyfile "$work/ca.ke
 	-startdate "$(gt '400 days ago')" -enddate "$(gt '+3650 days')" \
 	-in "$work/ca.csr" -out "$work/ca.pem" 2>/dev/null
 
-# leaf NAME CN EXTSECTION START END
+# leaf NAME CN EXTSECTION START END [RSABITS]
 leaf() {
-	newkey "$work/$1.key"
+	if [ -n "${6:-}" ]; then newrsa "$work/$1.key" "$6"; else newkey "$work/$1.key"; fi
 	openssl req -config "$work/ca.cnf" -new -key "$work/$1.key" \
 		-subj "/O=smtp-probe test/CN=$2" -out "$work/$1.csr"
 	openssl ca -config "$work/ca.cnf" -batch -notext -cert "$work/ca.pem" \
@@ -122,6 +136,27 @@ leaf expired   mx1.test      leaf  "$(gt '375 days ago')"   "$(gt '10 days ago')
 leaf soon5     mx1.test      leaf  "$now"                   "$(gt '+5 days')"
 leaf soon20    mx1.test      leaf  "$now"                   "$(gt '+20 days')"
 leaf wrongname other.example wrong "$now"                   "$(gt '+365 days')"
+leaf rsa       mx1.test      leaf  "$now"                   "$(gt '+365 days')" 2048
+leaf weak1024  mx1.test      leaf  "$now"                   "$(gt '+365 days')" 1024
+
+# An intermediate CA under the test CA, and a leaf it issued; the server
+# that presents nointer.chain.pem sends the leaf without the intermediate.
+newkey "$work/inter.key"
+openssl req -config "$work/ca.cnf" -new -key "$work/inter.key" \
+	-subj "/O=smtp-probe test/CN=smtp-probe Test Intermediate" -out "$work/inter.csr"
+openssl ca -config "$work/ca.cnf" -batch -notext -cert "$work/ca.pem" -keyfile "$work/ca.key" \
+	-extensions inter -subj "/O=smtp-probe test/CN=smtp-probe Test Intermediate" \
+	-startdate "$now" -enddate "$(gt '+3000 days')" -in "$work/inter.csr" \
+	-out "$work/inter.pem" 2>/dev/null
+newkey "$work/nointer.key"
+openssl req -config "$work/ca.cnf" -new -key "$work/nointer.key" \
+	-subj "/O=smtp-probe test/CN=mx1.test" -out "$work/nointer.csr"
+openssl ca -config "$work/ca.cnf" -batch -notext -cert "$work/inter.pem" \
+	-keyfile "$work/inter.key" -extensions leaf -subj "/O=smtp-probe test/CN=mx1.test" \
+	-startdate "$now" -enddate "$(gt '+365 days')" -in "$work/nointer.csr" \
+	-out "$work/nointer.pem" 2>/dev/null
+cp "$work/nointer.pem" "$work/nointer.chain.pem"
+cat "$work/nointer.pem" "$work/inter.pem" >"$work/nointer.full.pem"
 
 # Self-signed: not issued by the test CA, so untrusted with --cafile ca.pem.
 newkey "$work/selfsigned.key"
@@ -136,7 +171,7 @@ done
 
 # Postfix (unprivileged smtpd) reads the keys: readable by root and group
 # postfix when that group exists, never world-readable.
-for f in ca.key ca.pem; do cp "$work/$f" "$out/$f"; done
+for f in ca.key ca.pem inter.pem nointer.full.pem; do cp "$work/$f" "$out/$f"; done
 for n in $names; do
 	for s in key pem chain.pem all.pem; do cp "$work/$n.$s" "$out/$n.$s"; done
 done

@@ -42,6 +42,7 @@ nsd              # the suite's DNS server (test zone: MX, TLSA, MTA-STS...)
 openssl          # the test PKI (scripts/gen-certs.sh)
 python3-jsonschema # tests/integ/test_schema.py validates output against the schema
 python3-dnslib   # tests/fake/fakedns.py
+python3-yaml     # tests/integ/test_blackbox.py reads the documented prometheus.yml
 swaks            # cross-checks against another SMTP client
 libio-socket-inet6-perl # swaks over ::1
 libnet-ssleay-perl      # swaks with TLS
@@ -58,8 +59,25 @@ groff-base       # the man page renders without warnings
 man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
+libgnutls30      # the next eight: shared libraries of Exim's binary (tests/env/exim.sh)
+libgnutls-dane0
+libidn12
+libidn2-0
+libnsl2
+libpcre2-8-0
+libdb5.3
+libcrypt1
 chromium         # headless browser: tests/integ/test_html.py loads the -o html pages
 EOF
+}
+
+# Exim (the GnuTLS server of the tests) conflicts with Postfix as a package:
+# tests/env/exim.sh fetches its .deb with `apt-get download` into a cache
+# and unpacks it there. A no-op when the cache has it.
+fetch_exim() {
+	case " ${sets[*]} " in
+	*" test "*) bash "$(dirname "$0")/../tests/env/exim.sh" fetch ;;
+	esac
 }
 
 pkgs_analyze() {
@@ -97,7 +115,10 @@ missing=()
 for p in "${wanted[@]}"; do
 	installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	fetch_exim
+	exit 0
+fi
 
 preseed="echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections"
 apt="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
@@ -127,8 +148,8 @@ do_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
-	# Steps for packages that apt-get install cannot fetch by name go here.
 }
 do_install
+fetch_exim
 # The Debian packages may have started a system Postfix/nsd on their default
 # ports; the suite runs its own private instances on 10025+/10053.

@@ -12,12 +12,16 @@
 # Ports (IPv4 127.0.0.1 and IPv6 ::1 unless noted):
 #   10025 STARTTLS (may), valid cert, SIZE 104857600
 #   10587 submission: STARTTLS required (encrypt), SASL AUTH only after TLS
+#   10589 the same with CRAM-MD5 as the only SASL mechanism (127.0.0.1 only)
 #   10465 implicit TLS (wrappermode), valid cert
 #   10026 expired, 10027 expires in 5 days, 10028 in 20 days,
 #   10029 self-signed, 10030 wrong name (all STARTTLS, may)
 #   10031 no TLS at all (STARTTLS not offered)
 #   10125 aiosmtpd (127.0.0.1 only): STARTTLS, AUTH PLAIN LOGIN after TLS, SIZE 10485760
 #   10053 nsd (udp+tcp): zones test., 0.0.127.in-addr.arpa. and ::/124's ip6.arpa
+#   10040-10045 Exim with GnuTLS (tests/env/exim.sh: default, TLS 1.2 DHE,
+#         TLS 1.2 static RSA, TLS 1.0/1.1 only, RSA 1024 leaf, leaf without
+#         its intermediate); the .deb must be fetched first (exim.sh fetch)
 # Writes STATEDIR/env.sh and STATEDIR/env.json, then waits (max ~20 s) until
 # every listener answers. Re-runnable: an instance already running from the
 # same STATEDIR is stopped first. Needs root (Postfix's master runs as root).
@@ -47,7 +51,8 @@ V4=127.0.0.1
 V6=::1
 P_STARTTLS=10025 P_SUBMISSION=10587 P_SMTPS=10465
 P_EXPIRED=10026 P_SOON5=10027 P_SOON20=10028 P_SELFSIGNED=10029 P_WRONGNAME=10030
-P_NOTLS=10031 P_AIOSMTPD=10125 P_DNS=10053
+P_NOTLS=10031 P_AIOSMTPD=10125 P_DNS=10053 P_CRAM=10589
+P_EXIM="10040 10041 10042 10043 10044 10045"
 SIZE_LIMIT=104857600 AIO_SIZE=10485760
 SASL_USER=probe@test
 
@@ -57,7 +62,7 @@ bash "$here/stop.sh" "$state" >/dev/null 2>&1 || true
 # Another program (or an instance from another STATEDIR) on our ports would
 # answer in our place: refuse to start rather than test the wrong server.
 ports="$P_STARTTLS"
-[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS"
+[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS $P_EXIM $P_CRAM"
 free=""
 for p in $ports; do
 	free="$free $V4,$p"
@@ -143,6 +148,7 @@ EOF
 		listen $P_SUBMISSION smtpd_tls_security_level=encrypt smtpd_sasl_auth_enable=yes \
 			smtpd_tls_auth_only=yes smtpd_sasl_type=cyrus smtpd_sasl_path=smtpd \
 			syslog_name=postfix/submission
+		printf '%s:%s inet n - n - - smtpd -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes -o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd-cram -o syslog_name=postfix/cram\n' "$V4" "$P_CRAM"
 		listen $P_SMTPS smtpd_tls_wrappermode=yes smtpd_tls_security_level=encrypt \
 			syslog_name=postfix/smtps
 		listen $P_EXPIRED smtpd_tls_chain_files=$certs/expired.all.pem
@@ -180,13 +186,15 @@ EOF
 } >"$pf/master.cf"
 
 if [ "$minimal" = 0 ]; then
-	# Debian's Postfix reads $config_directory/sasl/smtpd.conf (NOTES.md).
+	# Debian's Postfix reads $config_directory/sasl/smtpd.conf, and ignores cyrus_sasl_config_path.
 	cat >"$pf/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb
 mech_list: PLAIN LOGIN
 sasldb_path: $pf/sasl/sasldb2
 EOF
+	# The CRAM-MD5 listener's own SASL application name (smtpd_sasl_path).
+	sed 's/^mech_list:.*/mech_list: CRAM-MD5/' "$pf/sasl/smtpd.conf" >"$pf/sasl/smtpd-cram.conf"
 	rm -f "$pf/sasl/sasldb2"
 	printf '%s' "$password" | saslpasswd2 -p -c -f "$pf/sasl/sasldb2" -u "${SASL_USER#*@}" "${SASL_USER%@*}"
 	chgrp postfix "$pf/sasl/sasldb2"
@@ -207,7 +215,7 @@ if [ "$minimal" = 0 ]; then
 	for p in $P_SUBMISSION $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS; do
 		specs="$specs smtp,$V4,$p smtp,$V6,$p"
 	done
-	specs="$specs tls,$V4,$P_SMTPS tls,$V6,$P_SMTPS smtp,$V4,$P_AIOSMTPD dns,$V4,$P_DNS dns,$V6,$P_DNS"
+	specs="$specs smtp,$V4,$P_CRAM tls,$V4,$P_SMTPS tls,$V6,$P_SMTPS smtp,$V4,$P_AIOSMTPD dns,$V4,$P_DNS dns,$V6,$P_DNS"
 
 	rm -f "$state/aiosmtpd.pid"
 	setsid "$PY" "$here/aiosmtpd_server.py" --host $V4 --port $P_AIOSMTPD \
@@ -257,6 +265,11 @@ _mta-sts.example TXT "v=STSv1; id=20240101T000000"
 _smtp._tls.example TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.test"
 mta-sts.example A   127.0.0.1
 EOF
+	# 1,000 MX records naming one host, in both cases (an RRset holds no
+	# identical records, so the preferences differ): --mx probes it once.
+	for i in $(seq 1 1000); do
+		if [ $((i % 2)) = 0 ]; then echo "dupmx MX $i mx1.test."; else echo "dupmx MX $i MX1.TEST."; fi
+	done >>"$ns/test.zone"
 	cat >"$ns/rev.zone" <<EOF
 \$ORIGIN 0.0.127.in-addr.arpa.
 \$TTL 300
@@ -308,6 +321,11 @@ EOF
 	nsd-checkzone 0.0.127.in-addr.arpa "$ns/rev.zone" >/dev/null
 	nsd-checkzone 0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa "$ns/rev6.zone" >/dev/null
 	nsd -c "$ns/nsd.conf"
+
+	bash "$here/exim.sh" start "$state" "$certs"
+	for p in $P_EXIM; do
+		specs="$specs smtp,$V4,$p smtp,$V6,$p"
+	done
 fi
 
 # ---------------------------------------------------------------- env.sh / env.json
@@ -333,6 +351,7 @@ TESTENV_PORT_SELFSIGNED=$P_SELFSIGNED
 TESTENV_PORT_WRONGNAME=$P_WRONGNAME
 TESTENV_PORT_NOTLS=$P_NOTLS
 TESTENV_PORT_AIOSMTPD=$P_AIOSMTPD
+TESTENV_PORT_CRAM=$P_CRAM
 TESTENV_DNS=$V4:$P_DNS
 TESTENV_SASL_USER=$SASL_USER
 TESTENV_SASL_PASSWORD_FILE=$pwfile
@@ -341,7 +360,8 @@ fi
 "$PY" - "$state/env.json" "$state" "$certs" "$minimal" <<EOF
 import json, sys
 out, state, certs, minimal = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-names = ["valid", "expired", "soon5", "soon20", "selfsigned", "wrongname"]
+names = ["valid", "expired", "soon5", "soon20", "selfsigned", "wrongname", "rsa", "weak1024",
+         "nointer"]
 env = {
     "statedir": state,
     "minimal": minimal,
@@ -359,7 +379,7 @@ if not minimal:
         "submission": $P_SUBMISSION, "smtps": $P_SMTPS, "expired": $P_EXPIRED,
         "soon5": $P_SOON5, "soon20": $P_SOON20, "selfsigned": $P_SELFSIGNED,
         "wrongname": $P_WRONGNAME, "notls": $P_NOTLS, "aiosmtpd": $P_AIOSMTPD,
-        "dns": $P_DNS,
+        "dns": $P_DNS, "cram": $P_CRAM,
     })
     env["port_cert"] = {"$P_STARTTLS": "valid", "$P_SUBMISSION": "valid", "$P_SMTPS": "valid",
                         "$P_EXPIRED": "expired", "$P_SOON5": "soon5", "$P_SOON20": "soon20",
@@ -369,6 +389,8 @@ if not minimal:
     env["dns"] = {"address": "$V4", "port": $P_DNS, "resolver": "$V4:$P_DNS",
                   "resolver6": "[$V6]:$P_DNS"}
     env["sasl"] = {"user": "$SASL_USER", "password_file": state + "/sasl-password"}
+    env["exim"] = dict(zip(["default", "tls12_dhe", "tls12_rsa_kx", "legacy_only",
+                            "rsa1024", "leaf_only"], [int(p) for p in "$P_EXIM".split()]))
 with open(out + ".tmp", "w") as f:
     json.dump(env, f, indent=2, sort_keys=True)
     f.write("\n")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop exactly what tests/env/start.sh STATEDIR started: the private Postfix
-# (postfix -c DIR stop), nsd and aiosmtpd (by their pidfiles, after checking
+# (postfix -c DIR stop), Exim (tests/env/exim.sh stop), nsd and aiosmtpd (by their pidfiles, after checking
 # the pid still belongs to that program). Safe to run when nothing is up.
 #
 #   tests/env/stop.sh STATEDIR
@@ -50,4 +50,5 @@ fi
 stop_pid "$state/aiosmtpd.pid" "$state/aiosmtpd.pid"
 stop_pid "$state/aiosmtpd.spawn.pid" "$state/aiosmtpd.pid"
 stop_pid "$state/nsd/nsd.pid" "$state/nsd/nsd.conf"
+bash "$(dirname "$0")/exim.sh" stop "$state"
 exit 0

@@ -8,7 +8,10 @@ aiosmtpd offers SCRAM out of the box. It never accepts mail.
 
 Listens on 127.0.0.1, port chosen by the kernel, and prints "listening HOST
 PORT" first. --forge sends a wrong server signature (an impostor that does
-not know the password), which the client must refuse.
+not know the password), which the client must refuse. --no-proof skips the
+server's signature: "late" answers 235 right after the client's proof
+without v=, "at-once" answers 235 to AUTH itself; neither may count as a
+login.
 """
 import argparse
 import asyncio
@@ -32,13 +35,16 @@ def h(key, msg):
 
 
 class Handler:
-    def __init__(self, user, password, forge):
+    def __init__(self, user, password, forge, no_proof=None):
         self.user, self.password, self.forge = user, password, forge
+        self.no_proof = no_proof
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         return "550 5.7.1 test server: no mail is accepted"
 
     async def auth_SCRAM__SHA__256(self, server, args):
+        if self.no_proof == "at-once":
+            return AuthResult(success=True)
         if len(args) == 2:
             first = base64.b64decode(args[1]).decode()
         else:
@@ -66,6 +72,8 @@ class Handler:
         if (attrs.get("n") != self.user or without != "c=biws,r=" + nonce or
                 base64.b64decode(proof) != want):
             return AuthResult(success=False, handled=False)
+        if self.no_proof == "late":
+            return AuthResult(success=True)
         ssig = h(h(salted, "Server Key"), authmsg)
         if self.forge:
             ssig = bytes(b ^ 0xFF for b in ssig)
@@ -82,13 +90,14 @@ def main():
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--forge", action="store_true")
+    ap.add_argument("--no-proof", choices=["late", "at-once"])
     ap.add_argument("--lifetime", type=float, default=120)
     a = ap.parse_args()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(a.cert, a.key)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    handler = Handler(a.user, a.password, a.forge)
+    handler = Handler(a.user, a.password, a.forge, a.no_proof)
 
     def factory():
         # The mechanism list is the handler's SCRAM only: no PLAIN to fall to.

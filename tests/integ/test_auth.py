@@ -186,4 +186,41 @@ rc, d, out, err = run_probe(TLS + ["--explain", "--auth", USER, "127.0.0.1:%d" %
 check("explain-auth: login explained", "Login accepted" in out, out[-800:])
 check("explain-auth: ehlo after login", "After the login the probe asks once more" in out and
       "Same as before the login." in out, out[-1500:])
+
+
+def explained_after(out, marker):
+    """The explanation lines under the first transcript line holding marker."""
+    lines = out.splitlines()
+    for i, ln in enumerate(lines):
+        if marker in ln:
+            body = []
+            for nxt in lines[i + 1:]:
+                if nxt[:14].strip() and not nxt.startswith("            "):
+                    break
+                body.append(nxt.strip())
+            return " ".join(body)
+    return ""
+
+
+# Multi-step logins (issue 11, item 8): LOGIN (Postfix submission, forced
+# with --auth-mech), CRAM-MD5 (Postfix, the only mechanism on its port).
+# The answers to 334 belong to AUTH, so the 235 is "Login accepted" and the
+# EHLO after it is the EHLO after the login, not the one after STARTTLS.
+for mech, port in (("LOGIN", P["submission"]), ("CRAM-MD5", P["cram"])):
+    extra = ["--auth-mech", mech] if mech == "LOGIN" else []
+    rc, d, out, err = run_probe(TLS + ["--explain", "--auth", USER] + extra +
+                                ["127.0.0.1:%d" % port], env=GOOD)
+    check("explain-%s: login used" % mech, ("AUTH %s" % mech) in out and rc == 0,
+          (rc, out[-600:], err))
+    check("explain-%s: 235 is Login accepted" % mech,
+          "Login accepted" in explained_after(out, "S 235"), explained_after(out, "S 235"))
+    ehlos = [i for i, ln in enumerate(out.splitlines()) if " C EHLO " in ln]
+    check("explain-%s: three EHLOs" % mech, len(ehlos) == 3, ehlos)
+    third = explained_after(out, out.splitlines()[ehlos[-1]].strip()) if len(ehlos) == 3 else ""
+    lines = out.splitlines()
+    after_third = "\n".join(lines[ehlos[-1]:ehlos[-1] + 4]) if len(ehlos) == 3 else ""
+    check("explain-%s: EHLO after login explained as such" % mech,
+          "After the login the probe asks once more" in after_third, after_third)
+    check("explain-%s: login steps explained, not 'Same as before encryption' each" % mech,
+          "The probe sends the next part of the login" in out, out[-2500:])
 finish()

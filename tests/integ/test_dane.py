@@ -2,9 +2,11 @@
 """Integration tests of --dane.
 
 1. Against the suite's nsd (unsigned zone "test.") and Postfix 10025: the
-   TLSA 3 1 1 record of mx1.test matches (dane-valid), but nsd does not sign,
-   so the answer is not authenticated (dane-unsigned). A deliberately wrong
-   TLSA for port 10029 (self-signed server) gives dane-mismatch.
+   TLSA 3 1 1 record of mx1.test matches, but nsd does not sign, so the
+   answer is not authenticated: only dane-unsigned, which tells the match
+   for information (dane.result unsigned-match), never dane-valid. A
+   deliberately wrong TLSA for port 10029 (self-signed server): the same,
+   unsigned-mismatch, never dane-mismatch.
 2. Against a small fake DNS responder (python3-dnslib) started here, which
    sets the AD bit like a validating resolver would, and small STARTTLS
    servers started here with the suite's certificates: every usage,
@@ -21,7 +23,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import check, finish, finding_codes, load_env, probe_json  # noqa: E402
+from lib import check, finding, finding_codes, finish, load_env, probe_json  # noqa: E402
 
 from dnslib import AAAA, CNAME, A, MX, QTYPE, RCODE, RR, TXT, DNSRecord  # noqa: E402
 from dnslib.server import BaseResolver, DNSLogger, DNSServer  # noqa: E402
@@ -196,10 +198,15 @@ def nsd_part(env):
     rc, d, out, err = probe_json("dane-nsd", base + ["mx1.test:%d" % port])
     codes = finding_codes(d)
     dn = dane_of(d)
-    check("dane-nsd: dane-valid", "dane-valid" in codes, codes)
     check("dane-nsd: dane-unsigned (nsd does not sign)", "dane-unsigned" in codes, codes)
+    # Unsigned records count for nothing: the match is information inside
+    # dane-unsigned and dane.result, never dane-valid (issue 11, item 10).
+    check("dane-nsd: no dane-valid for unsigned records", "dane-valid" not in codes, codes)
+    f = finding(d, "dane-unsigned") or {}
+    check("dane-nsd: dane-unsigned tells the match",
+          "1 of 1 usable record matches" in f.get("message", ""), f)
     check("dane-nsd: not authenticated", dn.get("authenticated") is False, dn)
-    check("dane-nsd: result valid", dn.get("result") == "valid", dn)
+    check("dane-nsd: result unsigned-match", dn.get("result") == "unsigned-match", dn)
     recs = dn.get("records") or []
     want = sha256(spki_of(env["certs"]["valid"]["pem"])).hex()
     check("dane-nsd: record 3 1 1 matched",
@@ -210,8 +217,14 @@ def nsd_part(env):
     sport = env["ports"]["selfsigned"]
     rc, d, out, err = probe_json("dane-nsd-mismatch", base + ["mx1.test:%d" % sport])
     codes = finding_codes(d)
-    check("dane-nsd-mismatch: dane-mismatch", "dane-mismatch" in codes, codes)
-    check("dane-nsd-mismatch: exit 2", rc == 2, rc)
+    f = finding(d, "dane-unsigned") or {}
+    check("dane-nsd-mismatch: only dane-unsigned, telling the mismatch",
+          "dane-mismatch" not in codes and "none of the 1 usable record" in f.get("message", ""),
+          (codes, f))
+    check("dane-nsd-mismatch: result unsigned-mismatch",
+          dane_of(d).get("result") == "unsigned-mismatch", dane_of(d))
+    check("dane-nsd-mismatch: exit 2 (the self-signed chain), not from DANE",
+          rc == 2 and "cert-untrusted" in codes, (rc, codes))
 
 
 def fake_part(env):

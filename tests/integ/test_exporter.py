@@ -199,7 +199,7 @@ def test_probe(ex):
     st, _, body = get(ex, probe_path("%s:%d" % (V4, PORT), servername="wrong.invalid"))
     check("probe: servername-param",
           st == 200 and value(body, "smtp_probe_cert_hostname_match") == "0" and
-          value(body, "smtp_probe_finding", 'code="cert-hostname-mismatch"') == "1",
+          value(body, "smtp_probe_finding_info", 'code="cert-hostname-mismatch"') == "1",
           "status=%s %r" % (st, body[:300]))
 
     curl = shutil.which("curl")
@@ -427,7 +427,7 @@ def test_deadline_and_shutdown(stall):
               "status=%s took=%.2fs" % (st, took))
         check("stall: success-0", value(body, "smtp_probe_success") == "0", body[:300])
         check("stall: timeout-finding",
-              value(body, "smtp_probe_finding", 'code="timeout"') == "1", body[-600:])
+              value(body, "smtp_probe_finding_info", 'code="timeout"') == "1", body[-600:])
 
         # SIGTERM while a probe hangs: the client gets an answer, exit 0.
         box = {}

@@ -5,6 +5,7 @@ code from the expiry thresholds; -o prometheus validated by the real
 `promtool check metrics` (Debian package prometheus)."""
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -129,12 +130,24 @@ def test_prometheus():
     check("prom-valid: earliest expiry within a day", exp is not None
           and abs(float(exp) - want) <= 86400, "got %s want %s" % (exp, want))
     check("prom-valid: expiry in the future", exp is not None and float(exp) > time.time(), exp)
-    check("prom-valid: per-cert not_after", len([s for s in ss if s[0] == "smtp_probe_cert_not_after"]) == 2,
-          [s for s in ss if s[0] == "smtp_probe_cert_not_after"])
-    leaf = [s[1] for s in ss if s[0] == "smtp_probe_cert_not_after" and 'position="0"' in s[1]]
-    check("prom-valid: leaf subject label", leaf and "mx1.test" in leaf[0], leaf)
+    check("prom-valid: per-cert not_after", len([s for s in ss if s[0] == "smtp_probe_cert_not_after_timestamp_seconds"]) == 2,
+          [s for s in ss if s[0] == "smtp_probe_cert_not_after_timestamp_seconds"])
+    info = [s[1] for s in ss if s[0] == "smtp_probe_cert_info" and 'position="0"' in s[1]]
+    serial = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in",
+                             ENV["certs"]["valid"]["pem"]], capture_output=True,
+                            text=True).stdout.strip().split("=")[-1].lower()
+    check("prom-valid: leaf info: subject, SANs, serial as openssl reads it",
+          len(info) == 1 and "CN=mx1.test" in info[0] and 'sans="mx1.test,mail.test,' in info[0]
+          and ('serial="%s"' % serial) in info[0], (info, serial))
+    last = value(ss, "smtp_probe_ssl_last_chain_expiry_timestamp_seconds")
+    check("prom-valid: verified-chain expiry", last is not None and exp is not None and
+          float(last) == float(exp), (last, exp))
+    check("prom-valid: ip protocol 4", value(ss, "smtp_probe_ip_protocol") == "4", out[:300])
+    check("prom-valid: address info", value(ss, "smtp_probe_address_info",
+                                            'address="%s",family="ipv4"' % V4) == "1",
+          [s for s in ss if s[0] == "smtp_probe_address_info"])
     check("prom-valid: tls version", value(ss, "smtp_probe_tls_version_info",
-                                           'version="TLSv1.3"') == "1", out[:300])
+                                           'version="TLS 1.3"') == "1", out[:300])
     check("prom-valid: size", value(ss, "smtp_probe_size_limit_bytes") == str(SIZE),
           value(ss, "smtp_probe_size_limit_bytes"))
     check("prom-valid: attachment", value(ss, "smtp_probe_max_attachment_bytes",
@@ -159,20 +172,37 @@ def test_prometheus():
           out[:300])
     check("prom-two: expired success 0",
           value(ss, "smtp_probe_success", 'target="%s"' % ts[0]) == "0", out[:300])
-    check("prom-two: expired finding", value(ss, "smtp_probe_finding",
+    check("prom-two: expired finding", value(ss, "smtp_probe_finding_info",
                                              'code="cert-expired",severity="critical"') == "1",
-          [s for s in ss if s[0] == "smtp_probe_finding"])
+          [s for s in ss if s[0] == "smtp_probe_finding_info"])
     check("prom-two: soon20 success 1",
           value(ss, "smtp_probe_success", 'target="%s"' % ts[1]) == "1", out[:300])
     exp = value(ss, "smtp_probe_ssl_earliest_cert_expiry", 'target="%s"' % ts[0])
     check("prom-two: expired expiry in the past", exp is not None and float(exp) < time.time(), exp)
     check("prom-two: HELP once", out.count("# HELP smtp_probe_success ") == 1, out[:300])
 
+    # A 5-day certificate is critical by --crit-days 7, yet the server works:
+    # success stays 1 (as blackbox_exporter's probe_success), the status and
+    # the expiry metrics carry the problem, so one alert fires, not two.
+    rc, out, ss = prom("prom-soon5", ["%s:%d" % (V4, P["soon5"])])
+    check("prom-soon5: exit-2", rc == 2, rc)
+    check("prom-soon5: status 2", value(ss, "smtp_probe_status") == "2", out[:300])
+    check("prom-soon5: expires-soon finding", value(ss, "smtp_probe_finding_info",
+                                                    'code="cert-expires-soon",severity="critical"') == "1",
+          [s for s in ss if s[0] == "smtp_probe_finding_info"])
+    check("prom-soon5: success 1", value(ss, "smtp_probe_success") == "1", out[:300])
+    # An untrusted chain is a failed check: success 0, no verified-chain expiry.
+    rc, out, ss = prom("prom-selfsigned", ["%s:%d" % (V4, P["selfsigned"])])
+    check("prom-selfsigned: success 0", value(ss, "smtp_probe_success") == "0", out[:300])
+    check("prom-selfsigned: no verified-chain expiry",
+          value(ss, "smtp_probe_ssl_last_chain_expiry_timestamp_seconds") is None and
+          value(ss, "smtp_probe_ssl_earliest_cert_expiry") is not None, out[:300])
+
     # AUTH mechanisms from aiosmtpd (offered after TLS only).
     if "aiosmtpd" in P:
         rc, out, ss = prom("prom-aiosmtpd", ["%s:%d" % (V4, P["aiosmtpd"])])
         mech = {re.search(r'mechanism="([^"]+)"', s[1]).group(1) for s in ss
-                if s[0] == "smtp_probe_auth_mechanism" and 'tls="true"' in s[1]}
+                if s[0] == "smtp_probe_auth_mechanism_info" and 'tls="true"' in s[1]}
         check("prom-aiosmtpd: auth after tls", {"PLAIN", "LOGIN"} <= mech, sorted(mech))
 
     # Unreachable: no TLS families, still valid.

@@ -248,21 +248,29 @@ static void test_cert_file(const struct cert_case *cc)
 	T_CHECK(N("days_left 9"), c.days_left == 9);
 	cert_info_clear(&c);
 
-	/* floor, not truncation, on both sides of expiry */
+	/* whole days elapsed, the same rule on both sides of expiry; the
+	 * expired flag says which side (notAfter itself is still valid) */
 	T_CHECK(N("days_left 10"), cert_extract_der(der, len, NOT_AFTER - 10 * 86400, &c) == 0 &&
-	                         c.days_left == 10);
+	                         c.days_left == 10 && !c.expired);
 	cert_info_clear(&c);
 	T_CHECK(N("days_left 0"), cert_extract_der(der, len, NOT_AFTER - 1, &c) == 0 &&
-	                        c.days_left == 0);
+	                        c.days_left == 0 && !c.expired);
 	cert_info_clear(&c);
-	T_CHECK(N("days_left -1"), cert_extract_der(der, len, NOT_AFTER + 1, &c) == 0 &&
-	                         c.days_left == -1);
+	T_CHECK(N("at notAfter"), cert_extract_der(der, len, NOT_AFTER, &c) == 0 &&
+	                        c.days_left == 0 && !c.expired);
+	cert_info_clear(&c);
+	T_CHECK(N("days_left 0 expired"), cert_extract_der(der, len, NOT_AFTER + 1, &c) == 0 &&
+	                         c.days_left == 0 && c.expired);
 	cert_info_clear(&c);
 	T_CHECK(N("days_left -1 exact"), cert_extract_der(der, len, NOT_AFTER + 86400, &c) == 0 &&
-	                               c.days_left == -1);
+	                               c.days_left == -1 && c.expired);
 	cert_info_clear(&c);
-	T_CHECK(N("days_left -2"), cert_extract_der(der, len, NOT_AFTER + 86401, &c) == 0 &&
-	                         c.days_left == -2);
+	T_CHECK(N("days_left -1 and a bit"), cert_extract_der(der, len, NOT_AFTER + 86401, &c) == 0 &&
+	                         c.days_left == -1);
+	cert_info_clear(&c);
+	/* the case: 2,162.3 days after notAfter is 2162 days ago */
+	T_CHECK(N("days_left -2162"), cert_extract_der(der, len, NOT_AFTER + 2162 * 86400 + 25920,
+	                                               &c) == 0 && c.days_left == -2162);
 	cert_info_clear(&c);
 
 	/* truncated DER must be refused, not half-read */

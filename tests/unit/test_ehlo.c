@@ -25,25 +25,38 @@ static const struct ehlo_case cases[] = {
 	  "250-smtp.example.com Hello [192.0.2.1]\r\n250-SIZE\r\n250-AUTH LOGIN PLAIN\r\n250 STARTTLS\r\n",
 	  false, "smtp.example.com", 4, 3, "SIZE=|AUTH=LOGIN PLAIN|STARTTLS=" },
 	{ "auth= old syntax",
-	  "250-mx\r\n250-AUTH PLAIN LOGIN\r\n250 AUTH=PLAIN LOGIN\r\n",
-	  false, "mx", 3, 2, "AUTH=PLAIN LOGIN|AUTH=PLAIN=LOGIN" },
+	  "250-mx.example\r\n250-AUTH PLAIN LOGIN\r\n250 AUTH=PLAIN LOGIN\r\n",
+	  false, "mx.example", 3, 2, "AUTH=PLAIN LOGIN|AUTH=PLAIN=LOGIN" },
 	{ "lower case keyword, spaces",
-	  "250-mx\r\n250-size   1000  \r\n250 x-unknown  a  b \r\n",
-	  false, "mx", 3, 2, "SIZE=1000|X-UNKNOWN=a  b" },
+	  "250-mx.example\r\n250-size   1000  \r\n250 x-unknown  a  b \r\n",
+	  false, "mx.example", 3, 2, "SIZE=1000|X-UNKNOWN=a  b" },
 	{ "duplicates kept",
-	  "250-mx\r\n250-SIZE 10\r\n250 SIZE 20\r\n", false, "mx", 3, 2, "SIZE=10|SIZE=20" },
+	  "250-mx.example\r\n250-SIZE 10\r\n250 SIZE 20\r\n", false, "mx.example", 3, 2, "SIZE=10|SIZE=20" },
 	{ "single line",
 	  "250 mx.example\r\n", false, "mx.example", 1, 0, "" },
 	{ "empty first line",
 	  "250-\r\n250 8BITMIME\r\n", false, NULL, 2, 1, "8BITMIME=" },
 	{ "blank extension line skipped",
-	  "250-mx\r\n250-   \r\n250 DSN\r\n", false, "mx", 3, 1, "DSN=" },
+	  "250-mx.example\r\n250-   \r\n250 DSN\r\n", false, "mx.example", 3, 1, "DSN=" },
 	{ "helo has no extensions",
 	  "250-mx.example\r\n250 PIPELINING\r\n", true, "mx.example", 2, 0, "" },
 	{ "refusal has no extensions",
 	  "550-mx.example go away\r\n550 PIPELINING\r\n", false, "mx.example", 2, 0, "" },
 	{ "tab after hostname",
 	  "250 mx.example\tESMTP\r\n", false, "mx.example", 1, 0, "" },
+	/* issue 11: a greeting word is not a host name */
+	{ "hello is no host name",
+	  "250-Hello vm\r\n250 8BITMIME\r\n", false, NULL, 2, 1, "8BITMIME=" },
+	{ "single word no host name",
+	  "250-mx\r\n250 DSN\r\n", false, NULL, 2, 1, "DSN=" },
+	{ "localhost", "250 localhost\r\n", false, "localhost", 1, 0, "" },
+	{ "address literal v4", "250 [192.0.2.1] hi\r\n", false, "[192.0.2.1]", 1, 0, "" },
+	{ "address literal v6", "250 [IPv6:2001:db8::1]\r\n", false, "[IPv6:2001:db8::1]", 1, 0, "" },
+	{ "bad address literal", "250 [999.1.1.1]\r\n", false, NULL, 1, 0, "" },
+	{ "trailing root dot", "250 mx.example.\r\n", false, "mx.example.", 1, 0, "" },
+	{ "leading hyphen label", "250 -mx.example\r\n", false, NULL, 1, 0, "" },
+	{ "empty label", "250 mx..example\r\n", false, NULL, 1, 0, "" },
+	{ "punctuation", "250 hello,world.example\r\n", false, NULL, 1, 0, "" },
 };
 
 static void ext_string(const struct ehlo_info *e, char *out, size_t outlen)
@@ -118,13 +131,13 @@ static void test_find_and_limits(void)
 	smtp_ehlo_clear(&e);
 	reply_parser_clear(&p);
 
-	/* A hostname longer than 255 bytes is cut. */
+	/* A first word longer than a name can be is no host name. */
 	memset(buf, 'h', 400);
 	memcpy(buf, "250 ", 4);
 	memcpy(buf + 400, "\r\n", 3);
 	parse_reply(buf, &p);
 	smtp_ehlo_parse(&p.reply, false, &e);
-	T_CHECK("ehlo hostname bounded", e.hostname != NULL && strlen(e.hostname) == 255);
+	T_CHECK("ehlo hostname bounded", e.hostname == NULL);
 	smtp_ehlo_clear(&e);
 	reply_parser_clear(&p);
 }

@@ -47,6 +47,11 @@ static void fixture(struct result *r, const char *target, long days)
 	c->not_after = now + days * 86400;
 	c->days_left = days;
 	snprintf(c->sha256, sizeof(c->sha256), "%064d", 1);
+	snprintf(c->serial, sizeof(c->serial), "0a1b");
+	c->not_before = 1700000000;
+	c->san[0] = strdup("DNS:mx1.test");
+	c->san[1] = strdup("IP:127.0.0.1");
+	c->nsan = 2;
 	c = &r->tls.chain[1];
 	c->subject = strdup("CN=Test CA");
 	c->issuer = strdup("CN=Test CA");
@@ -77,16 +82,23 @@ static void drop_chain(struct result *r)
 	r->tls.nchain = 0;
 }
 
-static char *render(const struct result *const *rs, size_t n)
+static char *render_opts_with(const struct result *const *rs, size_t n,
+                              const struct render_opts *o)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	struct render_opts o = { 0 };
 
-	render_prometheus(f, rs, n, &o);
+	render_prometheus(f, rs, n, o);
 	fclose(f);
 	return buf;
+}
+
+static char *render(const struct result *const *rs, size_t n)
+{
+	struct render_opts o = { 0 };
+
+	return render_opts_with(rs, n, &o);
 }
 
 #define MAXFAM 64
@@ -314,22 +326,72 @@ static void test_fixed(void)
 	T_CHECK("no dns phase when none", !has(out, "phase=\"dns\""));
 	T_CHECK("earliest expiry", has(out, "\nsmtp_probe_ssl_earliest_cert_expiry{target=\"mx1.test\"} 1798675200\n"));
 	T_CHECK("cert_not_after leaf",
-	        has(out, "\nsmtp_probe_cert_not_after{target=\"mx1.test\",subject=\"CN=mx1.test\","
-	                 "issuer=\"CN=Test CA\",position=\"0\",sha256=\"" "000000000000000000000000000000"
+	        has(out, "\nsmtp_probe_cert_not_after_timestamp_seconds{target=\"mx1.test\",position=\"0\","
+	                 "sha256=\"" "000000000000000000000000000000"
 	                 "0000000000000000000000000000000001\"} 1798675200\n"));
-	T_CHECK("cert_not_after ca position", has(out, ",position=\"1\","));
-	T_CHECK("tls version", has(out, "\nsmtp_probe_tls_version_info{target=\"mx1.test\",version=\"TLSv1.3\"} 1\n"));
+	T_CHECK("cert_not_after ca position",
+	        has(out, "\nsmtp_probe_cert_not_after_timestamp_seconds{target=\"mx1.test\",position=\"1\","));
+	T_CHECK("cert_not_before", has(out, "\nsmtp_probe_cert_not_before_timestamp_seconds{target=\"mx1.test\","
+	                                    "position=\"0\",sha256=\"0000000000000000000000000000000000000000"
+	                                    "000000000000000000000001\"} 1700000000\n"));
+	T_CHECK("cert info", has(out, "\nsmtp_probe_cert_info{target=\"mx1.test\",position=\"0\",sha256=\""
+	                              "0000000000000000000000000000000000000000000000000000000000000001\","
+	                              "subject=\"CN=mx1.test\",issuer=\"CN=Test CA\",serial=\"0a1b\","
+	                              "sans=\"mx1.test,127.0.0.1\"} 1\n"));
+	T_CHECK("verified chain expiry",
+	        has(out, "\nsmtp_probe_ssl_last_chain_expiry_timestamp_seconds{target=\"mx1.test\"} 1798675200\n"));
+	T_CHECK("ip protocol", has(out, "\nsmtp_probe_ip_protocol{target=\"mx1.test\"} 4\n"));
+	T_CHECK("address info", has(out, "\nsmtp_probe_address_info{target=\"mx1.test\",address=\"127.0.0.1\","
+	                                 "family=\"ipv4\"} 1\n"));
+	T_CHECK("no old names", !has(out, "smtp_probe_cert_not_after{") &&
+	        !has(out, "smtp_probe_finding{") && !has(out, "smtp_probe_auth_mechanism{"));
+	T_CHECK("tls version", has(out, "\nsmtp_probe_tls_version_info{target=\"mx1.test\",version=\"TLS 1.3\"} 1\n"));
 	T_CHECK("tls info", has(out, "\nsmtp_probe_tls_info{target=\"mx1.test\",cipher=\"TLS1-3-AES-256-GCM-SHA384\","
 	                             "group=\"x25519\"} 1\n"));
 	T_CHECK("size", has(out, "\nsmtp_probe_size_limit_bytes{target=\"mx1.test\"} 104857600\n"));
 	T_CHECK("attachment", has(out, "\nsmtp_probe_max_attachment_bytes{target=\"mx1.test\",encoding=\"base64\"} 76623714\n"));
 	T_CHECK("starttls", has(out, "\nsmtp_probe_starttls_offered{target=\"mx1.test\"} 1\n"));
-	T_CHECK("auth before tls", has(out, "\nsmtp_probe_auth_mechanism{target=\"mx1.test\",mechanism=\"PLAIN\",tls=\"false\"} 1\n"));
-	T_CHECK("auth after tls", has(out, "\nsmtp_probe_auth_mechanism{target=\"mx1.test\",mechanism=\"LOGIN\",tls=\"true\"} 1\n"));
-	T_CHECK("finding", has(out, "\nsmtp_probe_finding{target=\"mx1.test\",code=\"auth-before-tls\",severity=\"info\"} 1\n"));
+	T_CHECK("auth before tls", has(out, "\nsmtp_probe_auth_mechanism_info{target=\"mx1.test\",mechanism=\"PLAIN\",tls=\"false\"} 1\n"));
+	T_CHECK("auth after tls", has(out, "\nsmtp_probe_auth_mechanism_info{target=\"mx1.test\",mechanism=\"LOGIN\",tls=\"true\"} 1\n"));
+	T_CHECK("finding", has(out, "\nsmtp_probe_finding_info{target=\"mx1.test\",code=\"auth-before-tls\",severity=\"info\"} 1\n"));
 	T_CHECK("trusted", has(out, "\nsmtp_probe_cert_trusted{target=\"mx1.test\"} 1\n"));
 	T_CHECK("hostname match", has(out, "\nsmtp_probe_cert_hostname_match{target=\"mx1.test\"} 1\n"));
 	free(out);
+
+	/* An expiring but valid certificate (critical by --crit-days) is a
+	 * working server: success 1, status 2, as blackbox_exporter. */
+	result_add(&r, SEV_CRITICAL, "cert-expires-soon", "expires in 4 days");
+	result_finish(&r);
+	out = render(&rp, 1);
+	check_exposition("expiring", out);
+	T_CHECK("expiring: success 1", has(out, "\nsmtp_probe_success{target=\"mx1.test\"} 1\n"));
+	T_CHECK("expiring: status 2", has(out, "\nsmtp_probe_status{target=\"mx1.test\"} 2\n"));
+	free(out);
+	/* An untrusted chain: success 0, and no verified-chain expiry. */
+	r.tls.trusted = false;
+	result_add(&r, SEV_CRITICAL, "cert-untrusted", "self-signed");
+	result_finish(&r);
+	out = render(&rp, 1);
+	T_CHECK("untrusted: success 0", has(out, "\nsmtp_probe_success{target=\"mx1.test\"} 0\n"));
+	T_CHECK("untrusted: no verified-chain expiry",
+	        !has(out, "smtp_probe_ssl_last_chain_expiry_timestamp_seconds{"));
+	T_CHECK("untrusted: earliest expiry still there",
+	        has(out, "\nsmtp_probe_ssl_earliest_cert_expiry{target=\"mx1.test\"} "));
+	free(out);
+	/* --all-addresses: address and family on every series. */
+	{
+		struct render_opts ao;
+
+		memset(&ao, 0, sizeof(ao));
+		ao.address_labels = true;
+		out = render_opts_with(&rp, 1, &ao);
+		check_exposition("address labels", out);
+		T_CHECK("address labels on success",
+		        has(out, "\nsmtp_probe_success{target=\"mx1.test\",address=\"127.0.0.1\","
+		                 "family=\"ipv4\"} 0\n"));
+		T_CHECK("address labels: no address_info", !has(out, "smtp_probe_address_info{"));
+		free(out);
+	}
 
 	/* A failed probe: no TLS families at all, success 0, status 2. */
 	r.tls.ok = r.tls.verified = false;

@@ -72,12 +72,9 @@ static void cert_set(struct cert_info *c, const char *subject, const char *issue
 		c->san[c->nsan++] = strdup(san[i]);
 	c->not_before = nb;
 	c->not_after = na;
-	/* floor((not_after - now) / 86400), as the model defines it */
-	{
-		long long d = (long long)(na - now_fixed());
-
-		c->days_left = (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
-	}
+	/* whole days, toward zero, as the model defines it */
+	c->days_left = (long)((long long)(na - now_fixed()) / 86400);
+	c->expired = na < now_fixed();
 	snprintf(c->key, sizeof(c->key), "%s", key);
 	snprintf(c->signature, sizeof(c->signature), "%s", sig);
 	snprintf(c->sha256, sizeof(c->sha256), "%s", sha);
@@ -357,7 +354,7 @@ static void build_badcert(struct result *r)
 	memset(&e, 0, sizeof(e));
 	e.type = TEV_CERT;
 	e.u.cert.index = -1;
-	ev(r, 4.2, &e, "certificate: CN=other.test, issued by CN=other.test, expires 2026-11-01 (-7 days)");
+	ev(r, 4.2, &e, "certificate: CN=other.test, issued by CN=other.test, expires 2026-11-01 (-6 days)");
 	memset(&e, 0, sizeof(e));
 	e.type = TEV_VERIFY_FAILED;
 	ev(r, 4.2, &e, "verification failed: certificate has expired; issuer not trusted "
@@ -374,7 +371,7 @@ static void build_badcert(struct result *r)
 	tx(r, 6.9, 'S', "535 5.7.8 Error: authentication failed");
 	tx(r, 7.0, 'C', "QUIT");
 	tx(r, 7.5, 'S', "221 2.0.0 Bye");
-	result_add(r, SEV_CRITICAL, "cert-expired", "certificate for smtps.test expired 7 days ago (2026-11-01)");
+	result_add(r, SEV_CRITICAL, "cert-expired", "certificate for smtps.test expired 6 days ago (2026-11-01)");
 	result_add(r, SEV_CRITICAL, "cert-untrusted", "issuer not trusted (chain does not lead to a trusted root)");
 	result_add(r, SEV_CRITICAL, "cert-hostname-mismatch", "certificate is for other.test, not smtps.test");
 	result_add(r, SEV_CRITICAL, "pin-mismatch", "no --pin matches the server key");
