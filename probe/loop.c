@@ -21,6 +21,7 @@
 #endif
 
 #include "loop.h"
+#include "xmalloc.h"
 
 struct fd_slot {
 	loop_fd_cb cb;           /* NULL: not registered */
@@ -100,16 +101,9 @@ static int backend_add(struct loop *l, int fd, unsigned events)
 {
 	if (l->nwatched == l->cappfds) {
 		size_t n = l->cappfds ? l->cappfds * 2 : 64;
-		struct pollfd *p = realloc(l->pfds, n * sizeof(*p));
-		struct ready *r;
 
-		if (p == NULL)
-			return -1;
-		l->pfds = p;
-		r = realloc(l->rdy, n * sizeof(*r));
-		if (r == NULL)
-			return -1;
-		l->rdy = r;
+		l->pfds = xreallocarray(l->pfds, n, sizeof(*l->pfds));
+		l->rdy = xreallocarray(l->rdy, n, sizeof(*l->rdy));
 		l->cappfds = n;
 	}
 	l->pfds[l->nwatched].fd = fd;
@@ -119,10 +113,9 @@ static int backend_add(struct loop *l, int fd, unsigned events)
 	return 0;
 }
 
-static int backend_mod(struct loop *l, int fd, unsigned events)
+static void backend_mod(struct loop *l, int fd, unsigned events)
 {
 	l->pfds[l->fds[fd].pidx].events = poll_events(events);
-	return 0;
 }
 
 /* The last entry moves into the hole. */
@@ -196,9 +189,12 @@ static int backend_add(struct loop *l, int fd, unsigned events)
 	return ep_ctl(l, EPOLL_CTL_ADD, fd, events);
 }
 
-static int backend_mod(struct loop *l, int fd, unsigned events)
+static void backend_mod(struct loop *l, int fd, unsigned events)
 {
-	return ep_ctl(l, EPOLL_CTL_MOD, fd, events);
+	/* On a descriptor that ADD accepted, the kernel's only failure is
+	 * ENOMEM: the same policy as ours. */
+	if (ep_ctl(l, EPOLL_CTL_MOD, fd, events) != 0)
+		xmalloc_fatal("epoll_ctl");
 }
 
 static void backend_del(struct loop *l, int fd)
@@ -225,12 +221,8 @@ static int backend_wait(struct loop *l, int timeout)
 
 struct loop *loop_new(char *err, size_t errlen)
 {
-	struct loop *l = calloc(1, sizeof(*l));
+	struct loop *l = xcalloc(1, sizeof(*l));
 
-	if (l == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	if (backend_init(l, err, errlen) != 0) {
 		free(l);
 		return NULL;
@@ -260,9 +252,7 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 
 		while (n < need)
 			n *= 2;
-		p = realloc(l->fds, n * sizeof(*p));
-		if (p == NULL)
-			return -1;
+		p = xreallocarray(l->fds, n, sizeof(*p));
 		memset(p + l->nfds, 0, (n - l->nfds) * sizeof(*p));
 		l->fds = p;
 		l->nfds = n;
@@ -278,11 +268,11 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 	return 0;
 }
 
-int loop_mod_fd(struct loop *l, int fd, unsigned events)
+void loop_mod_fd(struct loop *l, int fd, unsigned events)
 {
 	if (fd < 0 || (size_t)fd >= l->nfds || l->fds[fd].cb == NULL)
-		return -1;
-	return backend_mod(l, fd, events);
+		return;
+	backend_mod(l, fd, events);
 }
 
 void loop_del_fd(struct loop *l, int fd)
@@ -360,23 +350,19 @@ void loop_timer_stop(struct loop *l, struct loop_timer *t)
 	heap_down(l, l->heap[i]->idx);
 }
 
-int loop_timer_set(struct loop *l, struct loop_timer *t, double ms)
+void loop_timer_set(struct loop *l, struct loop_timer *t, double ms)
 {
 	loop_timer_stop(l, t);
 	if (l->nheap == l->capheap) {
 		size_t n = l->capheap ? l->capheap * 2 : 64;
-		struct loop_timer **p = realloc(l->heap, n * sizeof(*p));
 
-		if (p == NULL)
-			return -1;
-		l->heap = p;
+		l->heap = xreallocarray(l->heap, n, sizeof(*l->heap));
 		l->capheap = n;
 	}
 	t->when = loop_now() + (ms > 0 ? ms : 0);
 	t->idx = l->nheap;
 	l->heap[l->nheap++] = t;
 	heap_up(l, t->idx);
-	return 0;
 }
 
 void loop_stop(struct loop *l)

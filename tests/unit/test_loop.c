@@ -47,8 +47,8 @@ static void on_fd(struct loop *l, int fd, unsigned events, void *arg)
 		close(v->fd[1]);
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, v->fd) == 0 &&
 		    fcntl(v->fd[0], F_SETFL, O_NONBLOCK) == 0) {
-			v->reused = v->fd[0] == old;
-			loop_add_fd(l, v->fd[0], LOOP_READ, on_fd, v);
+			v->reused = v->fd[0] == old &&
+			            loop_add_fd(l, v->fd[0], LOOP_READ, on_fd, v) == 0;
 		}
 		v->replaced = 1;
 		p->victim = NULL;
