@@ -424,6 +424,12 @@ void render_json(FILE *f, const struct result *r, const struct render_opts *o)
 void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o)
 {
 	jsonw_obj_begin(w);
+	render_json_members(w, r, o);
+	jsonw_obj_end(w);
+}
+
+void render_json_members(struct jsonw *w, const struct result *r, const struct render_opts *o)
+{
 	key_str(w, "schema", "smtp-probe/1");
 	key_str(w, "target", r->target);
 	key_str(w, "host", r->host);
@@ -518,5 +524,4 @@ void render_json_object(struct jsonw *w, const struct result *r, const struct re
 	put_timings(w, &r->t);
 	if ((o && (o->transcript || o->explain)) || r->want_transcript)
 		put_transcript(w, r);
-	jsonw_obj_end(w);
 }
