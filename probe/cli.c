@@ -973,6 +973,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			         o->targets[i]);
 			return CLI_ERROR;
 		}
+		if (o->port && t.port_given && t.port != o->port) {
+			snprintf(err, errlen, "-p %u conflicts with port %u in '%s': give one",
+			         (unsigned)o->port, (unsigned)t.port, o->targets[i]);
+			return CLI_ERROR;
+		}
 		if ((o->mx || t.mail_domain) && o->output == OUT_NAGIOS && o->ntargets > 1) {
 			snprintf(err, errlen, "-o nagios checks one mail domain at a time ('%s')",
 			         o->targets[i]);
