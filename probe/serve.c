@@ -904,6 +904,9 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	why = "warn_days is below crit_days\n";
 	if (c->opt.warn_days < c->opt.crit_days)
 		goto refuse;
+	why = "the target's port conflicts with the port of the module or the exporter's -p\n";
+	if (c->opt.port && c->t.port_given && c->t.port != c->opt.port)
+		goto refuse;
 	/* The port the session will use (smtp_session_new's rule). */
 	port = c->opt.port ? c->opt.port : c->t.port ? c->t.port : 25;
 	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host,
