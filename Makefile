@@ -1,6 +1,7 @@
 # smtp-probe. `make` builds build/smtp-probe; `make test` runs every test.
-# mbedTLS >= 3.6 and c-ares >= 1.28 come from pkg-config when the system has
-# them, otherwise scripts/deps.sh builds pinned releases into deps/prefix.
+# mbedTLS 3.x >= 3.6.7 and c-ares >= 1.28 come from pkg-config when the
+# system has them, otherwise scripts/deps.sh builds pinned releases (mbedTLS
+# with scripts/patches/) into deps/prefix. docs/building.md says why.
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -11,7 +12,7 @@ VERSION    := 0.1.0
 WARN    = -Wall -Wextra -Wshadow -Wformat=2 -Wconversion -Wno-sign-conversion \
           -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation
 # -Wno-format-truncation: every text buffer is bounded and snprintf's
-# cutting of an over-long server string is the intended behaviour (STYLE.md),
+# cutting of an over-long server string is the intended behaviour (docs/design.md, "Code habits"),
 # and gcc's guess at it changes with -O level (it fired only at -O1, in
 # `make asan`). CI (which sets CI=true) turns every warning into an error; locally they
 # stay warnings so a new compiler's new warning does not stop a build.
@@ -24,18 +25,39 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Iinclude \
              -DSP_VERSION='"$(VERSION)"' $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-SYS_DEPS := $(shell $(PKG_CONFIG) --atleast-version=3.6.0 mbedtls 2>/dev/null && \
+# A system mbedTLS is used only from MBEDTLS_MIN_SYSTEM on, and only 3.x
+# (the API this code is written for). 3.6.6 refuses TLS 1.2 servers that sign
+# with RSA-PSS (a regression of its CVE-2026-25834 fix; our patch in
+# scripts/patches/ fixes it, and upstream's 3.6 branch did after 3.6.6), and
+# releases before 3.6.6 lack that CVE fix: an older system mbedTLS is refused
+# with a message, and the pinned, patched 3.6.6 is built instead. A
+# distribution whose mbedTLS carries the fix can say so with
+# MBEDTLS_MIN_SYSTEM=its version.
+MBEDTLS_MIN_SYSTEM ?= 3.6.7
+# (pkg-config checks one version bound per call.)
+SYS_DEPS := $(shell $(PKG_CONFIG) --atleast-version=$(MBEDTLS_MIN_SYSTEM) mbedtls 2>/dev/null && \
+              $(PKG_CONFIG) --max-version=3.999 mbedtls 2>/dev/null && \
               $(PKG_CONFIG) --atleast-version=1.28.0 libcares 2>/dev/null && echo yes)
 ifeq ($(SYS_DEPS),yes)
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags mbedtls mbedx509 mbedcrypto libcares)
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs mbedtls mbedx509 mbedcrypto libcares)
 DEP_STAMP  :=
 else
-DEP_PREFIX := deps/prefix
+SYS_MBEDTLS := $(shell $(PKG_CONFIG) --atleast-version=3.6.0 mbedtls 2>/dev/null && \
+                 $(PKG_CONFIG) --max-version=3.999 mbedtls 2>/dev/null && \
+                 $(PKG_CONFIG) --modversion mbedtls 2>/dev/null)
+ifneq ($(SYS_MBEDTLS),)
+$(info smtp-probe: not using the system mbedTLS $(SYS_MBEDTLS): before $(MBEDTLS_MIN_SYSTEM) it lacks the TLS 1.2 RSA-PSS fix of scripts/patches/ (or the CVE-2026-25834 fix); building the pinned, patched mbedTLS in $(DEPS)/ instead (MBEDTLS_MIN_SYSTEM=$(SYS_MBEDTLS) if yours is patched))
+endif
+# scripts/deps.sh builds both libraries into $(DEPS)/prefix; its one stamp
+# file is named after a hash of the pins and of scripts/patches/*, so a
+# changed patch rebuilds mbedTLS, and `make -j` runs the script once.
+DEPS       ?= deps
+DEP_PREFIX := $(DEPS)/prefix
 DEP_CFLAGS := -I$(DEP_PREFIX)/include -DCARES_STATICLIB
 DEP_LIBS   := $(DEP_PREFIX)/lib/libmbedtls.a $(DEP_PREFIX)/lib/libmbedx509.a \
               $(DEP_PREFIX)/lib/libmbedcrypto.a $(DEP_PREFIX)/lib/libcares.a
-DEP_STAMP  := $(DEP_PREFIX)/.mbedtls-patched $(DEP_PREFIX)/.cares-1.34.5
+DEP_STAMP  := $(shell DEPS=$(DEPS) bash scripts/deps.sh --stamp)
 endif
 
 LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
@@ -49,30 +71,45 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 all: $(BUILD)/smtp-probe
 
 $(DEP_STAMP):
-	bash scripts/deps.sh
+	DEPS=$(DEPS) bash scripts/deps.sh
 
-$(BUILD)/obj/%.o: probe/%.c $(wildcard include/*.h) | $(DEP_STAMP)
+# Each object, test and replay binary depends on the headers it includes:
+# the compiler lists them (-MMD) in a .d file next to it, read back here
+# (-MP: a deleted header is not an error).
+# A target whose .d file is missing (a build dir from before -MMD, or a
+# deleted .d) is rebuilt: the .d is a prerequisite with an empty rule.
+DEPFLAGS = -MMD -MP
+DEP_FILES = $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d) \
+            $(BUILD)/fuzz-replay/replay.d
+$(DEP_FILES): ;
+-include $(wildcard $(DEP_FILES))
+
+$(BUILD)/obj/%.o: probe/%.c $(BUILD)/obj/%.d | $(DEP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/libprobe.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/smtp-probe: $(BUILD)/obj/main.o $(BUILD)/libprobe.a $(filter %.a,$(DEP_LIBS))
+$(BUILD)/smtp-probe: $(BUILD)/obj/main.o $(BUILD)/libprobe.a $(DEP_STAMP)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BUILD)/obj/main.o $(BUILD)/libprobe.a $(DEP_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libprobe.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/%.d $(BUILD)/libprobe.a $(DEP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libprobe.a $(DEP_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libprobe.a $(DEP_LIBS) -lm
 
 unit: $(UNIT_BIN)
 
 # Each fuzz target linked with tests/fuzz/replay.c instead of libFuzzer (gcc
 # is enough): tests/run.sh replays tests/fuzz/corpus/TARGET/* through it.
-$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libprobe.a
+$(BUILD)/fuzz-replay/replay.o: tests/fuzz/replay.c $(BUILD)/fuzz-replay/replay.d | $(DEP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libprobe.a $(DEP_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c $(BUILD)/fuzz-replay/%.d $(BUILD)/fuzz-replay/replay.o $(BUILD)/libprobe.a $(DEP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/fuzz-replay/replay.o $(BUILD)/libprobe.a $(DEP_LIBS) -lm
 
 replay: $(REPLAY_BIN)
 
@@ -132,7 +169,7 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 distclean: clean
-	rm -rf deps
+	rm -rf $(DEPS)
 
 # Installation (packagers: DESTDIR, PREFIX, BINDIR, MANDIR; the Debian
 # package uses `make install DESTDIR=debian/smtp-probe PREFIX=/usr`).

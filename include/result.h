@@ -287,7 +287,7 @@ enum status result_finish(struct result *r);
 void result_transcript(struct result *r, double t_ms, char dir,
                        const char *line, size_t len);
 
-/* Attachment limit arithmetic (DESIGN.md "The attachment limit"). */
+/* Attachment limit arithmetic (docs/design.md "The attachment limit"). */
 void size_compute(struct size_info *s, uint64_t reserve);
 
 #endif

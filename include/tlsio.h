@@ -1,5 +1,6 @@
 /* mbedTLS over a non-blocking socket. One config per run (trust anchors
- * parsed once), one context per probe. Verification is never enforced:
+ * indexed once, each parsed when a chain first needs it; chain verdicts
+ * cached, probe/castore.c), one context per probe. Verification is never enforced:
  * VERIFY_OPTIONAL, and the verdict is read back into struct tls_info. */
 #ifndef SP_TLSIO_H
 #define SP_TLSIO_H
@@ -22,7 +23,8 @@ struct tlsio_cfg;
 struct tlsio;
 
 /* Loads trust anchors: cafile and/or capath, else the system store
- * (/etc/ssl/certs/ca-certificates.crt, then /etc/ssl/certs). NULL with a
+ * (/etc/ssl/certs/ca-certificates.crt, then /etc/ssl/certs). A PEM file is
+ * indexed, not parsed (but a named one must hold a certificate that parses). NULL with a
  * one-line reason in err when a named file cannot be read or parsed.
  * Calls psa_crypto_init() once. */
 struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,

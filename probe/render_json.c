@@ -1,4 +1,4 @@
-/* JSON renderer: one document per result, keys as in DESIGN.md "Result
+/* JSON renderer: one document per result, keys as in docs/design.md "The result
  * model and JSON". Every server string goes through json_escape, so the
  * document is valid whatever bytes the server sent. */
 #include <string.h>

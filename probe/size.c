@@ -1,4 +1,4 @@
-/* SIZE (RFC 1870) -> the largest attachment that fits, as DESIGN.md "The
+/* SIZE (RFC 1870) -> the largest attachment that fits, as docs/design.md "The
  * attachment limit" defines it. Base64 turns 57 bytes into a 76-character
  * line plus CRLF, 78 bytes on the wire. */
 #include "result.h"

@@ -1,7 +1,7 @@
 /* One probe: the SMTP dialogue as a state machine over the loop. One door
  * for state changes (sess_set_state), one reply handler per state, and
  * every fault of the server recorded as a finding, never a C error. The
- * default flow sends only EHLO, STARTTLS, EHLO, QUIT (DESIGN.md). The checks
+ * default flow sends only EHLO, STARTTLS, EHLO, QUIT (docs/design.md). The checks
  * after EHLO live in smtp_steps.c, the extra connections in smtp_extra.c. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -569,7 +569,7 @@ static char *first_word(const struct smtp_reply *rep)
 }
 
 /* A 421 may come at any point: the server is busy or tarpitting us.
- * Inconclusive, so a warning, never "down" (DESIGN.md). */
+ * Inconclusive, so a warning, never "down" (docs/design.md). */
 bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	if (rep->code != 421)

@@ -373,7 +373,7 @@ static void mail_start(struct smtp_session *s)
 		sess_finish(s);
 }
 
-/* MAIL, each RCPT, then RSET: never DATA or BDAT (DESIGN.md). */
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (docs/design.md). */
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;

@@ -21,6 +21,7 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
+#include "castore.h"
 #include "cert.h"
 
 #define TLSIO_SYS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
@@ -31,7 +32,8 @@
 
 struct tlsio_cfg {
 	mbedtls_ssl_config conf;
-	mbedtls_x509_crt ca;             /* owned: trust anchors, parsed once */
+	mbedtls_x509_crt ca;             /* owned: anchors parsed up front (directories, DER) */
+	struct castore *store;           /* owned: PEM anchors parsed on demand, verdict cache */
 	bool have_ca;
 };
 
@@ -523,16 +525,26 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	mbedtls_ssl_config_init(&cfg->conf);
 	mbedtls_x509_crt_init(&cfg->ca);
 
+	if ((cfg->store = castore_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* PEM files are indexed and parsed certificate by certificate when a
+	 * chain needs them (probe/castore.c); whatever the index cannot take
+	 * (DER, directories) is parsed here, which also names the error. */
 	if (cafile != NULL || capath != NULL) {
-		if (cafile != NULL && tlsio_load_file(&cfg->ca, cafile, err, errlen) != 0)
+		if (cafile != NULL && castore_add_pem_file(cfg->store, cafile, true) != 0 &&
+		    tlsio_load_file(&cfg->ca, cafile, err, errlen) != 0)
 			goto fail;
 		if (capath != NULL && tlsio_load_dir(&cfg->ca, capath, err, errlen) != 0)
 			goto fail;
-	} else if (tlsio_load_file(&cfg->ca, TLSIO_SYS_CAFILE, scratch, sizeof(scratch)) != 0) {
+	} else if (castore_add_pem_file(cfg->store, TLSIO_SYS_CAFILE, false) != 0 &&
+	           tlsio_load_file(&cfg->ca, TLSIO_SYS_CAFILE, scratch, sizeof(scratch)) != 0) {
 		/* No system store is not an error: every chain is then untrusted. */
 		(void)tlsio_load_dir(&cfg->ca, TLSIO_SYS_CAPATH, scratch, sizeof(scratch));
 	}
-	cfg->have_ca = cfg->ca.raw.p != NULL;
+	castore_set_eager(cfg->store, &cfg->ca);
+	cfg->have_ca = !castore_empty(cfg->store);
 
 	ret = mbedtls_ssl_config_defaults(&cfg->conf, MBEDTLS_SSL_IS_CLIENT,
 	                                  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
@@ -551,7 +563,8 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	 * checked either way. */
 	mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_NONE);
 	mbedtls_ssl_conf_sig_algs(&cfg->conf, tlsio_sig_algs);
-	mbedtls_ssl_conf_ca_chain(&cfg->conf, cfg->have_ca ? &cfg->ca : NULL, NULL);
+	/* No CA chain in the config: the handshake verifies nothing (above),
+	 * tlsio_info does, through the store. */
 	mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 	return cfg;
 fail:
@@ -567,6 +580,7 @@ void tlsio_cfg_free(struct tlsio_cfg *cfg)
 	if (cfg == NULL)
 		return;
 	mbedtls_ssl_config_free(&cfg->conf);
+	castore_free(cfg->store);
 	mbedtls_x509_crt_free(&cfg->ca);
 	free(cfg);
 	if (--tlsio_psa_users == 0)
@@ -851,9 +865,7 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 		int vr;
 
 		flags = 0;
-		vr = mbedtls_x509_crt_verify((mbedtls_x509_crt *)crt,
-		                             t->cfg->have_ca ? &t->cfg->ca : NULL, NULL, NULL,
-		                             &flags, NULL, NULL);
+		vr = castore_verify(t->cfg->store, (mbedtls_x509_crt *)crt, &flags);
 		if (vr == MBEDTLS_ERR_X509_FATAL_ERROR) {
 			/* More than MBEDTLS_X509_MAX_INTERMEDIATE_CA links. */
 			too_long = true;

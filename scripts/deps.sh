@@ -5,18 +5,65 @@
 # carried by Debian's archive on the apt mirror this machine already uses.
 # Every tarball is sha256-checked before it is unpacked. No third-party code
 # is ever committed to this repository.
+#
+#   scripts/deps.sh            build what is missing or stale, then write the stamp
+#   scripts/deps.sh --stamp    print the stamp file the Makefile waits for
+#
+# The stamp, DEPS/prefix/.ready-KEY, is keyed to what the build is made of:
+# both versions and pins and the content of scripts/patches/*. Changing a
+# patch changes KEY, so `make` runs this script again, which rebuilds mbedTLS
+# with the new patches. One stamp file, so `make -j` runs this script once;
+# a lock (DEPS/.lock) keeps two makes from building into one DEPS at once.
+# DEPS (default: deps in the tree) is where sources and prefix go.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-deps="$top/deps"
+deps_arg=${DEPS:-deps}
+case $deps_arg in
+/*) deps=$deps_arg ;;
+*) deps=$top/$deps_arg ;;
+esac
 prefix="$deps/prefix"
 src="$deps/src"
-mkdir -p "$src" "$prefix/lib" "$prefix/include"
 
 MBEDTLS_VER=3.6.6
 MBEDTLS_SHA=8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a
 CARES_VER=1.34.5
 CARES_SHA=7d935790e9af081c25c495fd13c2cfcda4792983418e96358ef6e7320ee06346
+
+# KEY: a hash of the mbedTLS pin and every patch (name and content, in C
+# sort order), and of the c-ares pin.
+mbedtls_key=$(
+  {
+    printf 'mbedtls %s %s\n' "$MBEDTLS_VER" "$MBEDTLS_SHA"
+    for p in $(cd "$top/scripts/patches" 2>/dev/null && LC_ALL=C ls -- *.patch 2>/dev/null); do
+      printf 'patch %s\n' "$p"
+      cat "$top/scripts/patches/$p"
+    done
+  } | sha256sum | cut -c1-16)
+key=$(printf '%s' "$mbedtls_key" | sha256sum | cut -c1-16)
+key=$(printf 'mbedtls %s cares %s %s' "$mbedtls_key" "$CARES_VER" "$CARES_SHA" | sha256sum | cut -c1-16)
+
+# Trees built before the stamp was keyed (one stamp per library, with the
+# one patch that existed then) are used as they are, never rebuilt for that.
+LEGACY_KEY=275818cfb4bd37e9
+if [ "${1:-}" = --stamp ]; then
+  if [ ! -f "$prefix/.ready-$key" ] && [ "$key" = "$LEGACY_KEY" ] &&
+     [ -f "$prefix/.mbedtls-patched" ] && [ -f "$prefix/.mbedtls-$MBEDTLS_VER" ] &&
+     [ -f "$prefix/.cares-$CARES_VER" ] && [ -f "$prefix/lib/libmbedtls.a" ] &&
+     [ -f "$prefix/lib/libcares.a" ]; then
+    printf '%s/prefix/.mbedtls-patched\n' "$deps_arg"
+  else
+    printf '%s/prefix/.ready-%s\n' "$deps_arg" "$key"
+  fi
+  exit 0
+fi
+
+# The libraries' own builds get their own -j (below), not the calling make's.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+mkdir -p "$src" "$prefix/lib" "$prefix/include"
+exec 9>"$deps/.lock"
+flock 9
 
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -59,8 +106,8 @@ fetch() {
 mirror=$(debian_mirror)
 
 build_mbedtls() {
-  [ -f "$prefix/lib/libmbedtls.a" ] && [ -f "$prefix/.mbedtls-$MBEDTLS_VER" ] && \
-    [ -f "$prefix/.mbedtls-patched" ] && return 0
+  [ -f "$prefix/lib/libmbedtls.a" ] && [ -f "$prefix/.mbedtls-$MBEDTLS_VER-$mbedtls_key" ] && \
+    return 0
   local tb="$src/mbedtls-$MBEDTLS_VER.tar.bz2"
   fetch "$tb" "$MBEDTLS_SHA" \
     "https://github.com/Mbed-TLS/mbedtls/releases/download/mbedtls-$MBEDTLS_VER/mbedtls-$MBEDTLS_VER.tar.bz2" \
@@ -79,7 +126,8 @@ build_mbedtls() {
   cp "$src/mbedtls-$MBEDTLS_VER"/library/lib{mbedtls,mbedx509,mbedcrypto}.a "$prefix/lib/"
   rm -rf "$prefix/include/mbedtls" "$prefix/include/psa"
   cp -r "$src/mbedtls-$MBEDTLS_VER/include/mbedtls" "$src/mbedtls-$MBEDTLS_VER/include/psa" "$prefix/include/"
-  touch "$prefix/.mbedtls-$MBEDTLS_VER" "$prefix/.mbedtls-patched"
+  rm -f "$prefix"/.mbedtls-*
+  touch "$prefix/.mbedtls-$MBEDTLS_VER-$mbedtls_key"
 }
 
 build_cares() {
@@ -105,4 +153,6 @@ need curl curl; need cmake cmake; need bzip2 bzip2; need make make; need patch p
 
 build_mbedtls
 build_cares
+rm -f "$prefix"/.ready-*
+touch "$prefix/.ready-$key"
 echo "deps: mbedTLS $MBEDTLS_VER and c-ares $CARES_VER ready in $prefix" >&2

@@ -186,7 +186,7 @@ EOF
 } >"$pf/master.cf"
 
 if [ "$minimal" = 0 ]; then
-	# Debian's Postfix reads $config_directory/sasl/smtpd.conf (NOTES.md).
+	# Debian's Postfix reads $config_directory/sasl/smtpd.conf, and ignores cyrus_sasl_config_path.
 	cat >"$pf/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb

@@ -3,7 +3,7 @@
 hostile server (one scenario file per case in tests/fake/scenarios/).
 
 Each case starts its own fake server on a free loopback port, runs
-`smtp-probe -o json --timeout 2 127.0.0.1:PORT` and checks what DESIGN.md
+`smtp-probe -o json --timeout 2 127.0.0.1:PORT` and checks what docs/design.md
 promises: the probe ends by itself within its timeouts, stdout is one valid
 UTF-8 JSON document whose status matches the exit code, the exit code and
 status are the expected ones, the specific finding is there, and what was
@@ -292,7 +292,7 @@ CASES = [
          more=m_tls_failed("certificate chain"), server=["--tls-max", "1.2"]),
     Case("subject-10k", "bigsubject.scn", 0, None, args=TRUST, more=m_bigsubject),
     Case("close-after-ehlo", "close_after_ehlo.scn", 2, "connection-closed", more=greeting_kept),
-    # DESIGN.md: 421 is inconclusive, a warning, never "down" (issue 6 said exit 2).
+    # docs/design.md: 421 is inconclusive, a warning, never "down" (issue 6 said exit 2).
     Case("421-to-ehlo", "busy_ehlo.scn", 1, "server-busy", severity="warning",
          more=greeting_kept),
     Case("421-greeting", "busy_greeting.scn", 1, "server-busy", severity="warning",

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Integration tests of the core probe against the suite's real servers
 (tests/env/start.sh): Postfix on every port, aiosmtpd, nsd. Each asserts what
-a user would check in the JSON contract of DESIGN.md."""
+a user would check in the JSON contract of docs/design.md."""
 import json
 import os
 import re
@@ -19,7 +19,7 @@ DNS = ENV["dns"]["resolver"]
 VALID = ENV["certs"]["valid"]["pem"]
 TLS = ["--cafile", CA, "--servername", "mx1.test", "--timeout", "5"]
 SIZE = 104857600
-SIZE_B64 = 76623714            # DESIGN.md's worked example
+SIZE_B64 = 76623714            # docs/design.md's worked example
 AIO_SIZE = ENV["aiosmtpd_size_limit"]
 AIO_B64 = (AIO_SIZE - 4096) * 57 // 78
 

@@ -91,6 +91,26 @@ for page in pages:
             bad.append("%s -> %s" % (os.path.relpath(page, ROOT), target))
     if "DESIGN.md" in text or "STYLE.md" in text or "NOTES.md" in text:
         bad.append("%s names a file outside the repository" % os.path.relpath(page, ROOT))
+# docs/design.md's severity table names only codes the program emits.
+with open(os.path.join(ROOT, "docs", "design.md")) as f:
+    design = f.read()
+sev_table = design.split("## Findings and severities", 1)[-1].split("\n## ", 1)[0]
+named = set(re.findall(r"`(%s)`" % CODE, sev_table))
+check("docs: design.md names emitted codes", len(named) > 10 and not (named - code),
+      sorted(named - code) or len(named))
+
+# No comment in the code or the tests cites a file the repository lacks.
+cited = []
+for path in (glob.glob(os.path.join(ROOT, "probe", "*")) + glob.glob(os.path.join(ROOT, "include", "*"))
+             + glob.glob(os.path.join(ROOT, "tests", "*", "*.*"))
+             + glob.glob(os.path.join(ROOT, "scripts", "*.sh")) + [os.path.join(ROOT, "Makefile")]):
+    if not os.path.isfile(path) or path == os.path.abspath(__file__):
+        continue
+    with open(path, errors="replace") as f:
+        if re.search(r"\b(DESIGN|STYLE|NOTES)\.md\b", f.read()):
+            cited.append(os.path.relpath(path, ROOT))
+check("docs: no source cites DESIGN.md, STYLE.md or NOTES.md", not cited, cited)
+
 check("docs: relative links found", nlinks > 10, nlinks)
 check("docs: every relative link resolves", not bad, bad)
 with open(os.path.join(ROOT, "README.md")) as f:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Secrets never reach any output (DESIGN.md, rules never broken): every
+"""Secrets never reach any output (docs/design.md, "Rules that are never broken"): every
 output format (text, json, nagios, prometheus, -v, --explain) with --auth and
 a known password, right and wrong, by PLAIN and LOGIN, from the environment
 and from --password-file, against Postfix submission and aiosmtpd. Neither

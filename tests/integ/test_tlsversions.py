@@ -4,7 +4,7 @@
 fake STARTTLS server capped at TLS 1.2 (tests/fake/fakesmtp.py --tls-max
 1.2), an openssl s_server that speaks only TLS 1.0 (implicit TLS), and a
 fake server with the STARTTLS injection flaw. Also: without these options the
-probe makes exactly one connection (DESIGN.md, rules never broken)."""
+probe makes exactly one connection (docs/design.md, "Rules that are never broken")."""
 import os
 import shutil
 import socket

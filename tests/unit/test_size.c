@@ -1,4 +1,4 @@
-/* Unit tests for the attachment limit arithmetic (DESIGN.md "The
+/* Unit tests for the attachment limit arithmetic (docs/design.md "The
  * attachment limit"), including the worked example and overflow edges. */
 #include "t.h"
 #include "result.h"
@@ -14,7 +14,7 @@ struct size_case {
 };
 
 static const struct size_case cases[] = {
-	/* The real relay of DESIGN.md: 104853504 * 57 / 78 = 76623714.46 */
+	/* The real relay of docs/design.md: 104853504 * 57 / 78 = 76623714.46 */
 	{ "worked example", true, 104857600, 4096, false, 76623714, 0 },
 	{ "worked example, binary", true, 104857600, 4096, true, 76623714, 104853504 },
 	{ "10 MB", true, 10240000, 4096, false, 7480083, 0 },

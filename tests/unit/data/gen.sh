@@ -43,3 +43,11 @@ python3 -c "import sys; d = open('nul_dn.der', 'rb').read(); \
 open('nul_dn.der', 'wb').write(d.replace(b'Inc~', b'Inc\0').replace(b'mx~', b'mx\0'))"
 openssl x509 -inform DER -in nul_dn.der -signkey nul_dn.key -outform DER -out nul_dn.der
 rm -f nul_dn.pem nul_dn.key
+
+# The CA again, same key, its name in upper case: mbedTLS matches names
+# ignoring ASCII case (UTF8String/PrintableString), so it also signs
+# leaf_ec.pem (tests/unit/test_castore.c: the lazy trust store must find it).
+# Made after the others, from ca.key; the others need not be re-made.
+openssl req -x509 -key ca.key -sha384 -days $days -out ca_upper.pem \
+  -subj "/O=SMTP-PROBE TESTS/CN=TEST CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
