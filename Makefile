@@ -2,6 +2,7 @@
 # mbedTLS 3.x >= 3.6.7 and c-ares >= 1.28 come from pkg-config when the
 # system has them, otherwise scripts/deps.sh builds pinned releases (mbedTLS
 # with scripts/patches/) into deps/prefix. docs/building.md says why.
+# libexpat always comes from the system (pkg-config expat).
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -59,6 +60,9 @@ DEP_LIBS   := $(DEP_PREFIX)/lib/libmbedtls.a $(DEP_PREFIX)/lib/libmbedx509.a \
               $(DEP_PREFIX)/lib/libmbedcrypto.a $(DEP_PREFIX)/lib/libcares.a
 DEP_STAMP  := $(shell DEPS=$(DEPS) bash scripts/deps.sh --stamp)
 endif
+# libexpat (Debian: libexpat1-dev) parses the autoconfig XML of --setup.
+DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
+DEP_LIBS   += $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
 
 LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
 LIB_OBJ  := $(LIB_SRC:probe/%.c=$(BUILD)/obj/%.o)

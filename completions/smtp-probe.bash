@@ -45,11 +45,14 @@ _smtp_probe()
 	--auth-mech)
 		COMPREPLY=($(compgen -W 'SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN' -- "$cur"))
 		return ;;
+	--config)
+		COMPREPLY=($(compgen -W 'curl postfix msmtp curl,postfix,msmtp' -- "$cur"))
+		return ;;
 	-c|--concurrency)
 		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
 		return ;;
 	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve|\
-	--per-host|--rate|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module)
+	--per-host|--rate|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module|--setup)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
 	esac
@@ -62,7 +65,7 @@ _smtp_probe()
 			--mx --all-addresses -f --targets -c --concurrency --per-host --rate
 			--deadline --dane --mta-sts --tls-versions --starttls-injection
 			--check-tls-required --auth --password-file --auth-mech
-			--allow-plaintext-auth --from --rcpt --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--allow-plaintext-auth --from --rcpt --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -H --host -t --time-limit --warn-time --crit-time

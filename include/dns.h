@@ -51,6 +51,20 @@ typedef void (*dns_sec_cb)(void *arg, enum dns_err e, bool ad, const ares_dns_re
 struct dns_query *dns_query_dnssec(struct dns *d, const char *name,
                                    ares_dns_rec_type_t type, dns_sec_cb cb, void *arg);
 
+/* SRV records (RFC 2782) of an answer, best first: lowest priority, then
+ * highest weight (a deterministic stand-in for the weighted random pick, so
+ * reports are reproducible). At most max kept, the best ones however many
+ * the answer holds; *total counts them all. A single record whose target is
+ * "." says the service is explicitly not offered (RFC 2782): *refused. */
+#define DNS_MAX_SRV 8
+struct dns_srv {
+	unsigned priority, weight;
+	unsigned short port;
+	char target[256];             /* no trailing dot, "" for "." */
+};
+size_t dns_srv_collect(const ares_dns_record_t *rec, const char *name, struct dns_srv *out,
+                       size_t max, size_t *total, bool *refused);
+
 /* The outcome of an address lookup. */
 struct dns_answer {
 	enum dns_err e4, e6;         /* per family; DNS_NODATA when not asked */

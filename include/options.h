@@ -63,6 +63,9 @@ struct options {
 	bool perfdata_plain;             /* --perfdata-plain */
 	enum color_when color;
 	uint64_t size_reserve;
+	const char *setup;               /* --setup ADDRESS, NULL none */
+	unsigned setup_configs;          /* --config LIST (enum setup_config bits), 0 = all */
+	bool size_check;                 /* --size-check */
 };
 
 /* CLI_ERROR_USAGE: like CLI_ERROR, and the usage line follows the message. */
@@ -70,8 +73,8 @@ enum cli_rc { CLI_OK = 0, CLI_EXIT_OK, CLI_ERROR, CLI_ERROR_USAGE };
 
 /* The option table (probe/cli.c, which says how to add an option): one row
  * per option; the parser, --help and the documentation test read it. */
-enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_OUTPUT, CLI_G_MON, CLI_G_SERVE,
-                 CLI_G_INFO, CLI_G_COUNT };
+enum cli_group { CLI_G_CONN, CLI_G_BATCH, CLI_G_TLS, CLI_G_AUTH, CLI_G_SETUP, CLI_G_OUTPUT,
+                 CLI_G_MON, CLI_G_SERVE, CLI_G_INFO, CLI_G_COUNT };
 /* Stores arg (NULL for a flag) in o: 0, -1 with a one-line message in err
  * naming the option, or 1 after output that ends the run (--help). */
 typedef int cli_handler(struct options *o, const char *arg, char *err, size_t errlen);

@@ -24,6 +24,8 @@ void render_json_bad_target(FILE *f, const char *target, const char *why);
 /* The same document as one object inside a larger one (a domain's probes[]). */
 struct jsonw;
 void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o);
+/* Its members only, inside an object the caller opened (--setup's candidates). */
+void render_json_members(struct jsonw *w, const struct result *r, const struct render_opts *o);
 /* The dialogue annotated line by line in plain language, then the verdict. */
 void render_explain(FILE *f, const struct result *r, const struct render_opts *o);
 
@@ -44,6 +46,13 @@ struct domain_result;
 void render_domain_text(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_json(FILE *f, const struct domain_result *d, const struct render_opts *o);
 void render_domain_nagios(FILE *f, const struct domain_result *d, const struct render_opts *o);
+
+/* The relay setup assistant (--setup): the decision, the candidates and
+ * the configuration snippets; --explain says why in plain words. */
+struct setup_result;
+void render_setup_text(FILE *f, const struct setup_result *sr, const struct render_opts *o);
+void render_setup_json(FILE *f, const struct setup_result *sr, const struct render_opts *o);
+void render_setup_explain(FILE *f, const struct setup_result *sr, const struct render_opts *o);
 
 /* One self-contained HTML page (inline CSS and SVG, no script, nothing
  * loaded from elsewhere): the verdict, findings, a timeline, extensions,

@@ -65,6 +65,12 @@ struct size_info {
 	uint64_t max_attachment_base64;
 	bool binary;                      /* BINARYMIME + CHUNKING */
 	uint64_t max_attachment_binary;
+	/* --size-check: what MAIL FROM ... SIZE=N proved (RFC 1870). */
+	bool checked;                     /* the check ran */
+	bool verified_known;              /* some SIZE=N was accepted */
+	uint64_t verified;                /* the largest SIZE=N accepted */
+	int enforced;                     /* 1 refused above the limit at MAIL, 0 not, -1 unknown */
+	unsigned pairs;                   /* MAIL/RSET pairs sent */
 };
 
 struct cert_info {

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "serve.h"
 #include "serve_module.h"
+#include "setup.h"
 #include "target.h"
 #include "tlsio.h"
 
@@ -554,6 +555,43 @@ static int opt_version(struct options *o, const char *arg, char *err, size_t err
 	return CLI_STOP;
 }
 
+/* A mail address for --setup: local@domain, printable ASCII without
+ * spaces, quotes or shell signs (it goes into configuration snippets), the
+ * domain a host name with a dot. */
+static int opt_setup(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	const char *at = strrchr(arg, '@');
+	struct target t;
+	char e2[200];
+	bool ok = at != NULL && at != arg && strlen(arg) <= 254 && strchr(arg, '@') == at;
+
+	for (const char *c = arg; ok && *c; c++)
+		if (*c <= ' ' || *c > '~' || strchr("\"'\\$`#;&|<>(){}*?!,", *c) != NULL)
+			ok = false;
+	if (ok && (target_parse(at + 1, &t, e2, sizeof(e2)) != 0 || t.literal || t.port ||
+	           t.mode_set || strchr(at + 1, '.') == NULL))
+		ok = false;
+	if (!ok) {
+		snprintf(err, errlen, "bad --setup '%.80s': want a mail address (user@domain)", arg);
+		return -1;
+	}
+	o->setup = arg;
+	return 0;
+}
+
+static int opt_config(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	int bits = setup_config_parse(arg);
+
+	if (bits < 0) {
+		snprintf(err, errlen, "bad --config '%.60s': want curl, postfix, msmtp "
+		         "(comma-separated)", arg);
+		return -1;
+	}
+	o->setup_configs = (unsigned)bits;
+	return 0;
+}
+
 /* ---- The option table: the parser, --help and the documentation check
  * (tests/unit/test_cli.c: every row is in --help, doc/smtp-probe.1 and both
  * completions/) all read it, so they cannot drift apart.
@@ -655,6 +693,14 @@ const struct cli_opt cli_opts[] = {
 	  "test MAIL FROM:<ADDR> (\"\" for <>), then RSET" },
 	{ "rcpt", 0, "ADDR", opt_rcpt, CLI_G_AUTH,
 	  "test RCPT TO:<ADDR> after --from, repeatable" },
+	/* Relay setup assistant */
+	{ "setup", 0, "ADDRESS", opt_setup, CLI_G_SETUP,
+	  "find the submission server for ADDRESS (SRV,\n"
+	  "autoconfig, guesses, MX), probe each candidate\n"
+	  "lightly, recommend one, print configuration snippets;\n"
+	  "with --auth, prove the login on it" },
+	{ "config", 0, "LIST", opt_config, CLI_G_SETUP,
+	  "only these snippets: curl,postfix,msmtp (default all)" },
 	/* Output */
 	{ "output", 'o', "FORMAT", opt_output, CLI_G_OUTPUT,
 	  "text (default) | json | nagios | prometheus | html" },
@@ -716,6 +762,7 @@ static const char *const group_title[CLI_G_COUNT] = {
 	[CLI_G_BATCH] = "Batch:",
 	[CLI_G_TLS] = "TLS and certificates:",
 	[CLI_G_AUTH] = "Credentials and envelope (no mail is ever sent):",
+	[CLI_G_SETUP] = "Relay setup assistant (no mail is ever sent):",
 	[CLI_G_OUTPUT] = "Output:",
 	[CLI_G_MON] = "Monitoring plugin (Nagios, Icinga; -o nagios):",
 	[CLI_G_SERVE] = "Exporter (Prometheus, like blackbox_exporter):",
@@ -926,6 +973,34 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		snprintf(err, errlen, "--mx works with -o text, json, html or nagios (for Prometheus, "
 		         "name the MX hosts as targets)");
 		return CLI_ERROR;
+	}
+	if (o->setup_configs && o->setup == NULL) {
+		snprintf(err, errlen, "--config needs --setup ADDRESS");
+		return CLI_ERROR;
+	}
+	if (o->setup != NULL) {
+		/* The assistant finds host, port and TLS mode itself, one name per
+		 * candidate: options that fix them for one server make no sense. */
+		const char *bad = optind < argc ? "a target" : o->nhtargets ? "-H" :
+		                  o->targets_file ? "-f" :
+		                  o->mx ? "--mx" : o->port ? "--port" : o->mode_set ? "TLS mode option" :
+		                  o->servername ? "--servername" : o->npins ? "--pin" :
+		                  o->mail_from ? "--from" : o->dane ? "--dane" :
+		                  o->mta_sts ? "--mta-sts" : o->tls_versions ? "--tls-versions" :
+		                  o->starttls_injection ? "--starttls-injection" :
+		                  o->check_tls_required ? "--check-tls-required" :
+		                  o->serve ? "--serve" : o->output == OUT_NAGIOS ? "-o nagios" :
+		                  o->output == OUT_PROMETHEUS ? "-o prometheus" :
+		                  o->output == OUT_HTML ? "-o html (text, json or --explain)" : NULL;
+
+		if (bad != NULL) {
+			snprintf(err, errlen, "--setup takes no %s: it discovers the server itself",
+			         bad);
+			return CLI_ERROR;
+		}
+		if (cli_check_tests(o, err, errlen) != 0)
+			return CLI_ERROR;
+		return CLI_OK;
 	}
 	if (o->serve != NULL) {
 		/* The exporter takes its targets from HTTP requests only. */

@@ -654,3 +654,65 @@ void dns_local_fqdn(struct dns *d, char *out, size_t outlen)
 	}
 	snprintf(out, outlen, "%s", name);
 }
+
+/* An SRV record's place in the order: lower priority first, then higher
+ * weight, then the name (so equal records sort the same way every time). */
+static int srv_cmp(const struct dns_srv *a, const struct dns_srv *b)
+{
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	if (a->weight != b->weight)
+		return a->weight > b->weight ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return strcasecmp(a->target, b->target);
+}
+
+size_t dns_srv_collect(const ares_dns_record_t *rec, const char *name, struct dns_srv *out,
+                       size_t max, size_t *total, bool *refused)
+{
+	size_t i, n = 0, nrr;
+
+	*total = 0;
+	*refused = false;
+	if (rec == NULL)
+		return 0;
+	nrr = ares_dns_record_rr_cnt(rec, ARES_SECTION_ANSWER);
+	for (i = 0; i < nrr; i++) {
+		const ares_dns_rr_t *rr = ares_dns_record_rr_get_const(rec, ARES_SECTION_ANSWER, i);
+		struct dns_srv s;
+		const char *t;
+		size_t k, len;
+
+		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_SRV ||
+		    !dns_name_eq(ares_dns_rr_get_name(rr), name))
+			continue;
+		(*total)++;
+		memset(&s, 0, sizeof(s));
+		s.priority = ares_dns_rr_get_u16(rr, ARES_RR_SRV_PRIORITY);
+		s.weight = ares_dns_rr_get_u16(rr, ARES_RR_SRV_WEIGHT);
+		s.port = ares_dns_rr_get_u16(rr, ARES_RR_SRV_PORT);
+		t = ares_dns_rr_get_str(rr, ARES_RR_SRV_TARGET);
+		if (t == NULL)
+			t = "";
+		len = strlen(t);
+		if (len > 0 && t[len - 1] == '.')
+			len--;
+		if (len >= sizeof(s.target))
+			continue;
+		memcpy(s.target, t, len);
+		s.target[len] = '\0';
+		/* Insertion into the best max: O(records x max), bounded. */
+		for (k = n; k > 0 && srv_cmp(&s, &out[k - 1]) < 0; k--)
+			if (k < max)
+				out[k] = out[k - 1];
+		if (k < max) {
+			out[k] = s;
+			if (n < max)
+				n++;
+		}
+	}
+	if (*total == 1 && n == 1 && out[0].target[0] == '\0')
+		*refused = true;
+	return n;
+}

@@ -14,7 +14,9 @@
 #include "options.h"
 #include "render.h"
 #include "run.h"
+#include "render.h"
 #include "serve.h"
+#include "setup.h"
 #include "smtp_session.h"
 #include "tlsio.h"
 
@@ -39,6 +41,58 @@ static void fit_fd_limit(struct options *o)
 		        (unsigned long long)rl.rlim_cur, fit);
 		o->concurrency = fit;
 	}
+}
+
+static void on_setup_done(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* --setup: one assistant run on the loop, then its report. */
+static int run_setup(const struct probe_env *env, char *err, size_t errlen)
+{
+	const struct options *o = env->opt;
+	struct setup_result *sr = malloc(sizeof(*sr));
+	struct setup_run *s;
+	struct render_opts ro;
+	int rc;
+
+	if (sr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	setup_result_init(sr);
+	if (o->setup_configs) {
+		sr->configs = o->setup_configs;
+		sr->configs_only = true;
+	}
+	s = setup_start(env, o->setup, sr, on_setup_done, env->loop);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		setup_result_clear(sr);
+		free(sr);
+		return -1;
+	}
+	loop_run(env->loop);
+	memset(&ro, 0, sizeof(ro));
+	ro.color = o->color == COLOR_ALWAYS ||
+	           (o->color == COLOR_AUTO && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+	ro.pretty = o->output == OUT_JSON && isatty(STDOUT_FILENO);
+	ro.transcript = o->transcript;
+	if (o->output == OUT_JSON)
+		render_setup_json(stdout, sr, &ro);
+	else if (o->explain)
+		render_setup_explain(stdout, sr, &ro);
+	else
+		render_setup_text(stdout, sr, &ro);
+	if (sr->configs_only && o->output != OUT_JSON && sr->rec < 0)
+		fprintf(stderr, "smtp-probe: no configuration: %s\n", sr->missing);
+	fflush(stdout);
+	rc = (int)sr->status;
+	setup_free(s);
+	setup_result_clear(sr);
+	free(sr);
+	return rc;
 }
 
 /* -o nagios anywhere on the command line (the last -o wins), even when
@@ -132,6 +186,12 @@ int main(int argc, char **argv)
 		rc = serve_run(&env, sigfd, err, sizeof(err));
 		close(sigfd);
 		if (rc != 0)
+			goto fail;
+		goto done;
+	}
+	if (opt.setup != NULL) {
+		rc = run_setup(&env, err, sizeof(err));
+		if (rc < 0)
 			goto fail;
 		goto done;
 	}

@@ -442,6 +442,12 @@ void render_json_bad_target(FILE *f, const char *target, const char *why)
 void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o)
 {
 	jsonw_obj_begin(w);
+	render_json_members(w, r, o);
+	jsonw_obj_end(w);
+}
+
+void render_json_members(struct jsonw *w, const struct result *r, const struct render_opts *o)
+{
 	key_str(w, "schema", "smtp-probe/1");
 	key_str(w, "target", r->target);
 	key_str(w, "host", r->host);
@@ -539,5 +545,4 @@ void render_json_object(struct jsonw *w, const struct result *r, const struct re
 	put_timings(w, &r->t);
 	if ((o && (o->transcript || o->explain)) || r->want_transcript)
 		put_transcript(w, r);
-	jsonw_obj_end(w);
 }

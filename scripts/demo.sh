@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# `make demo`: probe a real Postfix on loopback and show the text report.
-# Makes a test CA and certificate for mx1.test in build/demo, starts a private
-# Postfix on 127.0.0.1:10025 (STARTTLS, SIZE 100 MiB), runs smtp-probe against
-# it and stops the server again, whatever happens. Needs root and Postfix.
+# `make demo`: probe a real Postfix on loopback and show the text report,
+# then let the relay setup assistant configure a mail address.
+# Makes a test CA and certificate for mx1.test in build/demo, starts the test
+# suite's servers (a private Postfix on 127.0.0.1:10025 and the relay ports
+# 11465/11587 with SASL, and nsd on 127.0.0.1:10053 serving the test. zone
+# with example.test's SRV records: no name goes to the internet), runs
+# smtp-probe against them and stops them again, whatever happens. Needs root,
+# Postfix, Cyrus SASL's saslpasswd2, nsd and python3-aiosmtpd (installed from
+# Debian when missing).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,15 +24,21 @@ if [ ! -x "$probe" ]; then
 	echo "demo: $probe is missing; run 'make' first" >&2
 	exit 1
 fi
-if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
+need=""
+for p in postfix openssl sasl2-bin libsasl2-modules nsd python3-aiosmtpd; do
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
+		need="$need $p"
+done
+if [ -n "$need" ]; then
 	if [ "${DEMO_INSTALL:-1}" = 1 ] && command -v apt-get >/dev/null; then
-		echo "demo: installing Postfix (no system configuration)" >&2
+		echo "demo: installing$need (Postfix with no system configuration)" >&2
 		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix openssl
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
 	else
-		echo "demo: Postfix is needed:" >&2
+		echo "demo: needs$need:" >&2
 		echo "  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections" >&2
-		echo "  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix" >&2
+		echo "  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$need" >&2
 		exit 1
 	fi
 fi
@@ -35,7 +46,7 @@ fi
 bash scripts/gen-certs.sh "$demo"
 trap 'bash tests/env/stop.sh "$demo/env" >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
-CERTDIR=$demo bash tests/env/start.sh --minimal "$demo/env" >/dev/null
+CERTDIR=$demo bash tests/env/start.sh "$demo/env" >/dev/null
 
 cmd=("$probe" --cafile "$demo/ca.pem" --servername mx1.test 127.0.0.1:10025)
 echo "\$ ${cmd[*]}"
@@ -50,4 +61,19 @@ report=$demo/report.html
 echo
 echo "The same report as a self-contained web page: $report"
 echo "(open it in a browser: file://$(cd "$(dirname "$report")" && pwd)/report.html)"
+
+# Second example: configure a mail address from scratch. The password of the
+# demo's SASL user is in the environment, never on the command line.
+echo
+echo "--- Relay setup assistant ---"
+export SMTP_PROBE_PASSWORD
+SMTP_PROBE_PASSWORD=$(cat "$demo/env/sasl-password")
+setup=("$probe" --setup you@example.test --auth you@example.test --resolver 127.0.0.1:10053
+       --cafile "$demo/ca.pem")
+echo "\$ SMTP_PROBE_PASSWORD=... ${setup[*]}"
+rc2=0
+"${setup[@]}" || rc2=$?
+echo
+echo "(exit status $rc2: 0 a configuration is recommended and every check passed, 1 with warnings, 2 nothing usable)"
+[ "$rc2" -gt "$rc" ] && rc=$rc2
 exit "$rc"

@@ -28,6 +28,7 @@ curl             # scripts/deps.sh fetches the pinned mbedTLS / c-ares sources
 bzip2            # the mbedTLS tarball
 patch            # scripts/patches/
 ca-certificates  # curl over HTTPS; the system trust store the probe defaults to
+libexpat1-dev    # the autoconfig XML parser of --setup (pkg-config expat)
 EOF
 }
 
@@ -60,6 +61,7 @@ groff-base       # the man page renders without warnings
 man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
+msmtp            # tests/integ/test_setup.py runs the account --setup writes
 libgnutls30      # the next eight: shared libraries of Exim's binary (tests/env/exim.sh)
 libgnutls-dane0
 libidn12

@@ -18,6 +18,8 @@
 #   10029 self-signed, 10030 wrong name (all STARTTLS, may)
 #   10031 no TLS at all (STARTTLS not offered)
 #   10125 aiosmtpd (127.0.0.1 only): STARTTLS, AUTH PLAIN LOGIN after TLS, SIZE 10485760
+#   11465 / 11587 relay for --setup: implicit TLS / STARTTLS required, SASL
+#         (probe@test and you@example.test), SIZE 20971520 enforced at MAIL
 #   10053 nsd (udp+tcp): zones test., 0.0.127.in-addr.arpa. and ::/124's ip6.arpa
 #   10040-10045 Exim with GnuTLS (tests/env/exim.sh: default, TLS 1.2 DHE,
 #         TLS 1.2 static RSA, TLS 1.0/1.1 only, RSA 1024 leaf, leaf without
@@ -53,8 +55,9 @@ P_STARTTLS=10025 P_SUBMISSION=10587 P_SMTPS=10465
 P_EXPIRED=10026 P_SOON5=10027 P_SOON20=10028 P_SELFSIGNED=10029 P_WRONGNAME=10030
 P_NOTLS=10031 P_AIOSMTPD=10125 P_DNS=10053 P_CRAM=10589
 P_EXIM="10040 10041 10042 10043 10044 10045"
-SIZE_LIMIT=104857600 AIO_SIZE=10485760
-SASL_USER=probe@test
+P_RELAY_SMTPS=11465 P_RELAY_SUB=11587
+SIZE_LIMIT=104857600 AIO_SIZE=10485760 RELAY_SIZE=20971520
+SASL_USER=probe@test SETUP_USER=you@example.test
 
 # A previous run from this STATEDIR may still be up.
 bash "$here/stop.sh" "$state" >/dev/null 2>&1 || true
@@ -62,7 +65,7 @@ bash "$here/stop.sh" "$state" >/dev/null 2>&1 || true
 # Another program (or an instance from another STATEDIR) on our ports would
 # answer in our place: refuse to start rather than test the wrong server.
 ports="$P_STARTTLS"
-[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS $P_EXIM $P_CRAM"
+[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS $P_EXIM $P_CRAM $P_RELAY_SMTPS $P_RELAY_SUB"
 free=""
 for p in $ports; do
 	free="$free $V4,$p"
@@ -126,6 +129,9 @@ smtpd_tls_security_level = may
 smtpd_tls_chain_files = $certs/valid.all.pem
 smtpd_tls_loglevel = 0
 smtpd_sasl_auth_enable = no
+# Mail to example.test (the snippets --setup writes are proven by sending
+# through the relay ports) is accepted and thrown away, never delivered.
+transport_maps = inline:{ example.test=discard:test }
 maillog_file_prefixes = $state
 maillog_file = $state/postfix.log
 EOF
@@ -151,6 +157,14 @@ EOF
 		printf '%s:%s inet n - n - - smtpd -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes -o smtpd_sasl_type=cyrus -o smtpd_sasl_path=smtpd-cram -o syslog_name=postfix/cram\n' "$V4" "$P_CRAM"
 		listen $P_SMTPS smtpd_tls_wrappermode=yes smtpd_tls_security_level=encrypt \
 			syslog_name=postfix/smtps
+		# The relay --setup recommends (SRV of example.test): SASL on both,
+		# a smaller limit than the instance's, enforced at MAIL FROM SIZE=.
+		listen $P_RELAY_SMTPS smtpd_tls_wrappermode=yes smtpd_tls_security_level=encrypt \
+			smtpd_sasl_auth_enable=yes smtpd_sasl_type=cyrus smtpd_sasl_path=smtpd \
+			message_size_limit=$RELAY_SIZE syslog_name=postfix/relay-smtps
+		listen $P_RELAY_SUB smtpd_tls_security_level=encrypt smtpd_sasl_auth_enable=yes \
+			smtpd_tls_auth_only=yes smtpd_sasl_type=cyrus smtpd_sasl_path=smtpd \
+			message_size_limit=$RELAY_SIZE syslog_name=postfix/relay-submission
 		listen $P_EXPIRED smtpd_tls_chain_files=$certs/expired.all.pem
 		listen $P_SOON5 smtpd_tls_chain_files=$certs/soon5.all.pem
 		listen $P_SOON20 smtpd_tls_chain_files=$certs/soon20.all.pem
@@ -197,6 +211,7 @@ EOF
 	sed 's/^mech_list:.*/mech_list: CRAM-MD5/' "$pf/sasl/smtpd.conf" >"$pf/sasl/smtpd-cram.conf"
 	rm -f "$pf/sasl/sasldb2"
 	printf '%s' "$password" | saslpasswd2 -p -c -f "$pf/sasl/sasldb2" -u "${SASL_USER#*@}" "${SASL_USER%@*}"
+	printf '%s' "$password" | saslpasswd2 -p -c -f "$pf/sasl/sasldb2" -u "${SETUP_USER#*@}" "${SETUP_USER%@*}"
 	chgrp postfix "$pf/sasl/sasldb2"
 	chmod 640 "$pf/sasl/sasldb2"
 fi
@@ -216,6 +231,7 @@ if [ "$minimal" = 0 ]; then
 		specs="$specs smtp,$V4,$p smtp,$V6,$p"
 	done
 	specs="$specs smtp,$V4,$P_CRAM tls,$V4,$P_SMTPS tls,$V6,$P_SMTPS smtp,$V4,$P_AIOSMTPD dns,$V4,$P_DNS dns,$V6,$P_DNS"
+	specs="$specs tls,$V4,$P_RELAY_SMTPS smtp,$V4,$P_RELAY_SUB"
 
 	rm -f "$state/aiosmtpd.pid"
 	setsid "$PY" "$here/aiosmtpd_server.py" --host $V4 --port $P_AIOSMTPD \
@@ -264,7 +280,32 @@ ipmx         MX    10 127.0.0.1.
 _mta-sts.example TXT "v=STSv1; id=20240101T000000"
 _smtp._tls.example TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.test"
 mta-sts.example A   127.0.0.1
+; --setup: RFC 6186/8314 SRV (priorities, a "." target), autoconfig hosts
+; (served by the test's own HTTPS server), a certificate that does not match.
+_submissions._tcp.example SRV 0 1 $P_RELAY_SMTPS mx1.test.
+_submission._tcp.example  SRV 0 1 $P_RELAY_SUB mx1.test.
+_submission._tcp.example  SRV 10 1 $P_SUBMISSION mx1.test.
+_submissions._tcp.refused SRV 0 0 0 .
+_submission._tcp.refused  SRV 0 0 0 .
+_submission._tcp.wrongcert SRV 0 1 $P_WRONGNAME mx1.test.
+_submission._tcp.notls    SRV 0 1 $P_NOTLS mx1.test.
+autoconfig.ac       A 127.0.0.1
+ac                  A 127.0.0.1
+autoconfig.acplain  A 127.0.0.1
+autoconfig.acbad    A 127.0.0.1
+autoconfig.acbig    A 127.0.0.1
+autoconfig.acbomb   A 127.0.0.1
+autoconfig.acdeep   A 127.0.0.1
+autoconfig.acredir  A 127.0.0.1
 EOF
+	# 1,000 SRV targets for one name: one good (priority 0), the rest
+	# nowhere; the assistant keeps the best four and says how many there were.
+	{
+		echo "_submission._tcp.many SRV 0 1 $P_RELAY_SUB mx1.test."
+		for i in $(seq 1 999); do
+			echo "_submission._tcp.many SRV $((i % 50 + 1)) $i $P_RELAY_SUB t$i.many.test."
+		done
+	} >>"$ns/test.zone"
 	# 1,000 MX records naming one host, in both cases (an RRset holds no
 	# identical records, so the preferences differ): --mx probes it once.
 	for i in $(seq 1 1000); do
@@ -355,6 +396,9 @@ TESTENV_PORT_CRAM=$P_CRAM
 TESTENV_DNS=$V4:$P_DNS
 TESTENV_SASL_USER=$SASL_USER
 TESTENV_SASL_PASSWORD_FILE=$pwfile
+TESTENV_PORT_RELAY_SMTPS=$P_RELAY_SMTPS
+TESTENV_PORT_RELAY_SUBMISSION=$P_RELAY_SUB
+TESTENV_SETUP_USER=$SETUP_USER
 EOF
 fi
 "$PY" - "$state/env.json" "$state" "$certs" "$minimal" <<EOF
@@ -379,8 +423,11 @@ if not minimal:
         "submission": $P_SUBMISSION, "smtps": $P_SMTPS, "expired": $P_EXPIRED,
         "soon5": $P_SOON5, "soon20": $P_SOON20, "selfsigned": $P_SELFSIGNED,
         "wrongname": $P_WRONGNAME, "notls": $P_NOTLS, "aiosmtpd": $P_AIOSMTPD,
-        "dns": $P_DNS, "cram": $P_CRAM,
+        "dns": $P_DNS, "cram": $P_CRAM, "relay_smtps": $P_RELAY_SMTPS,
+        "relay_submission": $P_RELAY_SUB,
     })
+    env["relay_size_limit"] = $RELAY_SIZE
+    env["setup_user"] = "$SETUP_USER"
     env["port_cert"] = {"$P_STARTTLS": "valid", "$P_SUBMISSION": "valid", "$P_SMTPS": "valid",
                         "$P_EXPIRED": "expired", "$P_SOON5": "soon5", "$P_SOON20": "soon20",
                         "$P_SELFSIGNED": "selfsigned", "$P_WRONGNAME": "wrongname",
