@@ -23,13 +23,18 @@ struct loop_timer {
 struct loop *loop_new(char *err, size_t errlen);
 void loop_free(struct loop *l);
 
-int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg);
-int loop_mod_fd(struct loop *l, int fd, unsigned events);
+/* 0, or -1 (errno set) when the descriptor cannot be watched. */
+int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg)
+	__attribute__((warn_unused_result));
+/* Changes what a watched descriptor waits for (nothing when it is not
+ * watched). Out of memory is fatal (xmalloc.h), so this cannot fail. */
+void loop_mod_fd(struct loop *l, int fd, unsigned events);
 void loop_del_fd(struct loop *l, int fd);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_cb cb, void *arg);
-/* (Re)arms t to fire after ms milliseconds. 0, or -1 on no memory. */
-int loop_timer_set(struct loop *l, struct loop_timer *t, double ms);
+/* (Re)arms t to fire after ms milliseconds. Cannot fail (out of memory
+ * is fatal), so a step never runs without its deadline. */
+void loop_timer_set(struct loop *l, struct loop_timer *t, double ms);
 void loop_timer_stop(struct loop *l, struct loop_timer *t);
 static inline bool loop_timer_armed(const struct loop_timer *t) { return t->idx != (size_t)-1; }
 

@@ -8,7 +8,7 @@
 #include "dns.h"
 #include "mtasts.h"
 #include "result.h"
-#include "smtp_session.h"
+#include "probe.h"
 
 #define MX_MAX_HOSTS 16
 

@@ -212,10 +212,55 @@ struct dane_info {
 	size_t records_total;             /* TLSA records in the answer, even if > kept */
 };
 
+/* What a '*' transcript line records. The text is for people; renderers
+ * that interpret events (--explain) switch on the type and read the typed
+ * fields, never the wording. */
+enum tev {
+	TEV_NONE = 0,                     /* a 'C' or 'S' line */
+	TEV_NOTE,                         /* a note with no meaning of its own */
+	TEV_RESOLVED,                     /* the host name resolved */
+	TEV_DNS_FAILED,
+	TEV_CONNECTING,
+	TEV_CONNECT_FAILED,
+	TEV_CONNECTED,
+	TEV_TLS_START,
+	TEV_TLS_DONE,                     /* u.tls */
+	TEV_TLS_FAILED,
+	TEV_CERT,                         /* u.cert */
+	TEV_VERIFY_OK,
+	TEV_VERIFY_FAILED,                /* u.verify */
+	TEV_PIN,                          /* u.pin */
+	TEV_INJECTED_BYTES,               /* bytes came with the 220 to STARTTLS */
+	TEV_TIMEOUT,
+	TEV_CLOSED,                       /* u.closed */
+	TEV_AUTH_SKIPPED,                 /* --auth asked for, no AUTH sent */
+	TEV_EXTRA,                        /* an extra connection starts: u.extra */
+	TEV_LEGACY_HELLO,                 /* a legacy ClientHello went out */
+	TEV_LEGACY_RESULT,                /* its answer: u.legacy */
+	TEV_INJECT_SENT,                  /* STARTTLS and NOOP in one packet */
+	TEV_COUNT
+};
+
+struct tevent {
+	enum tev type;
+	union {
+		struct {                  /* TEV_TLS_DONE; "" = not known */
+			char version[16], cipher[64], group[32];
+		} tls;
+		struct { int index; } cert;           /* place in the chain, -1 unknown */
+		struct { char reason[160]; } verify;  /* the problem, when the model keeps none */
+		struct { bool match; } pin;           /* a pinned key matched */
+		struct { bool by_server; } closed;    /* the server hung up (not a failed read) */
+		struct { bool injection; } extra;     /* the --starttls-injection connection */
+		struct { bool accepted; } legacy;     /* the deprecated version was accepted */
+	} u;
+};
+
 struct tline {
 	double t_ms;                      /* since probe start */
 	char dir;                         /* 'C' client, 'S' server, '*' event */
 	char *line;                       /* owned, no CRLF, bounded */
+	struct tevent *ev;                /* owned: '*' lines with a type other than TEV_NOTE */
 };
 
 struct result {
@@ -292,6 +337,11 @@ enum status result_finish(struct result *r);
 /* Appends a transcript line (bytes copied, cut at RESULT_MAX_LINE). */
 void result_transcript(struct result *r, double t_ms, char dir,
                        const char *line, size_t len);
+/* Appends a '*' line of this event (ev copied; NULL: TEV_NOTE). */
+void result_event(struct result *r, double t_ms, const struct tevent *ev,
+                  const char *line, size_t len);
+/* The event of a transcript line: TEV_NONE for 'C'/'S', TEV_NOTE when untyped. */
+enum tev tline_type(const struct tline *t);
 
 /* Attachment limit arithmetic (docs/design.md "The attachment limit"). */
 void size_compute(struct size_info *s, uint64_t reserve);

@@ -7,7 +7,7 @@
 #define SP_RUN_H
 
 #include <stdio.h>
-#include "smtp_session.h"
+#include "probe.h"
 
 struct run_counts {
 	size_t total;
@@ -15,9 +15,9 @@ struct run_counts {
 };
 
 /* Runs every target; returns the worst status. targets_file is borrowed
- * (NULL: none). Errors that stop the run itself (out of memory) go to err
- * with ST_UNKNOWN returned and *fatal set. */
+ * (NULL: none). Nothing stops the run but running out of memory, which
+ * exits (xmalloc.h). */
 enum status run_all(const struct probe_env *env, FILE *targets_file,
-                    struct run_counts *counts, bool *fatal, char *err, size_t errlen);
+                    struct run_counts *counts);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include "smtp_session.h"
+#include "probe.h"
 
 #define SERVE_DEFAULT_ADDR "127.0.0.1"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "result.h"
-#include "smtp_session.h"
+#include "probe.h"
 
 #define SETUP_MAX_CANDIDATES 12       /* host:port pairs probed, at most */
 #define SETUP_MAX_DISCOVERY  24       /* discovery lines kept */

@@ -16,9 +16,9 @@ bool smtp_ehlo_is_domain(const char *s, size_t n);
 /* Fills e from a 250 reply: hostname = first word of line 1 when
  * smtp_ehlo_is_domain says it is one (else NULL), each further
  * line one extension (keyword upper-cased, params as sent, trimmed).
- * At most RESULT_MAX_EXT extensions are kept. Returns 0, or -1 on no memory.
- * e must be zeroed or cleared first. */
-int smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e);
+ * At most RESULT_MAX_EXT extensions are kept. e must be zeroed or cleared
+ * first. */
+void smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e);
 void smtp_ehlo_clear(struct ehlo_info *e);
 
 /* Params of keyword kw (case-insensitive) or NULL if not offered. */

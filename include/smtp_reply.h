@@ -18,8 +18,7 @@ enum reply_rc {
 	REPLY_ERR_TOO_MANY,      /* more than REPLY_MAX_LINES / REPLY_MAX_BYTES */
 	REPLY_ERR_SYNTAX,        /* not "ddd", "ddd-..." or "ddd ..." */
 	REPLY_ERR_MISMATCH,      /* code changed inside a multi-line reply */
-	REPLY_ERR_CODE,          /* three digits, but not a valid reply code (2xx-5xx) */
-	REPLY_ERR_NOMEM
+	REPLY_ERR_CODE           /* three digits, but not a valid reply code (2xx-5xx) */
 };
 const char *reply_rc_name(enum reply_rc rc);   /* short English phrase */
 

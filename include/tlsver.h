@@ -35,6 +35,9 @@ enum tlsver_rc tlsver_parse(const unsigned char *p, size_t n, uint16_t *version,
 /* "TLSv1.0" for 0x0301 ... "TLSv1.3"; "" for anything else. */
 const char *tlsver_name(uint16_t version);
 
+/* "handshake_failure" for 40, ...; "unknown" for a code not registered. */
+const char *tlsver_alert_name(unsigned alert);
+
 /* An IANA suite name whose key exchange gives no forward secrecy: static
  * RSA key transport (TLS_RSA_WITH_*) or static (EC)DH (TLS_DH_*, TLS_ECDH_*). */
 bool tlsver_suite_no_fs(const char *suite);

@@ -2,11 +2,14 @@
  * cert_info, RFC 6125 host name matching, verification flags turned into
  * phrases, and SPKI pin parsing. Nothing here touches a socket. */
 #include "cert.h"
+#include "ip.h"
+#include "xmalloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
@@ -32,25 +35,19 @@ static bool cert_eq_nocase(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so no timegm() and no TZ games are needed. */
-static long long cert_days_from_civil(long long y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long long)doe - 719468;
-}
-
+/* Certificate times are UTC: timegm(), never mktime() and the TZ. */
 static time_t cert_time(const mbedtls_x509_time *t)
 {
-	unsigned mon = t->mon >= 1 && t->mon <= 12 ? (unsigned)t->mon : 1;
-	unsigned day = t->day >= 1 && t->day <= 31 ? (unsigned)t->day : 1;
-	long long days = cert_days_from_civil(t->year, mon, day);
-	return (time_t)(days * 86400 + (long long)t->hour * 3600 +
-	                (long long)t->min * 60 + t->sec);
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = t->year - 1900;
+	tm.tm_mon = t->mon >= 1 && t->mon <= 12 ? t->mon - 1 : 0;
+	tm.tm_mday = t->day >= 1 && t->day <= 31 ? t->day : 1;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	return timegm(&tm);
 }
 
 /* Whole days from b to a, the same rule both ways: 5.7 days ahead is 5 days
@@ -150,7 +147,7 @@ static char *cert_dn(const mbedtls_x509_name *dn)
 		b.len += 3;
 	}
 	b.s[b.len] = '\0';
-	return strdup(b.s);
+	return xstrdup(b.s);
 }
 
 /* "DNS:name" / "IP:addr" / "other"; bytes kept raw (the renderers'
@@ -162,7 +159,7 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 	int type = b->tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
 
 	if ((b->tag & MBEDTLS_ASN1_CONTEXT_SPECIFIC) == 0)
-		return strdup("other");
+		return xstrdup("other");
 	if (type == MBEDTLS_X509_SAN_DNS_NAME) {
 		size_t n = b->len < CERT_SAN_MAX ? b->len : CERT_SAN_MAX, o = 4;
 		memcpy(buf, "DNS:", 4);
@@ -175,7 +172,7 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 			}
 		}
 		buf[o] = '\0';
-		return strdup(buf);
+		return xstrdup(buf);
 	}
 	if (type == MBEDTLS_X509_SAN_IP_ADDRESS) {
 		char ip[INET6_ADDRSTRLEN];
@@ -185,9 +182,9 @@ static char *cert_san_text(const mbedtls_x509_buf *b)
 			snprintf(buf, sizeof(buf), "IP:%s", ip);
 		else
 			snprintf(buf, sizeof(buf), "IP:?");
-		return strdup(buf);
+		return xstrdup(buf);
 	}
-	return strdup("other");
+	return xstrdup("other");
 }
 
 /* Key type and size from the SubjectPublicKeyInfo DER: the curve is read
@@ -294,14 +291,10 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 	memset(c, 0, sizeof(*c));
 	c->subject = cert_dn(&crt->subject);
 	c->issuer = cert_dn(&crt->issuer);
-	if (c->subject == NULL || c->issuer == NULL)
-		goto done;
 	for (s = &crt->subject_alt_names; s != NULL && c->nsan < RESULT_MAX_SAN; s = s->next) {
 		if (s->buf.p == NULL)
 			continue;   /* the empty head of a certificate without SANs */
-		if ((c->san[c->nsan] = cert_san_text(&s->buf)) == NULL)
-			goto done;
-		c->nsan++;
+		c->san[c->nsan++] = cert_san_text(&s->buf);
 	}
 	/* Serial as lowercase hex, as blackbox_exporter's serialnumber label;
 	 * RFC 5280 caps it at 20 octets, a longer one is cut. */
@@ -333,8 +326,7 @@ int cert_extract(const mbedtls_x509_crt *crt, time_t now, struct cert_info *c)
 	                 memcmp(crt->subject_raw.p, crt->issuer_raw.p, crt->subject_raw.len) == 0;
 	/* Kept for DANE matching; mbedTLS parses in place, so the SPKI lies
 	 * inside the DER (checked rather than assumed). */
-	if ((c->der = malloc(crt->raw.len ? crt->raw.len : 1)) == NULL)
-		goto done;
+	c->der = xmalloc(crt->raw.len ? crt->raw.len : 1);
 	memcpy(c->der, crt->raw.p, crt->raw.len);
 	c->der_len = crt->raw.len;
 	if (crt->pk_raw.p >= crt->raw.p && crt->pk_raw.len <= crt->raw.len &&
@@ -406,12 +398,6 @@ static bool cert_labels_ok(const char *s)
 	return true;
 }
 
-static bool cert_is_ip(const char *s)
-{
-	unsigned char b[16];
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
 bool cert_name_match(const char *pattern, const char *host)
 {
 	char p[CERT_HOST_MAX + 2], h[CERT_HOST_MAX + 2];
@@ -435,7 +421,7 @@ bool cert_name_match(const char *pattern, const char *host)
 	prest = p + 1;                         /* ".example.com" */
 	if (strchr(prest, '*') != NULL || strchr(prest + 1, '.') == NULL)
 		return false;
-	if (cert_is_ip(h))
+	if (ip_literal(h, NULL))
 		return false;
 	hrest = strchr(h, '.');                /* exactly one label in front */
 	if (hrest == NULL || hrest == h)
@@ -550,15 +536,12 @@ size_t cert_verify_errors(uint32_t flags, char **errors, size_t max)
 		known |= map[i].flag;
 		if ((flags & map[i].flag) == 0 || n >= max)
 			continue;
-		if ((errors[n] = strdup(map[i].text)) == NULL)
-			return n;
-		n++;
+		errors[n++] = xstrdup(map[i].text);
 	}
 	if ((flags & ~known) != 0 && n < max) {
 		char buf[64];
 		snprintf(buf, sizeof(buf), "verification failed (flags 0x%x)", (unsigned)(flags & ~known));
-		if ((errors[n] = strdup(buf)) != NULL)
-			n++;
+		errors[n++] = xstrdup(buf);
 	}
 	return n;
 }

@@ -22,6 +22,7 @@
 #include "setup.h"
 #include "target.h"
 #include "tlsio.h"
+#include "xmalloc.h"
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -880,11 +881,7 @@ static int cli_check_tests(struct options *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->auth_user != NULL) {
-		o->password = calloc(1, AUTH_MAX_SECRET);
-		if (o->password == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
+		o->password = xcalloc(1, AUTH_MAX_SECRET);
 		if (auth_password_load(o->password_file, o->password, AUTH_MAX_SECRET,
 		                       err, errlen) != 0) {
 			cli_free(o);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "xmalloc.h"
 
 #define CONN_MAX DNS_MAX_ADDRS
 
@@ -233,9 +234,7 @@ struct conn *conn_start(struct loop *l, const struct dns_addr *addrs, size_t n,
 
 	if (n == 0)
 		return NULL;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	if (n > CONN_MAX)
 		n = CONN_MAX;
 	memcpy(c->addrs, addrs, n * sizeof(*addrs));

@@ -13,6 +13,8 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cert.h"
+#include "ip.h"
+#include "xmalloc.h"
 
 bool dane_record_usable(const struct dane_tlsa *t)
 {
@@ -323,8 +325,7 @@ static void dane_on_tlsa(void *arg, enum dns_err e, bool ad, const ares_dns_reco
 	dane_evaluate(c->r, e, ad, rec);
 	dane_drop_der(c->r);
 	result_finish(c->r);
-	if (loop_timer_set(c->loop, &c->deliver, 0) != 0)
-		c->cb(c->arg);   /* no memory for the timer: deliver now */
+	loop_timer_set(c->loop, &c->deliver, 0);
 }
 
 static void tlsa_name(char *out, size_t outlen, uint16_t port, const char *host)
@@ -367,18 +368,16 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
                                     const char *alias, uint16_t port, struct result *r,
                                     dane_done_cb cb, void *arg)
 {
-	struct dane_check *c = calloc(1, sizeof(*c));
+	struct dane_check *c = xcalloc(1, sizeof(*c));
 	bool via_alias = alias != NULL && alias[0] != '\0' && !dns_name_eq(alias, host);
 
-	if (c == NULL)
-		return NULL;
 	c->loop = l;
 	c->dns = dns;
 	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
 	loop_timer_init(&c->deliver, dane_deliver, c);
-	if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':') != NULL) {
+	if (ip_literal(host, NULL) != 0) {
 		/* RFC 7672 2.2: TLSA records hang off the MX host *name*. */
 		result_add(r, SEV_INFO, "dane-not-applicable",
 		           "DANE needs a host name to look up TLSA records; %s is an address",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "xmalloc.h"
 
 struct dns {
 	struct loop *loop;                /* borrowed */
@@ -129,11 +130,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 	}
 	if (d->nfds == d->capfds) {
 		size_t n = d->capfds ? d->capfds * 2 : 8;
-		int *p = realloc(d->fds, n * sizeof(*p));
-
-		if (p == NULL)
-			return;   /* the query will time out: an error, not a crash */
-		d->fds = p;
+		d->fds = xreallocarray(d->fds, n, sizeof(*d->fds));
 		d->capfds = n;
 	}
 	if (loop_add_fd(d->loop, fd, ev, on_fd, d) == 0)
@@ -151,11 +148,7 @@ struct dns *dns_new(struct loop *l, const char *servers, double timeout_ms,
 		snprintf(err, errlen, "c-ares initialisation failed");
 		return NULL;
 	}
-	d = calloc(1, sizeof(*d));
-	if (d == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	d = xcalloc(1, sizeof(*d));
 	d->loop = l;
 	loop_timer_init(&d->timer, on_timer, d);
 	memset(&opt, 0, sizeof(opt));
@@ -256,11 +249,9 @@ static void rr_done(void *arg, ares_status_t st, size_t timeouts,
 struct dns_query *dns_query_rr(struct dns *d, const char *name,
                                ares_dns_rec_type_t type, dns_rr_cb cb, void *arg)
 {
-	struct dns_query *q = calloc(1, sizeof(*q));
+	struct dns_query *q = xcalloc(1, sizeof(*q));
 	ares_status_t st;
 
-	if (q == NULL)
-		return NULL;
 	q->dns = d;
 	q->kind = Q_RR;
 	q->rr_cb = cb;
@@ -342,8 +333,7 @@ struct dns_query *dns_query_dnssec(struct dns *d, const char *name,
 	    ares_dns_rr_set_u8(opt, ARES_RR_OPT_VERSION, 0) != ARES_SUCCESS ||
 	    ares_dns_rr_set_u16(opt, ARES_RR_OPT_FLAGS, 0x8000) != ARES_SUCCESS)
 		goto fail;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		goto fail;
+	q = xcalloc(1, sizeof(*q));
 	q->dns = d;
 	q->kind = Q_SEC;
 	q->sec_cb = cb;
@@ -588,10 +578,8 @@ static void hosts_deliver(struct loop *l, void *arg)
 struct dns_query *dns_resolve(struct dns *d, const char *name, bool want4,
                               bool want6, dns_addr_cb cb, void *arg)
 {
-	struct dns_query *q = calloc(1, sizeof(*q) + sizeof(struct loop_timer));
+	struct dns_query *q = xcalloc(1, sizeof(*q) + sizeof(struct loop_timer));
 
-	if (q == NULL)
-		return NULL;
 	q->dns = d;
 	q->kind = Q_ADDR;
 	q->addr_cb = cb;
@@ -604,10 +592,7 @@ struct dns_query *dns_resolve(struct dns *d, const char *name, bool want4,
 
 		q->pending = 1;
 		loop_timer_init(t, hosts_deliver, q);
-		if (loop_timer_set(d->loop, t, 0) != 0) {
-			free(q);
-			return NULL;
-		}
+		loop_timer_set(d->loop, t, 0);
 		return q;
 	}
 	q->pending = (want4 ? 1 : 0) + (want6 ? 1 : 0);

@@ -15,6 +15,7 @@
 
 #include "cert.h"
 #include "conn.h"
+#include "xmalloc.h"
 
 enum https_state { HS_RESOLVE = 0, HS_CONNECT, HS_HANDSHAKE, HS_WRITE, HS_READ, HS_DONE };
 
@@ -306,8 +307,7 @@ static bool https_complete(struct https_get *g)
 		return false;
 	memset(&tmp, 0, sizeof(tmp));
 	/* Parse a copy: chunked decoding works in place. */
-	if ((copy = malloc(g->len)) == NULL)
-		return false;
+	copy = xmalloc(g->len);
 	memcpy(copy, g->buf, g->len);
 	done = (https_parse_response(copy, g->len, g->body_max, &tmp) == 0 && tmp.framed) ||
 	       tmp.too_large;
@@ -480,11 +480,9 @@ struct https_get *https_get_start(struct loop *l, struct dns *dns, struct tlsio_
                                   size_t body_max, double timeout_ms,
                                   https_cb cb, void *arg)
 {
-	struct https_get *g = calloc(1, sizeof(*g));
+	struct https_get *g = xcalloc(1, sizeof(*g));
 	int n;
 
-	if (g == NULL)
-		return NULL;
 	g->loop = l;
 	g->dns = dns;
 	g->cfg = tls;
@@ -510,10 +508,11 @@ struct https_get *https_get_start(struct loop *l, struct dns *dns, struct tlsio_
 		             "\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
 		             path, hostport);
 	}
-	if (n < 0 || (size_t)n >= sizeof(g->req) || (g->buf = malloc(g->cap)) == NULL) {
+	if (n < 0 || (size_t)n >= sizeof(g->req)) {
 		free(g);
 		return NULL;
 	}
+	g->buf = xmalloc(g->cap);
 	g->req_len = (size_t)n;
 	loop_timer_set(l, &g->timeout, timeout_ms);
 	g->st = HS_RESOLVE;

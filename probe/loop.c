@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "xmalloc.h"
 
 struct fd_slot {
 	loop_fd_cb cb;           /* NULL: not registered */
@@ -38,12 +39,8 @@ double loop_now(void)
 
 struct loop *loop_new(char *err, size_t errlen)
 {
-	struct loop *l = calloc(1, sizeof(*l));
+	struct loop *l = xcalloc(1, sizeof(*l));
 
-	if (l == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l->ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -87,9 +84,7 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 
 		while (n < need)
 			n *= 2;
-		p = realloc(l->fds, n * sizeof(*p));
-		if (p == NULL)
-			return -1;
+		p = xreallocarray(l->fds, n, sizeof(*p));
 		memset(p + l->nfds, 0, (n - l->nfds) * sizeof(*p));
 		l->fds = p;
 		l->nfds = n;
@@ -106,16 +101,19 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ar
 	return 0;
 }
 
-int loop_mod_fd(struct loop *l, int fd, unsigned events)
+void loop_mod_fd(struct loop *l, int fd, unsigned events)
 {
 	struct epoll_event ev;
 
 	if (fd < 0 || (size_t)fd >= l->nfds || l->fds[fd].cb == NULL)
-		return -1;
+		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = ep_events(events);
 	ev.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)l->fds[fd].gen << 32);
-	return epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev);
+	/* On a descriptor that ADD accepted, the kernel's only failure is
+	 * ENOMEM: the same policy as ours. */
+	if (epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0)
+		xmalloc_fatal("epoll_ctl");
 }
 
 void loop_del_fd(struct loop *l, int fd)
@@ -193,23 +191,19 @@ void loop_timer_stop(struct loop *l, struct loop_timer *t)
 	heap_down(l, l->heap[i]->idx);
 }
 
-int loop_timer_set(struct loop *l, struct loop_timer *t, double ms)
+void loop_timer_set(struct loop *l, struct loop_timer *t, double ms)
 {
 	loop_timer_stop(l, t);
 	if (l->nheap == l->capheap) {
 		size_t n = l->capheap ? l->capheap * 2 : 64;
-		struct loop_timer **p = realloc(l->heap, n * sizeof(*p));
 
-		if (p == NULL)
-			return -1;
-		l->heap = p;
+		l->heap = xreallocarray(l->heap, n, sizeof(*l->heap));
 		l->capheap = n;
 	}
 	t->when = loop_now() + (ms > 0 ? ms : 0);
 	t->idx = l->nheap;
 	l->heap[l->nheap++] = t;
 	heap_up(l, t->idx);
-	return 0;
 }
 
 void loop_stop(struct loop *l)

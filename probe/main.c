@@ -14,11 +14,11 @@
 #include "options.h"
 #include "render.h"
 #include "run.h"
-#include "render.h"
 #include "serve.h"
+#include "probe.h"
 #include "setup.h"
-#include "smtp_session.h"
 #include "tlsio.h"
+#include "xmalloc.h"
 
 /* Each probe in flight holds up to two sockets (Happy Eyeballs); raise the
  * soft descriptor limit to the hard one, and cap --concurrency to fit. */
@@ -43,6 +43,20 @@ static void fit_fd_limit(struct options *o)
 	}
 }
 
+/* A configuration that offers only one version (--tls-versions). */
+static struct tlsio_cfg *tls_pinned(const struct options *o, uint16_t version,
+                                    char *err, size_t errlen)
+{
+	struct tlsio_cfg *cfg = tlsio_cfg_new(o->cafile, o->capath, err, errlen);
+
+	if (cfg != NULL && tlsio_cfg_pin_version(cfg, version) != 0) {
+		snprintf(err, errlen, "cannot pin TLS to version 0x%04x", version);
+		tlsio_cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 static void on_setup_done(void *arg)
 {
 	loop_stop(arg);
@@ -52,15 +66,11 @@ static void on_setup_done(void *arg)
 static int run_setup(const struct probe_env *env, char *err, size_t errlen)
 {
 	const struct options *o = env->opt;
-	struct setup_result *sr = malloc(sizeof(*sr));
+	struct setup_result *sr = xmalloc(sizeof(*sr));
 	struct setup_run *s;
 	struct render_opts ro;
 	int rc;
 
-	if (sr == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	setup_result_init(sr);
 	if (o->setup_configs) {
 		sr->configs = o->setup_configs;
@@ -120,10 +130,10 @@ int main(int argc, char **argv)
 {
 	struct options opt;
 	struct probe_env env;
+	struct probe_params params;
 	struct run_counts counts;
 	FILE *targets = NULL;
 	char err[512] = "";
-	bool fatal = false;
 	int rc = ST_UNKNOWN;
 	enum cli_rc prc;
 
@@ -165,9 +175,19 @@ int main(int argc, char **argv)
 		goto fail;
 	if (opt.helo[0] == '\0')
 		dns_local_fqdn(env.dns, opt.helo, sizeof(opt.helo));
+	probe_params_from_options(&params, &opt);
+	env.params = &params;
+	/* Each TLS configuration once per run: the trust anchors are parsed
+	 * when it is built, never per probe or per connection. */
 	env.tls = tlsio_cfg_new(opt.cafile, opt.capath, err, sizeof(err));
 	if (env.tls == NULL)
 		goto fail;
+	if (opt.tls_versions || opt.serve != NULL) {   /* an exporter module may ask */
+		env.tls12 = tls_pinned(&opt, 0x0303, err, sizeof(err));
+		env.tls13 = tls_pinned(&opt, 0x0304, err, sizeof(err));
+		if (env.tls12 == NULL || env.tls13 == NULL)
+			goto fail;
+	}
 
 	if (opt.serve != NULL) {
 		/* Exporter: runs until SIGTERM/SIGINT, read from a signalfd in the
@@ -195,9 +215,7 @@ int main(int argc, char **argv)
 			goto fail;
 		goto done;
 	}
-	rc = (int)run_all(&env, targets, &counts, &fatal, err, sizeof(err));
-	if (fatal)
-		goto fail;
+	rc = (int)run_all(&env, targets, &counts);
 	/* The table (-o text) ends with this line on stdout: on a terminal
 	 * it is there already. */
 	if (targets != NULL && !(opt.output == OUT_TEXT && isatty(STDOUT_FILENO)))
@@ -215,6 +233,8 @@ done:
 	if (targets != NULL && targets != stdin)
 		fclose(targets);
 	tlsio_cfg_free(env.tls);
+	tlsio_cfg_free(env.tls12);
+	tlsio_cfg_free(env.tls13);
 	dns_free(env.dns);
 	loop_free(env.loop);
 	cli_free(&opt);

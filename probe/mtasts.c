@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "https.h"
+#include "xmalloc.h"
 
 const char *mtasts_mode_name(enum mtasts_mode m)
 {
@@ -771,11 +772,9 @@ struct mtasts_check *mtasts_check_start(const struct mtasts_env *env, const char
                                         struct finding *f, size_t *nf,
                                         mtasts_done_cb cb, void *arg)
 {
-	struct mtasts_check *c = calloc(1, sizeof(*c));
+	struct mtasts_check *c = xcalloc(1, sizeof(*c));
 	char name[300];
 
-	if (c == NULL)
-		return NULL;
 	c->env = *env;
 	c->sts = sts;
 	c->rpt = rpt;

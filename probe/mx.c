@@ -10,9 +10,11 @@
 
 #include "conn.h"
 #include "dane.h"
+#include "ip.h"
 #include "mx.h"
 #include "smtp_ehlo.h"
 #include "target.h"
+#include "xmalloc.h"
 
 struct mx_audit;
 
@@ -26,7 +28,7 @@ struct mx_probe {
 	struct mx_audit *a;               /* borrowed */
 	size_t host;                      /* index into d->mx */
 	struct result *r;                 /* borrowed: d->probes[i] */
-	struct smtp_session *s;           /* owned while running */
+	struct probe *s;                  /* owned while running */
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	size_t naddrs;
 	struct dns_query *dq;             /* owned until its callback */
@@ -488,7 +490,7 @@ static void on_reap(struct loop *l, void *arg)
 	(void)l;
 	for (i = 0; i < a->nprobes; i++)
 		if (a->probes[i].done && a->probes[i].s != NULL) {
-			smtp_session_free(a->probes[i].s);
+			probe_free(a->probes[i].s);
 			a->probes[i].s = NULL;
 			dane_check_free(a->probes[i].dc);
 			a->probes[i].dc = NULL;
@@ -518,7 +520,7 @@ static void on_dane_done(void *arg)
 	check_ptr(arg);
 }
 
-static void on_session_done(void *arg, struct smtp_session *s)
+static void on_session_done(void *arg, struct probe *s)
 {
 	struct mx_probe *p = arg;
 	struct mx_audit *a = p->a;
@@ -560,17 +562,11 @@ static void start_probes(struct mx_audit *a)
 		t.port = o->port ? o->port : 25;
 		t.literal = mh->ip_literal ? p->addrs[0].family : 0;
 		snprintf(spec, sizeof(spec), "%s:%u", mh->name, t.port);
-		p->s = smtp_session_new(a->env, &t, spec, p->r, on_session_done, p);
-		if (p->s == NULL) {
-			result_add(p->r, SEV_CRITICAL, "internal-error", "out of memory");
-			p->done = true;
-			a->finished++;
-			continue;
-		}
-		smtp_session_set_addrs(p->s, p->addrs, p->naddrs, a->d->dns_ms);
+		p->s = probe_new(a->env, a->env->params, &t, spec, p->r, on_session_done, p);
+		probe_set_addrs(p->s, p->addrs, p->naddrs, a->d->dns_ms);
 		p->started = true;
 		a->running++;
-		smtp_session_start(p->s);
+		probe_start(p->s);
 		ptr_warm(p);
 	}
 }
@@ -590,13 +586,8 @@ static void plan_probes(struct mx_audit *a)
 		audit_finish(a);
 		return;
 	}
-	d->probes = calloc(n, sizeof(*d->probes));
-	a->probes = calloc(n, sizeof(*a->probes));
-	if (d->probes == NULL || a->probes == NULL) {
-		dadd(d, SEV_CRITICAL, "internal-error", "out of memory");
-		audit_finish(a);
-		return;
-	}
+	d->probes = xcalloc(n, sizeof(*d->probes));
+	a->probes = xcalloc(n, sizeof(*a->probes));
 	for (h = 0; h < d->nmx; h++) {
 		struct mx_host *mh = &d->mx[h];
 
@@ -791,6 +782,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		const char *ex;
 		struct mx_host *mh;
 		unsigned char buf[16];
+		int fam;
 
 		/* Only the domain's own MX records; others are not ours to use. */
 		if (ares_dns_rr_get_type(rr) != ARES_REC_TYPE_MX ||
@@ -822,9 +814,7 @@ static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 		memset(mh, 0, sizeof(*mh));
 		mh->preference = ares_dns_rr_get_u16(rr, ARES_RR_MX_PREFERENCE);
 		snprintf(mh->name, sizeof(mh->name), "%s", ex);
-		if (inet_pton(AF_INET, ex, buf) == 1 || inet_pton(AF_INET6, ex, buf) == 1) {
-			int fam = strchr(ex, ':') ? AF_INET6 : AF_INET;
-
+		if ((fam = ip_literal(ex, buf)) != 0) {
 			mh->ip_literal = true;
 			mh->addrs[0].family = fam;
 			memcpy(mh->addrs[0].addr, buf, fam == AF_INET ? 4 : 16);
@@ -871,21 +861,15 @@ struct mx_audit *mx_audit_new(const struct probe_env *env, const char *spec,
                               const char *domain, struct domain_result *d,
                               mx_done_cb cb, void *arg)
 {
-	struct mx_audit *a = calloc(1, sizeof(*a));
+	struct mx_audit *a = xcalloc(1, sizeof(*a));
 
-	if (a == NULL)
-		return NULL;
 	a->env = env;
 	a->d = d;
 	a->cb = cb;
 	a->cbarg = arg;
 	loop_timer_init(&a->reap, on_reap, a);
-	d->target = strdup(spec);
-	d->domain = strdup(domain);
-	if (d->target == NULL || d->domain == NULL) {
-		free(a);
-		return NULL;
-	}
+	d->target = xstrdup(spec);
+	d->domain = xstrdup(domain);
 	return a;
 }
 
@@ -980,7 +964,7 @@ void mx_audit_abort(struct mx_audit *a, const char *why)
 			result_finish(p->r);
 			a->finished++;
 		} else if (!p->dialogue_done) {
-			smtp_session_abort(p->s, why);   /* on_session_done ends it */
+			probe_abort(p->s, why);   /* on_session_done ends it */
 		} else {
 			for (k = 0; k < p->nwarm; k++) {
 				dns_cancel(p->warm[k].q);
@@ -1016,7 +1000,7 @@ void mx_audit_free(struct mx_audit *a)
 		for (k = 0; k < a->probes[i].nwarm; k++)
 			dns_cancel(a->probes[i].warm[k].q);
 		dns_cancel(a->probes[i].dq);
-		smtp_session_free(a->probes[i].s);
+		probe_free(a->probes[i].s);
 		dane_check_free(a->probes[i].dc);
 	}
 	mtasts_check_free(a->sts);

@@ -48,11 +48,6 @@ static void say_item(FILE *f, const char *text)
 	render_wrap(f, text, EXPL_INDENT, EXPL_INDENT + 2);
 }
 
-static bool starts_nocase(const char *s, const char *prefix)
-{
-	return strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
 static bool contains_nocase(const char *s, const char *needle)
 {
 	return strcasestr(s, needle) != NULL;
@@ -477,15 +472,14 @@ static void explain_server(FILE *f, const struct result *r, struct ex_state *st,
 		st->in_auth = st->cmd == EX_AUTH && code == 334;
 }
 
-static void explain_tls_done(FILE *f, const struct result *r, const char *line)
+static void explain_tls_done(FILE *f, const struct result *r, const struct tevent *ev)
 {
 	char ver[32] = "", cipher[96] = "", group[48] = "", buf[1400];
-	const char *p = strchr(line, ':');
 
-	/* "TLS handshake complete: TLSv1.3 CIPHER GROUP"; the model is the
-	 * fallback for any part the event text does not carry. */
-	if (p)
-		sscanf(p + 1, " %31s %95s %47s", ver, cipher, group);
+	/* The model is the fallback for any part the event does not carry. */
+	render_fmt(ver, sizeof(ver), "%s", ev->u.tls.version);
+	render_fmt(cipher, sizeof(cipher), "%s", ev->u.tls.cipher);
+	render_fmt(group, sizeof(group), "%s", ev->u.tls.group);
 	if (!ver[0])
 		render_fmt(ver, sizeof(ver), "%s", r->tls.version);
 	if (!cipher[0])
@@ -555,17 +549,15 @@ static void explain_tls_failed(FILE *f, const struct result *r)
 }
 
 static void explain_cert(FILE *f, const struct result *r, struct ex_state *st,
-                         const char *line)
+                         const struct tevent *ev)
 {
 	char buf[4096], subj[1100], iss[1100], date[32];
 	const struct cert_info *c;
 	size_t i = st->cert_seen++;
-	unsigned idx;
 
-	/* "certificate N: ..." names its place in the chain; a bare
-	 * "certificate: ..." is counted. */
-	if (sscanf(line + strlen("certificate"), " %u:", &idx) == 1)
-		i = idx;
+	/* The event names its place in the chain, or the certificates are counted. */
+	if (ev->u.cert.index >= 0)
+		i = (size_t)ev->u.cert.index;
 
 	if (i >= r->tls.nchain) {
 		say(f, "The server presents a certificate: its identity card, signed by "
@@ -658,7 +650,7 @@ static void explain_verify_error(FILE *f, const struct result *r, const char *er
 	say_item(f, buf);
 }
 
-static void explain_verify_failed(FILE *f, const struct result *r, const char *line)
+static void explain_verify_failed(FILE *f, const struct result *r, const struct tevent *ev)
 {
 	say(f, "Certificate verification failed: mail still gets encrypted, but a "
 	    "client that checks certificates (most apps and devices do) will refuse "
@@ -671,22 +663,26 @@ static void explain_verify_failed(FILE *f, const struct result *r, const char *l
 			explain_verify_error(f, r, "name mismatch");
 		return;
 	}
-	/* No list in the model: the event text after the colon is the reason. */
-	line = strchr(line, ':');
-	explain_verify_error(f, r, line ? line + 1 : "");
+	/* No list in the model: the event's reason. */
+	explain_verify_error(f, r, ev->u.verify.reason);
 }
 
+/* A '*' line: what the probe noted, by the event's type (the wording of
+ * the note is for people and may change). */
 static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
-                          const char *line)
+                          const struct tline *t)
 {
+	static const struct tevent none;
+	const struct tevent *ev = t->ev != NULL ? t->ev : &none;
 	char buf[1400], name[1100];
 
-	if (starts_nocase(line, "extra connection")) {
+	switch (tline_type(t)) {
+	case TEV_EXTRA:
 		/* A new connection: its greeting and EHLO start from scratch. */
 		st->cmd = EX_NONE;
 		st->reply_line = 0;
 		st->tls_up = false;
-		say(f, contains_nocase(line, "injection") ?
+		say(f, ev->u.extra.injection ?
 		    "A separate connection for the STARTTLS injection test: STARTTLS and "
 		    "NOOP go out in one packet. A safe server forgets the NOOP when "
 		    "encryption starts; a flawed one answers it inside TLS, so an attacker "
@@ -694,90 +690,97 @@ static void explain_event(FILE *f, const struct result *r, struct ex_state *st,
 		    "A separate connection to learn which TLS versions the server accepts: "
 		    "it offers one version only and stops right after the handshake.");
 		return;
-	}
-	if (starts_nocase(line, "ClientHello offering only")) {
+	case TEV_LEGACY_HELLO:
 		say(f, "An old-style TLS hello offering only this deprecated version. The "
 		    "probe reads the server's first answer and hangs up: a ServerHello for "
 		    "this version means the server still accepts it.");
 		return;
-	}
-	if (starts_nocase(line, "TLSv1.0:") || starts_nocase(line, "TLSv1.1:")) {
-		say(f, contains_nocase(line, "ServerHello TLSv1.") && !contains_nocase(line, "0x") ?
+	case TEV_LEGACY_RESULT:
+		say(f, ev->u.legacy.accepted ?
 		    "The server accepted the deprecated version: old clients can still "
 		    "connect with weak protection (RFC 8996 retired TLS 1.0 and 1.1)." :
 		    "The server refused the deprecated version: good.");
 		return;
-	}
-	if (starts_nocase(line, "STARTTLS and NOOP")) {
+	case TEV_INJECT_SENT:
 		say(f, "Both commands went out in a single packet, before encryption.");
 		return;
-	}
-	if (starts_nocase(line, "AUTH not tested")) {
+	case TEV_AUTH_SKIPPED:
 		say(f, "The login you asked for was not tried, for the reason given: no "
 		    "password was sent.");
 		return;
-	}
-	if (starts_nocase(line, "TLS handshake complete") ||
-	    starts_nocase(line, "handshake complete")) {
+	case TEV_TLS_DONE:
 		st->tls_up = true;
-		explain_tls_done(f, r, line);
-	} else if (contains_nocase(line, "handshake") &&
-	           (contains_nocase(line, "fail") || contains_nocase(line, "alert") ||
-	            contains_nocase(line, "error"))) {
+		explain_tls_done(f, r, ev);
+		return;
+	case TEV_TLS_FAILED:
 		explain_tls_failed(f, r);
-	} else if (starts_nocase(line, "TLS handshake started") ||
-	           starts_nocase(line, "handshake started")) {
+		return;
+	case TEV_TLS_START:
 		say(f, "The TLS handshake begins. The probe names the server it expects "
 		    "(SNI), so a server with several names can pick the right "
 		    "certificate.");
-	} else if (starts_nocase(line, "certificate")) {
-		explain_cert(f, r, st, line);
-	} else if (starts_nocase(line, "verification OK") ||
-	           starts_nocase(line, "verified") ||
-	           starts_nocase(line, "certificate verified")) {
+		return;
+	case TEV_CERT:
+		explain_cert(f, r, st, ev);
+		return;
+	case TEV_VERIFY_OK:
 		render_safe_buf(name, sizeof(name), r->tls.servername[0] ?
 		                r->tls.servername : r->host ? r->host : "this server", 256);
 		render_fmt(buf, sizeof(buf), "Certificate verified: it leads to an "
 		           "authority this system trusts and is valid for %s, so apps "
 		           "and devices will accept it.", name);
 		say(f, buf);
-	} else if (starts_nocase(line, "verification failed") ||
-	           starts_nocase(line, "verify failed")) {
-		explain_verify_failed(f, r, line);
-	} else if (starts_nocase(line, "pin")) {
-		say(f, contains_nocase(line, "mismatch") || contains_nocase(line, "no match") ?
+		return;
+	case TEV_VERIFY_FAILED:
+		explain_verify_failed(f, r, ev);
+		return;
+	case TEV_PIN:
+		say(f, !ev->u.pin.match ?
 		    "The server's key is not the one you pinned: either the certificate "
 		    "was renewed with a new key (update the pin) or you are not talking "
 		    "to your server." :
 		    "The server's key matches the pin you gave.");
-	} else if (contains_nocase(line, "unexpected byte")) {
+		return;
+	case TEV_INJECTED_BYTES:
 		say(f, "Extra bytes came together with the 220 reply to STARTTLS, "
 		    "before encryption started. That is the sign of the STARTTLS "
 		    "command-injection flaw (in the server or a device in between): "
 		    "the probe threw them away. Update the server software.");
-	} else if (contains_nocase(line, "resolved to")) {
+		return;
+	case TEV_RESOLVED:
 		say(f, "The name was looked up in DNS: these are the addresses the "
 		    "probe can try.");
-	} else if (starts_nocase(line, "DNS")) {
+		return;
+	case TEV_DNS_FAILED:
 		say(f, "The name could not be looked up in DNS: check its spelling, or "
 		    "the DNS server used.");
-	} else if (starts_nocase(line, "connect")) {
-		if (contains_nocase(line, "fail") || contains_nocase(line, "refused"))
-			say(f, "No TCP connection: nothing listens on this port, a "
-			    "firewall blocks it, or the address is unreachable.");
-		else if (starts_nocase(line, "connected"))
-			say(f, "The connection is up. In SMTP the server speaks first.");
-		else
-			say(f, "The probe opens a network (TCP) connection to the server.");
-	} else if (contains_nocase(line, "timeout") || contains_nocase(line, "timed out")) {
+		return;
+	case TEV_CONNECT_FAILED:
+		say(f, "No TCP connection: nothing listens on this port, a "
+		    "firewall blocks it, or the address is unreachable.");
+		return;
+	case TEV_CONNECTED:
+		say(f, "The connection is up. In SMTP the server speaks first.");
+		return;
+	case TEV_CONNECTING:
+		say(f, "The probe opens a network (TCP) connection to the server.");
+		return;
+	case TEV_TIMEOUT:
 		say(f, "The server did not answer in time. A slow server, a firewall "
 		    "that silently drops traffic, or a tarpit.");
-	} else if (contains_nocase(line, "closed")) {
-		say(f, contains_nocase(line, "by the server") ?
+		return;
+	case TEV_CLOSED:
+		say(f, ev->u.closed.by_server ?
 		    "The server hung up. If this happens before the dialogue is over, "
 		    "it is refusing this client or has crashed." :
 		    "The connection is closed.");
-	} else if (!st->said_event_note) {
+		return;
+	case TEV_NONE:
+	case TEV_NOTE:
+	case TEV_COUNT:
+		break;
+	}
+	if (!st->said_event_note) {
 		st->said_event_note = true;
 		say(f, "(Lines marked * are notes from the probe, not sent on the "
 		    "wire.)");
@@ -892,7 +895,7 @@ void render_explain(FILE *f, const struct result *r, const struct render_opts *o
 		else if (dir == 'S')
 			explain_server(f, r, &st, raw);
 		else
-			explain_event(f, r, &st, raw);
+			explain_event(f, r, &st, t);
 	}
 	if (r->transcript_dropped)
 		fprintf(f, "  (%zu more lines were not kept)\n", r->transcript_dropped);

@@ -8,6 +8,7 @@
 #include "result.h"
 #include "smtp_ehlo.h"
 #include "cert.h"
+#include "xmalloc.h"
 
 const char *status_name(enum status s)
 {
@@ -60,8 +61,10 @@ void result_clear(struct result *r)
 		free(r->tls.errors[i]);
 	for (i = 0; i < r->tls.nchain; i++)
 		cert_info_clear(&r->tls.chain[i]);
-	for (i = 0; i < r->ntranscript; i++)
+	for (i = 0; i < r->ntranscript; i++) {
 		free(r->transcript[i].line);
+		free(r->transcript[i].ev);
+	}
 	free(r->transcript);
 	result_init(r);
 }
@@ -101,7 +104,7 @@ void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *
 	slot = &f[*n];
 	slot->sev = sev;
 	snprintf(slot->code, sizeof(slot->code), "%s", code);
-	slot->message = strdup(msg);   /* NULL on no memory: renderers print "" */
+	slot->message = xstrdup(msg);
 	(*n)++;
 }
 
@@ -176,34 +179,54 @@ enum status result_finish(struct result *r)
 	return r->status;
 }
 
-void result_transcript(struct result *r, double t_ms, char dir,
-                       const char *line, size_t len)
+/* The line appended, or NULL (not wanted, or full: counted). */
+static struct tline *transcript_add(struct result *r, double t_ms, char dir,
+                                    const char *line, size_t len)
 {
 	struct tline *tl;
 	char *copy;
 
 	if (!r->want_transcript)
-		return;
-	if (r->transcript == NULL &&
-	    (r->transcript = calloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript))) == NULL) {
-		r->transcript_dropped++;
-		return;
-	}
+		return NULL;
+	if (r->transcript == NULL)
+		r->transcript = xcalloc(RESULT_MAX_TRANSCRIPT, sizeof(*r->transcript));
 	if (r->ntranscript == RESULT_MAX_TRANSCRIPT) {
 		r->transcript_dropped++;
-		return;
+		return NULL;
 	}
 	if (len > RESULT_MAX_LINE)
 		len = RESULT_MAX_LINE;
-	copy = malloc(len + 1);
-	if (copy == NULL) {
-		r->transcript_dropped++;
-		return;
-	}
+	copy = xmalloc(len + 1);
 	memcpy(copy, line, len);
 	copy[len] = '\0';
 	tl = &r->transcript[r->ntranscript++];
 	tl->t_ms = t_ms;
 	tl->dir = dir;
 	tl->line = copy;
+	tl->ev = NULL;
+	return tl;
+}
+
+void result_transcript(struct result *r, double t_ms, char dir,
+                       const char *line, size_t len)
+{
+	transcript_add(r, t_ms, dir, line, len);
+}
+
+void result_event(struct result *r, double t_ms, const struct tevent *ev,
+                  const char *line, size_t len)
+{
+	struct tline *tl = transcript_add(r, t_ms, '*', line, len);
+
+	if (tl == NULL || ev == NULL || ev->type == TEV_NOTE || ev->type == TEV_NONE)
+		return;
+	tl->ev = xmalloc(sizeof(*tl->ev));
+	*tl->ev = *ev;
+}
+
+enum tev tline_type(const struct tline *t)
+{
+	if (t->dir == 'C' || t->dir == 'S')
+		return TEV_NONE;
+	return t->ev != NULL ? t->ev->type : TEV_NOTE;
 }

@@ -19,6 +19,7 @@
 #include "render_util.h"
 #include "run.h"
 #include "target.h"
+#include "xmalloc.h"
 
 #define LINE_MAX_TARGET 1024
 
@@ -31,7 +32,7 @@ struct job {
 	char key[254];                   /* per-host key: the host or domain */
 	struct result r;
 	struct domain_result *d;         /* owned, only for --mx jobs */
-	struct smtp_session *s;          /* owned */
+	struct probe *s;                 /* owned */
 	struct mx_audit *a;              /* owned */
 	struct dane_check *dc;           /* owned: --dane after the dialogue */
 	struct loop_timer deadline;
@@ -63,7 +64,6 @@ struct run {
 	struct loop_timer rate_timer, reap_timer;
 	struct run_counts *counts;
 	enum status worst;
-	bool fatal;
 	bool progress;                   /* stderr is a TTY in batch mode */
 	size_t total_targets;            /* for the progress bar, 0 unknown */
 	bool header_done;
@@ -107,11 +107,7 @@ static void host_rebuild(struct run *run)
 	struct host_count *old = run->hosts;
 	size_t i, cap = run->caphosts;
 
-	run->hosts = calloc(cap, sizeof(*run->hosts));
-	if (run->hosts == NULL) {
-		run->hosts = old;
-		return;
-	}
+	run->hosts = xcalloc(cap, sizeof(*run->hosts));
 	for (i = 0; i < cap; i++)
 		if (old[i].key[0] != '\0' && old[i].n > 0)
 			*host_slot(run, old[i].key) = old[i];
@@ -428,7 +424,7 @@ static void on_dane_done(void *arg)
 	schedule_reap(j->run);
 }
 
-static void on_probe_done(void *arg, struct smtp_session *s)
+static void on_probe_done(void *arg, struct probe *s)
 {
 	struct job *j = arg;
 	const struct options *o = j->run->opt;
@@ -471,7 +467,7 @@ static void on_deadline(struct loop *l, void *arg)
 	snprintf(why, sizeof(why), "the probe did not finish within its %g s deadline",
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
-		smtp_session_abort(j->s, why);
+		probe_abort(j->s, why);
 	else if (j->a != NULL)
 		mx_audit_abort(j->a, why);   /* the DNS phase and every probe of the domain */
 }
@@ -481,7 +477,7 @@ static void job_reset(struct job *j)
 	struct run *run = j->run;
 
 	loop_timer_stop(run->env->loop, &j->deadline);
-	smtp_session_free(j->s);
+	probe_free(j->s);
 	mx_audit_free(j->a);
 	dane_check_free(j->dc);
 	j->s = NULL;
@@ -519,7 +515,7 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 		 * all, as a bad argument (status unknown, exit 3). */
 		j->bad = true;
 		snprintf(j->bad_why, sizeof(j->bad_why), "%s", err);
-		j->r.target = strdup(spec);
+		j->r.target = xstrdup(spec);
 		j->r.status = ST_UNKNOWN;
 		j->finished = true;
 		run->in_flight++;
@@ -532,24 +528,17 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 	run->in_flight++;
 	if (j->domain) {
 		/* Only domain jobs pay for a domain result (~20 KiB). */
-		if ((j->d = malloc(sizeof(*j->d))) != NULL) {
-			domain_result_init(j->d);
-			j->a = mx_audit_new(run->env, spec, t.host, j->d, on_domain_done, j);
-		}
+		j->d = xmalloc(sizeof(*j->d));
+		domain_result_init(j->d);
+		j->a = mx_audit_new(run->env, spec, t.host, j->d, on_domain_done, j);
 	} else {
-		j->s = smtp_session_new(run->env, &t, spec, &j->r, on_probe_done, j);
-	}
-	if (j->a == NULL && j->s == NULL) {
-		run->fatal = true;
-		j->finished = true;
-		schedule_reap(run);
-		return;
+		j->s = probe_new(run->env, run->env->params, &t, spec, &j->r, on_probe_done, j);
 	}
 	loop_timer_set(run->env->loop, &j->deadline, o->deadline_ms);
 	if (j->domain)
 		mx_audit_start(j->a);
 	else
-		smtp_session_start(j->s);
+		probe_start(j->s);
 }
 
 static struct job *free_job(struct run *run)
@@ -593,7 +582,7 @@ static void fill(struct run *run)
 	char spec[LINE_MAX_TARGET];
 	size_t limit = run->opt->concurrency;
 
-	while (!run->fatal && run->in_flight < limit) {
+	while (run->in_flight < limit) {
 		struct job *j = free_job(run);
 		bool found = false;
 		size_t i;
@@ -622,16 +611,12 @@ static void fill(struct run *run)
 				found = true;
 				break;
 			}
-			run->waiting[run->nwait] = strdup(spec);
-			if (run->waiting[run->nwait] == NULL) {
-				run->fatal = true;
-				return;
-			}
-			run->nwait++;
+			run->waiting[run->nwait++] = xstrdup(spec);
 		}
 		if (!rate_ok(run)) {
 			/* Keep it for when the rate allows. */
-			if (run->nwait < run->capwait && (run->waiting[run->nwait] = strdup(spec)) != NULL) {
+			if (run->nwait < run->capwait) {
+				run->waiting[run->nwait] = xstrdup(spec);
 				memmove(&run->waiting[1], &run->waiting[0], run->nwait * sizeof(run->waiting[0]));
 				run->waiting[0] = run->waiting[run->nwait];
 				run->nwait++;
@@ -665,7 +650,7 @@ static void on_reap(struct loop *l, void *arg)
 		loop_timer_stop(l, &j->deadline);
 		if (run->ordered) {
 			/* Keep the result for the end; free the engine now. */
-			smtp_session_free(j->s);
+			probe_free(j->s);
 			mx_audit_free(j->a);
 			dane_check_free(j->dc);
 			j->s = NULL;
@@ -687,7 +672,7 @@ static void on_reap(struct loop *l, void *arg)
 
 static void maybe_stop(struct run *run)
 {
-	if (run->in_flight == 0 && (!more_to_come(run) || run->fatal))
+	if (run->in_flight == 0 && !more_to_come(run))
 		loop_stop(run->env->loop);
 }
 
@@ -698,7 +683,7 @@ static void on_rate(struct loop *l, void *arg)
 }
 
 enum status run_all(const struct probe_env *env, FILE *targets_file,
-                    struct run_counts *counts, bool *fatal, char *err, size_t errlen)
+                    struct run_counts *counts)
 {
 	const struct options *o = env->opt;
 	struct run run;
@@ -706,7 +691,6 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 
 	memset(&run, 0, sizeof(run));
 	memset(counts, 0, sizeof(*counts));
-	*fatal = false;
 	run.env = env;
 	run.opt = o;
 	run.fd = targets_file != NULL ? fileno(targets_file) : -1;
@@ -723,14 +707,9 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 	run.progress = !run.ordered && isatty(STDERR_FILENO);
 	if (run.progress && run.fd >= 0)
 		run.total_targets = o->ntargets + count_targets(run.fd);
-	run.jobs = calloc(run.njobs ? run.njobs : 1, sizeof(*run.jobs));
-	run.waiting = calloc(run.capwait, sizeof(*run.waiting));
-	run.hosts = calloc(run.caphosts, sizeof(*run.hosts));
-	if (run.jobs == NULL || run.waiting == NULL || run.hosts == NULL) {
-		snprintf(err, errlen, "out of memory");
-		*fatal = true;
-		goto done;
-	}
+	run.jobs = xcalloc(run.njobs ? run.njobs : 1, sizeof(*run.jobs));
+	run.waiting = xcalloc(run.capwait, sizeof(*run.waiting));
+	run.hosts = xcalloc(run.caphosts, sizeof(*run.hosts));
 	for (i = 0; i < run.njobs; i++) {
 		run.jobs[i].run = &run;
 		result_init(&run.jobs[i].r);
@@ -743,19 +722,10 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 		loop_run(env->loop);
 	if (run.progress)
 		fputs("\r\033[K", stderr);
-	if (run.fatal) {
-		snprintf(err, errlen, "out of memory");
-		*fatal = true;
-	}
 	if (run.ordered && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
-		const struct result **all = calloc(run.njobs ? run.njobs : 1, sizeof(*all));
+		const struct result **all = xcalloc(run.njobs, sizeof(*all));
 		struct render_opts ro = ropts(&run);
 
-		if (all == NULL) {
-			snprintf(err, errlen, "out of memory");
-			*fatal = true;
-			goto done;
-		}
 		for (i = 0; i < run.njobs; i++)
 			all[i] = &run.jobs[i].r;
 		if (o->output == OUT_NAGIOS && run.njobs == 1 && run.jobs[0].domain)
@@ -776,7 +746,6 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 		       counts->total, counts->total == 1 ? "" : "s", counts->by_status[ST_OK],
 		       counts->by_status[ST_WARNING], counts->by_status[ST_CRITICAL],
 		       counts->by_status[ST_UNKNOWN]);
-done:
 	if (run.watching)
 		loop_del_fd(env->loop, run.fd);
 	if (run.fd >= 0 && run.fd_flags >= 0)
@@ -788,5 +757,5 @@ done:
 	free(run.waiting);
 	free(run.hosts);
 	free(run.jobs);
-	return *fatal ? ST_UNKNOWN : run.worst;
+	return run.worst;
 }

@@ -27,6 +27,7 @@
 #include "serve.h"
 #include "serve_module.h"
 #include "target.h"
+#include "xmalloc.h"
 
 #define SERVE_MAX_HEAD     8192     /* request line + headers (431 beyond) */
 #define SERVE_MAX_VALUE    1024     /* one decoded query value (a target spec) */
@@ -72,15 +73,16 @@ struct sconn {
 	uint64_t seq;                    /* arrival order, for the queue */
 	struct loop_timer io_timer;      /* read, write or linger deadline */
 	struct loop_timer deadline;      /* answer-by for a probe request */
-	/* The probe runs with options of its own: the run's, plus the
-	 * request's parameters. */
-	struct options opt;
-	struct probe_env env;
+	/* The probe runs with parameters of its own: the run's, plus the
+	 * request's (and a module's: then also options of its own). */
+	struct probe_params params;
+	struct options opt;              /* only when module is true */
+	bool module;
 	struct target t;
 	char spec[SERVE_MAX_VALUE + 1];
 	char servername[254];
 	struct result r;
-	struct smtp_session *s;          /* owned */
+	struct probe *s;                 /* owned */
 	bool probe_done;
 	bool shutdown_abort;             /* aborted by SIGTERM: answer 503 */
 	bool debug;                      /* debug=true: the dialogue, then the metrics */
@@ -349,7 +351,7 @@ static bool addr_is_loopback(const struct sockaddr_storage *ss)
 
 /* ---- connections ---- */
 
-static void conn_close(struct sconn *c);
+static void sconn_close(struct sconn *c);
 static void srv_reap_soon(struct server *srv);
 
 static size_t code_index(int code)
@@ -395,17 +397,13 @@ static void conn_answer(struct sconn *c, int code, const char *ctype, const char
 	              serve_codes[ci].code, serve_codes[ci].reason, ctype, bodylen,
 	              extra ? extra : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head)) {
-		conn_close(c);
+		sconn_close(c);
 		return;
 	}
 	if (c->head_only)
 		bodylen = 0;
 	free(c->out);
-	c->out = malloc((size_t)hl + bodylen + 1);
-	if (c->out == NULL) {
-		conn_close(c);
-		return;
-	}
+	c->out = xmalloc((size_t)hl + bodylen + 1);
 	memcpy(c->out, head, (size_t)hl);
 	if (bodylen > 0)
 		memcpy(c->out + hl, body, bodylen);
@@ -449,7 +447,7 @@ static void conn_write(struct sconn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			conn_close(c);
+			sconn_close(c);
 			return;
 		}
 		c->off += (size_t)n;
@@ -465,12 +463,12 @@ static void conn_linger(struct sconn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);
+		sconn_close(c);
 		return;
 	}
 	c->lingered += (size_t)n;
 	if (c->lingered > SERVE_LINGER_MAX)
-		conn_close(c);
+		sconn_close(c);
 }
 
 /* ---- the query string ---- */
@@ -615,7 +613,7 @@ static bool srv_addr_ok(const void *arg, const struct dns_addr *a)
 	return serve_net_contains(srv->nets, srv->nnets, a->family, a->addr);
 }
 
-static void on_probe_done(void *arg, struct smtp_session *s)
+static void on_probe_done(void *arg, struct probe *s)
 {
 	struct sconn *c = arg;
 
@@ -624,7 +622,7 @@ static void on_probe_done(void *arg, struct smtp_session *s)
 	srv_reap_soon(c->srv);
 }
 
-static void probe_start(struct sconn *c)
+static void sconn_probe_start(struct sconn *c)
 {
 	struct server *srv = c->srv;
 
@@ -632,21 +630,14 @@ static void probe_start(struct sconn *c)
 	c->probe_done = false;
 	srv->in_flight++;
 	srv->probes++;
-	c->env = *srv->env;
-	c->env.opt = &c->opt;
 	if (srv->nnets > 0) {
-		c->env.addr_ok = srv_addr_ok;
-		c->env.addr_ok_arg = srv;
+		c->params.addr_ok = srv_addr_ok;
+		c->params.addr_ok_arg = srv;
 	}
-	c->s = smtp_session_new(&c->env, &c->t, c->spec, &c->r, on_probe_done, c);
-	if (c->s == NULL) {
-		srv->in_flight--;
-		conn_text(c, 500, "out of memory\n");
-		return;
-	}
+	c->s = probe_new(srv->env, &c->params, &c->t, c->spec, &c->r, on_probe_done, c);
 	/* The callback may run inside start (a literal of the wrong family):
 	 * the reaper handles that like any other end. */
-	smtp_session_start(c->s);
+	probe_start(c->s);
 }
 
 /* Served pages: the report's own policy as a header too, and nothing that
@@ -697,7 +688,7 @@ static void probe_answer(struct sconn *c)
 		return;
 	}
 	memset(&ro, 0, sizeof(ro));
-	ro.address_labels = c->opt.all_addresses;
+	ro.address_labels = (c->module ? &c->opt : c->srv->opt)->all_addresses;
 	if (c->html) {
 		html_answer(c, &ro);
 		return;
@@ -748,7 +739,7 @@ static void srv_start_queued(struct server *srv)
 			return;
 		}
 		srv->queued--;
-		probe_start(best);
+		sconn_probe_start(best);
 	}
 }
 
@@ -764,7 +755,7 @@ static void on_reap(struct loop *l, void *arg)
 
 		if (c->st != SC_PROBE || !c->probe_done)
 			continue;
-		smtp_session_free(c->s);
+		probe_free(c->s);
 		c->s = NULL;
 		srv->in_flight--;
 		probe_answer(c);
@@ -786,8 +777,8 @@ static void on_conn_deadline(struct loop *l, void *arg)
 		c->srv->queued--;
 		conn_text(c, 503, "too many probes in flight; try again later\n");
 	} else if (c->st == SC_PROBE && !c->probe_done) {
-		smtp_session_abort(c->s, c->shutdown_abort ? "the exporter is shutting down" :
-		                   "the probe did not finish within the scrape timeout");
+		probe_abort(c->s, c->shutdown_abort ? "the exporter is shutting down" :
+		            "the probe did not finish within the scrape timeout");
 	}
 }
 
@@ -858,18 +849,24 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	if (c->t.mail_domain)
 		goto refuse;
 	snprintf(c->spec, sizeof(c->spec), "%s", vals[P_TARGET]);
-	c->opt = *srv->opt;
-	c->opt.targets = NULL;
-	c->opt.ntargets = 0;
+	c->params = *srv->env->params;
+	c->module = false;
 	if (have[P_MODULE]) {
 		const struct serve_module *m = serve_module_find(vals[P_MODULE]);
 
 		why = module_names(c->why, sizeof(c->why));
 		if (m == NULL)
 			goto refuse;
+		/* Only a module's request pays for options of its own: its
+		 * options are the run's with the module's applied. */
 		why = "the module cannot be applied\n";
+		c->opt = *srv->opt;
+		c->opt.targets = NULL;
+		c->opt.ntargets = 0;
 		if (serve_module_apply(&c->opt, m, err, sizeof(err)) != 0)
 			goto refuse;
+		probe_params_from_options(&c->params, &c->opt);
+		c->module = true;
 	}
 	c->debug = false;
 	if (have[P_DEBUG]) {
@@ -877,10 +874,10 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		if (strcmp(vals[P_DEBUG], "true") != 0 && strcmp(vals[P_DEBUG], "false") != 0)
 			goto refuse;
 		c->debug = strcmp(vals[P_DEBUG], "true") == 0;
-		c->opt.transcript = c->opt.transcript || c->debug;
+		c->params.transcript = c->params.transcript || c->debug;
 	}
 	if (c->html)
-		c->opt.output = OUT_HTML;     /* the page shows the explained dialogue */
+		c->params.transcript = true;  /* the page shows the explained dialogue */
 	if (have[P_SERVERNAME]) {
 		const char *sn = vals[P_SERVERNAME];
 
@@ -889,26 +886,26 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 		    strpbrk(sn, " /\\@:") != NULL)
 			goto refuse;
 		snprintf(c->servername, sizeof(c->servername), "%s", sn);
-		c->opt.servername = c->servername;
+		c->params.servername = c->servername;
 	}
 	why = "bad warn_days: want a number of days\n";
 	if (have[P_WARN] && parse_num(vals[P_WARN], 100000, &v) != 0)
 		goto refuse;
 	if (have[P_WARN])
-		c->opt.warn_days = (int)v;
+		c->params.warn_days = (int)v;
 	why = "bad crit_days: want a number of days\n";
 	if (have[P_CRIT] && parse_num(vals[P_CRIT], 100000, &v) != 0)
 		goto refuse;
 	if (have[P_CRIT])
-		c->opt.crit_days = (int)v;
+		c->params.crit_days = (int)v;
 	why = "warn_days is below crit_days\n";
-	if (c->opt.warn_days < c->opt.crit_days)
+	if (c->params.warn_days < c->params.crit_days)
 		goto refuse;
 	why = "the target's port conflicts with the port of the module or the exporter's -p\n";
-	if (c->opt.port && c->t.port_given && c->t.port != c->opt.port)
+	if (c->params.port && c->t.port_given && c->t.port != c->params.port)
 		goto refuse;
-	/* The port the session will use (smtp_session_new's rule). */
-	port = c->opt.port ? c->opt.port : c->t.port ? c->t.port : 25;
+	/* The port the probe will use (probe_new's rule). */
+	port = c->params.port ? c->params.port : c->t.port ? c->t.port : 25;
 	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host,
 	                   c->t.literal, port)) {
 		code = 403;
@@ -935,7 +932,7 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	loop_mod_fd(srv->loop, c->fd, 0);
 	loop_timer_set(srv->loop, &c->deadline, c->budget_ms - (loop_now() - c->t0));
 	if (srv->in_flight < srv->max_in_flight) {
-		probe_start(c);
+		sconn_probe_start(c);
 	} else {
 		c->st = SC_QUEUED;
 		c->seq = srv->next_seq++;
@@ -1123,7 +1120,7 @@ static void conn_read(struct sconn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);   /* gone before asking anything: nothing to answer */
+		sconn_close(c);   /* gone before asking anything: nothing to answer */
 		return;
 	}
 	c->nin += (size_t)n;
@@ -1163,7 +1160,7 @@ static void on_conn_io(struct loop *l, int fd, unsigned events, void *arg)
 	case SC_QUEUED:
 	case SC_PROBE:
 		/* Only a hang-up or an error can arrive now: nobody to answer. */
-		conn_close(c);
+		sconn_close(c);
 		break;
 	case SC_FREE:
 		break;
@@ -1178,10 +1175,10 @@ static void on_conn_timer(struct loop *l, void *arg)
 	if (c->st == SC_READ)
 		conn_text(c, 408, "request not received in time\n");
 	else
-		conn_close(c);   /* a client that does not read, or lingers */
+		sconn_close(c);   /* a client that does not read, or lingers */
 }
 
-static void conn_close(struct sconn *c)
+static void sconn_close(struct sconn *c)
 {
 	struct server *srv = c->srv;
 
@@ -1192,7 +1189,7 @@ static void conn_close(struct sconn *c)
 	if (c->st == SC_QUEUED)
 		srv->queued--;
 	if (c->s != NULL) {
-		smtp_session_free(c->s);
+		probe_free(c->s);
 		c->s = NULL;
 		srv->in_flight--;
 		srv_reap_soon(srv);      /* a probe slot is free for the queue */
@@ -1248,7 +1245,7 @@ static bool shed(struct sconn *c)
 	if (c->st != SC_READ)
 		return false;            /* it had a request after all: served */
 	srv->requests[code_index(408)]++;
-	conn_close(c);
+	sconn_close(c);
 	return true;
 }
 
@@ -1325,7 +1322,7 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *arg)
 			c = evict_idle(srv);
 		if (c == NULL) {
 			/* Full: leave the rest in the kernel's backlog until a slot
-			 * frees up (conn_close resumes accepting). */
+			 * frees up (sconn_close resumes accepting). */
 			srv_pause_accept(srv);
 			return;
 		}
@@ -1397,7 +1394,7 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 
 		switch (c->st) {
 		case SC_READ:
-			conn_close(c);
+			sconn_close(c);
 			break;
 		case SC_QUEUED:
 			srv->queued--;
@@ -1461,11 +1458,7 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 	for (i = 0; i < o->nserve_allow_net && i < OPT_MAX_ALLOW; i++)
 		if (serve_net_parse(o->serve_allow_net[i], &srv.nets[srv.nnets++], err, errlen) != 0)
 			goto done;
-	srv.conns = calloc(srv.maxconns, sizeof(*srv.conns));
-	if (srv.conns == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
+	srv.conns = xcalloc(srv.maxconns, sizeof(*srv.conns));
 	for (i = 0; i < srv.maxconns; i++) {
 		struct sconn *c = &srv.conns[i];
 
@@ -1527,7 +1520,7 @@ int serve_run(const struct probe_env *env, int sigfd, char *err, size_t errlen)
 	rc = 0;
 done:
 	for (i = 0; srv.conns != NULL && i < srv.maxconns; i++) {
-		conn_close(&srv.conns[i]);
+		sconn_close(&srv.conns[i]);
 		result_clear(&srv.conns[i].r);
 	}
 	loop_timer_stop(srv.loop, &srv.reap_timer);

@@ -32,7 +32,7 @@ struct setup_run;
 struct setup_slot {                   /* one session and whose it is */
 	struct setup_run *run;            /* borrowed */
 	size_t i;                         /* candidate index */
-	struct smtp_session *s;           /* owned */
+	struct probe *s;                  /* owned */
 	bool done;
 };
 
@@ -42,7 +42,7 @@ struct setup_run {
 	setup_done_cb cb;
 	void *cbarg;
 	struct options light_opt, login_opt;
-	struct probe_env light, login;
+	struct probe_params light, login; /* built from these options */
 	char domain[254];
 	enum setup_phase phase;
 	double t0;
@@ -488,7 +488,7 @@ static void build_candidates(struct setup_run *s)
 	}
 }
 
-static void on_session_done(void *arg, struct smtp_session *ss)
+static void on_session_done(void *arg, struct probe *ss)
 {
 	struct setup_slot *sl = arg;
 
@@ -497,10 +497,10 @@ static void on_session_done(void *arg, struct smtp_session *ss)
 	schedule(sl->run);
 }
 
-/* Starts one session for candidate i with env into r; false when it could
+/* Starts one probe for candidate i with pp into r; false when it could
  * not even start (its result says why). */
 static bool session_start(struct setup_run *s, struct setup_slot *sl, size_t i,
-                          const struct probe_env *env, struct result *r)
+                          const struct probe_params *pp, struct result *r)
 {
 	struct setup_candidate *c = &s->sr->cand[i];
 	struct target t;
@@ -525,14 +525,8 @@ static bool session_start(struct setup_run *s, struct setup_slot *sl, size_t i,
 	t.mail_domain = false;
 	snprintf(spec, sizeof(spec), t.literal == AF_INET6 ? "[%s]:%u" : "%s:%u", t.host,
 	         (unsigned)c->port);
-	sl->s = smtp_session_new(env, &t, spec, r, on_session_done, sl);
-	if (sl->s == NULL) {
-		result_add(r, SEV_CRITICAL, "internal-error", "out of memory");
-		result_finish(r);
-		sl->done = true;
-		return false;
-	}
-	smtp_session_start(sl->s);
+	sl->s = probe_new(s->env, pp, &t, spec, r, on_session_done, sl);
+	probe_start(sl->s);
 	return true;
 }
 
@@ -652,10 +646,10 @@ static void finish(struct setup_run *s)
 static void free_sessions(struct setup_run *s)
 {
 	for (size_t i = 0; i < SETUP_MAX_CANDIDATES; i++) {
-		smtp_session_free(s->slot[i].s);
+		probe_free(s->slot[i].s);
 		s->slot[i].s = NULL;
 	}
-	smtp_session_free(s->lslot.s);
+	probe_free(s->lslot.s);
 	s->lslot.s = NULL;
 }
 
@@ -730,9 +724,9 @@ static void on_deadline(struct loop *l, void *arg)
 	}
 	for (size_t i = 0; i < SETUP_MAX_CANDIDATES; i++)
 		if (s->slot[i].s != NULL && !s->slot[i].done)
-			smtp_session_abort(s->slot[i].s, why);
+			probe_abort(s->slot[i].s, why);
 	if (s->lslot.s != NULL && !s->lslot.done)
-		smtp_session_abort(s->lslot.s, why);
+		probe_abort(s->lslot.s, why);
 	schedule(s);
 }
 
@@ -774,13 +768,11 @@ struct setup_run *setup_start(const struct probe_env *env, const char *address,
 	lo->mail_from = NULL;
 	lo->nrcpt = 0;
 	lo->explain = false;
-	s->light = *env;
-	s->light.opt = &s->light_opt;
+	probe_params_from_options(&s->light, &s->light_opt);
 	/* The login connection: the same, plus AUTH. */
 	s->login_opt = s->light_opt;
 	s->login_opt.auth_user = env->opt->auth_user;
-	s->login = *env;
-	s->login.opt = &s->login_opt;
+	probe_params_from_options(&s->login, &s->login_opt);
 	if (sr->address == NULL || sr->domain == NULL) {
 		free(s);
 		return NULL;

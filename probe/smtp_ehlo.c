@@ -2,6 +2,7 @@
  * Pure: the reply has already been bounded by smtp_reply.c, this only
  * splits it. Unknown keywords are kept exactly as the server sent them. */
 #include "smtp_ehlo.h"
+#include "xmalloc.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -12,12 +13,10 @@
 
 static char *ehlo_strndup(const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = xmalloc(n + 1);
 
-	if (d != NULL) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
+	memcpy(d, s, n);
+	d[n] = '\0';
 	return d;
 }
 
@@ -47,7 +46,7 @@ void smtp_ehlo_clear(struct ehlo_info *e)
 
 /* One extension line: keyword = first token, upper-cased; params = what
  * follows the first run of spaces, without trailing spaces. Returns 1 if
- * added, 0 if the line holds no keyword, -1 on no memory. */
+ * added, 0 if the line holds no keyword. */
 static int ehlo_add_ext(struct ehlo_info *e, const char *line)
 {
 	const char *kw = line, *kwend, *par, *parend;
@@ -67,12 +66,6 @@ static int ehlo_add_ext(struct ehlo_info *e, const char *line)
 	x = &e->ext[e->next];
 	x->keyword = ehlo_strndup(kw, (size_t)(kwend - kw));
 	x->params = ehlo_strndup(par, (size_t)(parend - par));
-	if (x->keyword == NULL || x->params == NULL) {
-		free(x->keyword);
-		free(x->params);
-		x->keyword = x->params = NULL;
-		return -1;
-	}
 	for (char *c = x->keyword; *c != '\0'; c++)
 		*c = ehlo_upper(*c);
 	e->next++;
@@ -126,10 +119,8 @@ bool smtp_ehlo_is_domain(const char *s, size_t n)
 	return labels >= 2;
 }
 
-int smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
+void smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
 {
-	int rc = -1;
-
 	e->present = true;
 	e->helo = helo;
 	e->code = r->code;
@@ -143,16 +134,11 @@ int smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
 		while (h[n] != '\0' && !ehlo_is_space(h[n]) && n <= EHLO_MAX_HOSTNAME)
 			n++;
 		/* "250-Hello vm" names no host: only a plausible name is kept. */
-		if (smtp_ehlo_is_domain(h, n) && (e->hostname = ehlo_strndup(h, n)) == NULL)
-			goto done;
-
-		e->lines = calloc(r->nlines, sizeof *e->lines);
-		if (e->lines == NULL)
-			goto done;
+		if (smtp_ehlo_is_domain(h, n))
+			e->hostname = ehlo_strndup(h, n);
+		e->lines = xcalloc(r->nlines, sizeof *e->lines);
 		for (size_t i = 0; i < r->nlines; i++) {
 			e->lines[i] = ehlo_strndup(r->lines[i], strlen(r->lines[i]));
-			if (e->lines[i] == NULL)
-				goto done;
 			e->nlines++;
 		}
 	}
@@ -164,18 +150,10 @@ int smtp_ehlo_parse(const struct smtp_reply *r, bool helo, struct ehlo_info *e)
 
 		if (want > RESULT_MAX_EXT)
 			want = RESULT_MAX_EXT;
-		e->ext = calloc(want, sizeof *e->ext);
-		if (e->ext == NULL)
-			goto done;
+		e->ext = xcalloc(want, sizeof *e->ext);
 		for (size_t i = 1; i < r->nlines && e->next < want; i++)
-			if (ehlo_add_ext(e, r->lines[i]) < 0)
-				goto done;
+			ehlo_add_ext(e, r->lines[i]);
 	}
-	rc = 0;
-done:
-	if (rc != 0)
-		smtp_ehlo_clear(e);
-	return rc;
 }
 
 static bool ehlo_streq_nocase(const char *a, const char *b)

@@ -2,6 +2,7 @@
  * lines} out. Incremental, so a reply may arrive in any number of pieces,
  * and bounded: every cap is checked as bytes arrive, never only at LF. */
 #include "smtp_reply.h"
+#include "xmalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,8 @@ static const char *const reply_rc_names[] = {
 	[REPLY_ERR_SYNTAX]    = "malformed reply line",
 	[REPLY_ERR_MISMATCH]  = "reply code changed inside a multi-line reply",
 	[REPLY_ERR_CODE]      = "invalid reply code",
-	[REPLY_ERR_NOMEM]     = "out of memory",
 };
-_Static_assert(sizeof reply_rc_names / sizeof reply_rc_names[0] == REPLY_ERR_NOMEM + 1,
+_Static_assert(sizeof reply_rc_names / sizeof reply_rc_names[0] == REPLY_ERR_CODE + 1,
                "reply_rc_names must name every enum reply_rc");
 
 const char *reply_rc_name(enum reply_rc rc)
@@ -95,14 +95,9 @@ static enum reply_rc reply_add_line(struct smtp_reply *r, const char *text, size
 	/* Capacity is 8, 16, 32, ...: full when nlines is 0 or such a power. */
 	if (r->nlines == 0 || (r->nlines >= 8 && (r->nlines & (r->nlines - 1)) == 0)) {
 		size_t cap = r->nlines == 0 ? 8 : r->nlines * 2;
-		char **grown = realloc(r->lines, cap * sizeof *grown);
-		if (grown == NULL)
-			return REPLY_ERR_NOMEM;
-		r->lines = grown;
+		r->lines = xreallocarray(r->lines, cap, sizeof *r->lines);
 	}
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return REPLY_ERR_NOMEM;
+	copy = xmalloc(len + 1);
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	r->lines[r->nlines++] = copy;
@@ -234,9 +229,7 @@ char *smtp_reply_join(const struct smtp_reply *r)
 
 	for (size_t i = 0; i < r->nlines; i++)
 		total += strlen(r->lines[i]) + 1;
-	out = malloc(total);
-	if (out == NULL)
-		return NULL;
+	out = xmalloc(total);
 	for (size_t i = 0; i < r->nlines; i++) {
 		size_t n = strlen(r->lines[i]);
 		if (i > 0)

@@ -1,8 +1,10 @@
-/* One probe: the SMTP dialogue as a state machine over the loop. One door
- * for state changes (sess_set_state), one reply handler per state, and
- * every fault of the server recorded as a finding, never a C error. The
- * default flow sends only EHLO, STARTTLS, EHLO, QUIT (docs/design.md). The checks
- * after EHLO live in smtp_steps.c, the extra connections in smtp_extra.c. */
+/* One SMTP dialogue over one connection, as a state machine over the
+ * loop. One door for state changes (sess_set_state), one table row per
+ * state (what it waits for, its reply handler), and every fault of the
+ * server recorded as a finding, never a C error. The default flow sends
+ * only EHLO, STARTTLS, EHLO, QUIT. The steps after EHLO live in
+ * smtp_steps.c; the check variants (plan.stop_after_tls, legacy_hello,
+ * inject) are here, driven by probe.c through the plan. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -25,27 +27,45 @@
 #include "tlsver.h"
 
 #include "smtp_session_int.h"
+#include "xmalloc.h"
 
-static const char *const state_names[] = {
-	"init", "resolve", "connect", "tls-implicit", "greeting", "ehlo", "helo",
-	"starttls", "tls", "ehlo-tls", "tls-required-mail", "tls-required-rset",
-	"auth", "ehlo-auth", "mail", "rcpt", "rset", "legacy-hello", "injection-check", "next", "done"
-};
-_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SMTP_ST_DONE + 1,
-               "state name table");
+static void on_greeting(struct smtp_session *s, const struct smtp_reply *rep);
+static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep);
+static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep);
 
-/* What the user is told a step was waiting for when it timed out. */
-static const char *const state_waits[] = {
-	"", "the DNS answer", "the TCP connection", "the TLS handshake",
-	"the greeting", "the reply to EHLO", "the reply to HELO",
-	"the reply to STARTTLS", "the TLS handshake", "the reply to EHLO after TLS",
-	"the reply to MAIL FROM before STARTTLS", "the reply to RSET",
-	"the reply to AUTH", "the reply to EHLO after AUTH", "the reply to MAIL FROM", "the reply to RCPT TO",
-	"the reply to RSET", "the server's answer to a legacy ClientHello",
-	"the first reply inside TLS", "", ""
+/* One row per state: what the user is told a step was waiting for when it
+ * timed out, and the handler of a complete reply (NULL: no reply is read
+ * in this state). on_starttls is called apart: it needs the bytes that
+ * came after the reply. */
+static const struct state_def {
+	const char *waits;
+	void (*on_reply)(struct smtp_session *s, const struct smtp_reply *rep);
+} state_table[] = {
+	[SMTP_ST_INIT]         = { "", NULL },
+	[SMTP_ST_RESOLVE]      = { "the DNS answer", NULL },
+	[SMTP_ST_CONNECT]      = { "the TCP connection", NULL },
+	[SMTP_ST_TLS_IMPLICIT] = { "the TLS handshake", NULL },
+	[SMTP_ST_GREETING]     = { "the greeting", on_greeting },
+	[SMTP_ST_EHLO]         = { "the reply to EHLO", on_ehlo },
+	[SMTP_ST_HELO]         = { "the reply to HELO", on_ehlo },
+	[SMTP_ST_STARTTLS]     = { "the reply to STARTTLS", NULL },
+	[SMTP_ST_TLS]          = { "the TLS handshake", NULL },
+	[SMTP_ST_EHLO_TLS]     = { "the reply to EHLO after TLS", on_ehlo },
+	[SMTP_ST_TLSREQ_MAIL]  = { "the reply to MAIL FROM before STARTTLS", steps_on_tlsreq },
+	[SMTP_ST_TLSREQ_RSET]  = { "the reply to RSET", steps_on_tlsreq },
+	[SMTP_ST_AUTH]         = { "the reply to AUTH", steps_on_auth },
+	[SMTP_ST_EHLO_AUTH]    = { "the reply to EHLO after AUTH", on_ehlo },
+	[SMTP_ST_MAIL]         = { "the reply to MAIL FROM", steps_on_envelope },
+	[SMTP_ST_RCPT]         = { "the reply to RCPT TO", steps_on_envelope },
+	[SMTP_ST_RSET]         = { "the reply to RSET", steps_on_envelope },
+	[SMTP_ST_LEGACY]       = { "the server's answer to a legacy ClientHello", NULL },
+	[SMTP_ST_INJECT_QUIT]  = { "the first reply inside TLS", on_inject_reply },
+	[SMTP_ST_DONE]         = { "", NULL },
 };
-_Static_assert(sizeof(state_waits) / sizeof(state_waits[0]) == SMTP_ST_DONE + 1,
-               "state wait table");
+_Static_assert(sizeof(state_table) / sizeof(state_table[0]) == SMTP_ST_DONE + 1,
+               "state table");
+
+#define WAITS(s) (state_table[(s)->state].waits)
 
 #define GREETING_SLOW_MS 5000.0   /* tarpits and postscreen pauses above this */
 
@@ -55,30 +75,50 @@ static double since(double t)
 	return loop_now() - t;
 }
 
-double sess_tnow(const struct smtp_session *s)
+static double sess_tnow(const struct smtp_session *s)
 {
 	return loop_now() - s->t0;
 }
 
-void sess_event(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void sess_vevent(struct smtp_session *s, const struct tevent *ev,
+                        const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* A '*' line in the transcript: what happened between the lines. */
-void sess_event(struct smtp_session *s, const char *fmt, ...)
+static void sess_vevent(struct smtp_session *s, const struct tevent *ev,
+                        const char *fmt, va_list ap)
 {
 	char line[RESULT_MAX_LINE];
-	va_list ap;
 	int n;
 
 	if (!s->r->want_transcript)
 		return;
-	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
-	result_transcript(s->r, sess_tnow(s), '*', line,
-	                  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	result_event(s->r, sess_tnow(s), ev, line,
+	             (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* An event with no fields beyond its type. */
+void sess_event(struct smtp_session *s, enum tev type, const char *fmt, ...)
+{
+	struct tevent ev;
+	va_list ap;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	va_start(ap, fmt);
+	sess_vevent(s, &ev, fmt, ap);
+	va_end(ap);
+}
+
+void sess_event_ev(struct smtp_session *s, const struct tevent *ev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sess_vevent(s, ev, fmt, ap);
+	va_end(ap);
 }
 
 /* Does server text contain a credential we sent? A server could echo one
@@ -117,16 +157,15 @@ void sess_secrets_add(struct smtp_session *s, const char *v)
 
 static void secrets_wipe(struct smtp_session *s)
 {
-	auth_wipe(s->pw, sizeof(s->pw));
-	auth_wipe(&s->scram, sizeof(s->scram));
+	steps_wipe(s);
 	auth_wipe(s->secrets, sizeof(s->secrets));
 	s->nsecrets = 0;
 }
 
-/* The probe is between connections or done: no I/O may follow. */
+/* The dialogue is over: no I/O may follow. */
 static bool over(const struct smtp_session *s)
 {
-	return s->finished || s->state == SMTP_ST_NEXT || s->state == SMTP_ST_DONE;
+	return s->finished || s->state == SMTP_ST_DONE;
 }
 
 static void on_io(struct loop *l, int fd, unsigned events, void *arg);
@@ -150,15 +189,14 @@ static void quickack(const struct smtp_session *s)
 /* The one door for state changes: arms the step deadline. */
 void sess_set_state(struct smtp_session *s, enum smtp_state st)
 {
-	const struct options *o = s->env->opt;
-	double ms = st == SMTP_ST_CONNECT ? o->connect_timeout_ms : o->timeout_ms;
+	double ms = st == SMTP_ST_CONNECT ? s->p->connect_timeout_ms : s->p->timeout_ms;
 
 	s->state = st;
 	s->t_step = loop_now();
 	if (st == SMTP_ST_DONE || st == SMTP_ST_CONNECT)
-		loop_timer_stop(s->env->loop, &s->timer);   /* conn has its own */
+		loop_timer_stop(s->loop, &s->timer);   /* conn has its own */
 	else
-		loop_timer_set(s->env->loop, &s->timer, ms);
+		loop_timer_set(s->loop, &s->timer, ms);
 }
 
 /* ---- output ---- */
@@ -169,7 +207,7 @@ static void watch(struct smtp_session *s)
 
 	if (s->wlen > s->woff)
 		ev |= LOOP_WRITE;
-	loop_mod_fd(s->env->loop, s->fd, ev);
+	loop_mod_fd(s->loop, s->fd, ev);
 }
 
 /* Returns false when the connection failed (a finding is recorded). */
@@ -188,7 +226,7 @@ static bool flush(struct smtp_session *s)
 			if (rc != TLSIO_OK) {
 				result_add(s->r, SEV_CRITICAL, "connection-closed",
 				           "could not send to the server over TLS while waiting for %s: %s",
-				           state_waits[s->state], err[0] ? err : "connection closed");
+				           WAITS(s), err[0] ? err : "connection closed");
 				return false;
 			}
 		} else {
@@ -229,7 +267,7 @@ bool sess_send_secret(struct smtp_session *s, const char *cmd, const char *shown
 }
 
 /* Bytes as they are (a ClientHello, or two commands in one write). */
-bool sess_send_raw(struct smtp_session *s, const void *p, size_t n)
+static bool sess_send_raw(struct smtp_session *s, const void *p, size_t n)
 {
 	if (n > sizeof(s->wbuf) - s->wlen)
 		return false;
@@ -284,12 +322,12 @@ static void note_size(struct smtp_session *s)
 	sz->limit = limit;
 	sz->binary = smtp_ehlo_find(e, "BINARYMIME") != NULL &&
 	             smtp_ehlo_find(e, "CHUNKING") != NULL;
-	size_compute(sz, s->env->opt->size_reserve);
+	size_compute(sz, s->p->size_reserve);
 }
 
 static void note_tls(struct smtp_session *s)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct tls_info *ti = &s->r->tls;
 	long min_days = 0;
 	size_t i, worst = 0, k;
@@ -405,17 +443,162 @@ static void note_tls(struct smtp_session *s)
 		           ti->chain_total, ti->nchain);
 }
 
+/* ---- check connections (plan.stop_after_tls) ---- */
+
+/* After EHLO on a check connection: straight to STARTTLS, or STARTTLS and
+ * NOOP in one write for the injection test. */
+static void check_after_ehlo(struct smtp_session *s)
+{
+	static const char two[] = "STARTTLS\r\nNOOP\r\n";
+
+	if (!s->r->starttls_offered) {
+		result_add(s->r, SEV_CRITICAL, "starttls-missing",
+		           "the server did not offer STARTTLS on this connection");
+		sess_quit(s);
+		return;
+	}
+	sess_set_state(s, SMTP_ST_STARTTLS);
+	if (!s->plan.inject) {
+		if (!sess_send_cmd(s, "STARTTLS"))
+			sess_finish(s);
+		return;
+	}
+	/* Both commands in one write: a flawed server reads NOOP from the
+	 * cleartext buffer and answers it inside TLS (CVE-2011-0411). */
+	result_transcript(s->r, sess_tnow(s), 'C', "STARTTLS", 8);
+	result_transcript(s->r, sess_tnow(s), 'C', "NOOP", 4);
+	sess_event(s, TEV_INJECT_SENT, "STARTTLS and NOOP were sent in one packet");
+	if (!sess_send_raw(s, two, sizeof(two) - 1))
+		sess_finish(s);
+}
+
+/* The handshake of a check connection is done: QUIT, and for the
+ * injection test read the first reply inside TLS (a 221 first means the
+ * NOOP was dropped). */
+static void check_tls_done(struct smtp_session *s)
+{
+	if (!s->plan.inject) {
+		sess_quit(s);
+		return;
+	}
+	sess_set_state(s, SMTP_ST_INJECT_QUIT);
+	if (!sess_send_cmd(s, "QUIT"))
+		sess_finish(s);
+}
+
+static void on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct injection_info *in = &s->r->injection;
+
+	in->tested = true;
+	if (rep->code == 221) {
+		in->vulnerable = 0;
+		snprintf(in->detail, sizeof(in->detail), "the first reply inside TLS was the 221 "
+		         "to QUIT: the NOOP sent before the handshake was discarded");
+	} else {
+		in->vulnerable = 1;
+		snprintf(in->detail, sizeof(in->detail), "the server answered the NOOP sent "
+		         "before STARTTLS inside TLS (%d %.100s)", rep->code,
+		         rep->nlines ? rep->lines[0] : "");
+	}
+	sess_finish(s);
+}
+
+static void legacy_begin(struct smtp_session *s)
+{
+	const struct probe_params *o = s->p;
+	unsigned char hello[TLSVER_HELLO_MAX], rnd[32];
+	size_t n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));   /* only the ServerHello is read */
+	n = tlsver_client_hello(hello, sizeof(hello), s->plan.legacy_hello,
+	                        o->servername ? o->servername : s->host, rnd);
+	s->legacy.len = 0;
+	sess_event(s, TEV_LEGACY_HELLO, "ClientHello offering only %s sent", tlsver_name(s->plan.legacy_hello));
+	sess_set_state(s, SMTP_ST_LEGACY);
+	if (n == 0 || !sess_send_raw(s, hello, n))
+		sess_finish(s);
+}
+
+/* Reads the first record of the answer into r->tls_versions; no handshake
+ * is completed. */
+static void legacy_read(struct smtp_session *s)
+{
+	struct tlsvers_info *tv = &s->r->tls_versions;
+	struct legacy_state *lg = &s->legacy;
+	uint16_t want = s->plan.legacy_hello;
+	size_t i = (size_t)(want - 0x0301);
+	uint16_t ver = 0;
+	unsigned alert = 0;
+	ssize_t n;
+
+	n = recv(s->fd, lg->buf + lg->len, sizeof(lg->buf) - lg->len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		struct tevent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		/* A hang-up is the expected refusal here, not a crash. */
+		ev.type = n < 0 && errno == ETIMEDOUT ? TEV_TIMEOUT : TEV_CLOSED;
+		tv->v[i] = TLSV_REFUSED;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server closed the "
+		         "connection%s%s", n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		sess_event_ev(s, &ev, "%s", tv->detail[i]);
+		sess_finish(s);
+		return;
+	}
+	lg->len += (size_t)n;
+	switch (tlsver_parse(lg->buf, lg->len, &ver, &alert)) {
+	case TLSVER_NEED_MORE:
+		if (lg->len < sizeof(lg->buf))
+			return;
+		/* fall through */
+	case TLSVER_NOT_TLS:
+		tv->v[i] = TLSV_UNKNOWN;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "the server did not answer "
+		         "with TLS");
+		break;
+	case TLSVER_ALERT:
+		tv->v[i] = TLSV_REFUSED;
+		snprintf(tv->detail[i], sizeof(tv->detail[i]), "TLS alert %u (%s)", alert,
+		         tlsver_alert_name(alert));
+		break;
+	case TLSVER_SERVER_HELLO:
+		if (ver == want) {
+			tv->v[i] = TLSV_ACCEPTED;
+			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello %s",
+			         tlsver_name(ver));
+		} else {
+			tv->v[i] = TLSV_REFUSED;
+			snprintf(tv->detail[i], sizeof(tv->detail[i]), "ServerHello for version "
+			         "0x%04x %s", ver, tlsver_name(ver));
+		}
+		break;
+	}
+	{
+		struct tevent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = TEV_LEGACY_RESULT;
+		ev.u.legacy.accepted = tv->v[i] == TLSV_ACCEPTED;
+		sess_event_ev(s, &ev, "%s: %s", tlsver_name(want), tv->detail[i]);
+	}
+	sess_finish(s);   /* no QUIT: the channel is half in TLS */
+}
+
 /* ---- the dialogue ---- */
 
 static void tls_begin(struct smtp_session *s, enum smtp_state st)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	const char *name = o->servername ? o->servername : s->host;
 	char err[160] = "";
 
 	s->r->tls.attempted = true;
 	snprintf(s->r->tls.servername, sizeof(s->r->tls.servername), "%s", name);
-	s->tls = tlsio_new(s->pinned ? s->pinned : s->env->tls, s->fd, name, err, sizeof(err));
+	s->tls = tlsio_new(s->plan.tls, s->fd, name, err, sizeof(err));
 	if (s->tls == NULL) {
 		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed",
 		           "cannot start TLS: %s", err);
@@ -423,9 +606,9 @@ static void tls_begin(struct smtp_session *s, enum smtp_state st)
 		sess_quit(s);
 		return;
 	}
-	sess_event(s, "TLS handshake started (SNI %s)", name);
+	sess_event(s, TEV_TLS_START, "TLS handshake started (SNI %s)", name);
 	sess_set_state(s, st);
-	loop_mod_fd(s->env->loop, s->fd, LOOP_READ | LOOP_WRITE);
+	loop_mod_fd(s->loop, s->fd, LOOP_READ | LOOP_WRITE);
 }
 
 void sess_send_ehlo(struct smtp_session *s, enum smtp_state st)
@@ -433,7 +616,7 @@ void sess_send_ehlo(struct smtp_session *s, enum smtp_state st)
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "%s %s", st == SMTP_ST_HELO ? "HELO" : "EHLO",
-	         s->env->opt->helo);
+	         s->p->helo);
 	sess_set_state(s, st);
 	if (!sess_send_cmd(s, cmd))
 		sess_finish(s);
@@ -444,6 +627,7 @@ static void tls_done(struct smtp_session *s)
 {
 	struct tls_info *ti = &s->r->tls;
 	char name[sizeof(ti->servername)];
+	struct tevent ev;
 	size_t i;
 
 	/* tlsio_info fills the whole struct: hand it a copy of the name. */
@@ -452,8 +636,13 @@ static void tls_done(struct smtp_session *s)
 	ti->attempted = true;
 	ti->ok = true;
 	s->r->t.tls_ms = since(s->t_step);
-	sess_event(s, "TLS handshake complete: %s %s%s%s", ti->version, ti->cipher,
-	      ti->group[0] ? " " : "", ti->group);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = TEV_TLS_DONE;
+	snprintf(ev.u.tls.version, sizeof(ev.u.tls.version), "%s", ti->version);
+	snprintf(ev.u.tls.cipher, sizeof(ev.u.tls.cipher), "%s", ti->cipher);
+	snprintf(ev.u.tls.group, sizeof(ev.u.tls.group), "%s", ti->group);
+	sess_event_ev(s, &ev, "TLS handshake complete: %s %s%s%s", ti->version, ti->cipher,
+	              ti->group[0] ? " " : "", ti->group);
 	for (i = 0; i < ti->nchain; i++) {
 		const struct cert_info *c = &ti->chain[i];
 		char until[32] = "?";
@@ -461,12 +650,15 @@ static void tls_done(struct smtp_session *s)
 
 		if (gmtime_r(&c->not_after, &tm) != NULL)
 			strftime(until, sizeof(until), "%Y-%m-%d", &tm);
-		sess_event(s, "certificate %zu: %.200s, issued by %.200s, expires %s (%ld days)",
-		      i, c->subject ? c->subject : "?", c->issuer ? c->issuer : "?",
-		      until, c->days_left);
+		memset(&ev, 0, sizeof(ev));
+		ev.type = TEV_CERT;
+		ev.u.cert.index = (int)i;
+		sess_event_ev(s, &ev, "certificate %zu: %.200s, issued by %.200s, expires %s "
+		              "(%ld days)", i, c->subject ? c->subject : "?",
+		              c->issuer ? c->issuer : "?", until, c->days_left);
 	}
 	if (ti->trusted && ti->hostname_match)
-		sess_event(s, "verification OK: trusted chain, valid for %s", ti->servername);
+		sess_event(s, TEV_VERIFY_OK, "verification OK: trusted chain, valid for %s", ti->servername);
 	else {
 		char why[300] = "";
 		size_t k;
@@ -480,12 +672,16 @@ static void tls_done(struct smtp_session *s)
 		if (!ti->hostname_match && strlen(why) + 60 < sizeof(why))
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), "%snot valid for %s",
 			         why[0] ? "; " : "", ti->servername);
-		sess_event(s, "verification failed: %s", why[0] ? why : "untrusted");
+		memset(&ev, 0, sizeof(ev));
+		ev.type = TEV_VERIFY_FAILED;
+		snprintf(ev.u.verify.reason, sizeof(ev.u.verify.reason), "%s",
+		         why[0] ? why : "untrusted");
+		sess_event_ev(s, &ev, "verification failed: %s", why[0] ? why : "untrusted");
 	}
 	note_tls(s);
 	reply_parser_reset(&s->rp);
-	if (s->kind != KIND_MAIN) {
-		extra_tls_done(s);
+	if (s->plan.stop_after_tls) {
+		check_tls_done(s);
 		return;
 	}
 	if (s->state == SMTP_ST_TLS_IMPLICIT)
@@ -520,10 +716,10 @@ static void tls_step(struct smtp_session *s)
 		tls_done(s);
 		return;
 	case TLSIO_WANT_READ:
-		loop_mod_fd(s->env->loop, s->fd, LOOP_READ);
+		loop_mod_fd(s->loop, s->fd, LOOP_READ);
 		return;
 	case TLSIO_WANT_WRITE:
-		loop_mod_fd(s->env->loop, s->fd, LOOP_READ | LOOP_WRITE);
+		loop_mod_fd(s->loop, s->fd, LOOP_READ | LOOP_WRITE);
 		return;
 	case TLSIO_CLOSED:
 	case TLSIO_FAIL:
@@ -533,7 +729,7 @@ static void tls_step(struct smtp_session *s)
 		snprintf(err, sizeof(err), "the server closed the connection during the handshake");
 	snprintf(s->r->tls.error, sizeof(s->r->tls.error), "%s", err);
 	tlsio_fail_info(s->tls, &s->r->tls);
-	sess_event(s, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
+	sess_event(s, TEV_TLS_FAILED, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
 	if (tlsio_legacy_version(s->tls) != 0)
 		note_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
 	else
@@ -560,16 +756,14 @@ static char *first_word(const struct smtp_reply *rep)
 		;
 	if (!smtp_ehlo_is_domain(p, (size_t)(e - p)))
 		return NULL;             /* "220 Hello there": no host name */
-	w = malloc((size_t)(e - p) + 1);
-	if (w != NULL) {
-		memcpy(w, p, (size_t)(e - p));
-		w[e - p] = '\0';
-	}
+	w = xmalloc((size_t)(e - p) + 1);
+	memcpy(w, p, (size_t)(e - p));
+	w[e - p] = '\0';
 	return w;
 }
 
 /* A 421 may come at any point: the server is busy or tarpitting us.
- * Inconclusive, so a warning, never "down" (docs/design.md). */
+ * Inconclusive, so a warning, never "down". */
 bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	if (rep->code != 421)
@@ -577,7 +771,7 @@ bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep)
 	result_add(s->r, SEV_WARNING, "server-busy",
 	           "the server answered 421 (service not available) while we waited for %s: "
 	           "it is busy, rate-limiting or rejecting this client; try again later",
-	           state_waits[s->state]);
+	           WAITS(s));
 	sess_finish(s);
 	return true;
 }
@@ -604,7 +798,7 @@ static void on_greeting(struct smtp_session *s, const struct smtp_reply *rep)
 		sess_quit(s);
 		return;
 	}
-	sess_send_ehlo(s, s->mode == TLS_MODE_IMPLICIT ? SMTP_ST_EHLO_TLS : SMTP_ST_EHLO);
+	sess_send_ehlo(s, s->plan.mode == TLS_MODE_IMPLICIT ? SMTP_ST_EHLO_TLS : SMTP_ST_EHLO);
 }
 
 
@@ -615,19 +809,19 @@ static void after_ehlo(struct smtp_session *s)
 
 	r->starttls_offered = smtp_ehlo_find(&r->ehlo, "STARTTLS") != NULL;
 	if (auth != NULL) {
-		r->auth.mechanisms = strdup(auth);
-		if (s->mode != TLS_MODE_IMPLICIT)
+		r->auth.mechanisms = xstrdup(auth);
+		if (s->plan.mode != TLS_MODE_IMPLICIT)
 			result_add(r, SEV_INFO, "auth-before-tls",
 			           "AUTH (%.100s) is offered before TLS: passwords could be sent "
 			           "in clear text by a careless client", auth);
 	}
 	note_size(s);
-	if (s->kind != KIND_MAIN) {
-		extra_after_ehlo(s);
+	if (s->plan.stop_after_tls) {
+		check_after_ehlo(s);
 		return;
 	}
-	if (s->mode != TLS_MODE_NONE && !r->starttls_offered) {
-		if (s->env->opt->mode_set)
+	if (s->plan.mode != TLS_MODE_NONE && !r->starttls_offered) {
+		if (s->p->mode_set)
 			result_add(r, SEV_CRITICAL, "starttls-missing",
 			           "STARTTLS was required but the server does not offer it");
 		else
@@ -635,17 +829,13 @@ static void after_ehlo(struct smtp_session *s)
 			           "the server does not offer STARTTLS: mail to and from it "
 			           "travels unencrypted");
 	}
-	if (s->env->opt->check_tls_required && !s->tlsreq_done) {
-		steps_tlsreq_start(s);
-		return;
-	}
-	sess_to_tls(s);
+	steps_before_tls(s);
 }
 
-/* After the cleartext EHLO (and the --check-tls-required test). */
+/* After the cleartext EHLO (and the steps before TLS). */
 void sess_to_tls(struct smtp_session *s)
 {
-	if (s->mode == TLS_MODE_NONE || !s->r->starttls_offered) {
+	if (s->plan.mode == TLS_MODE_NONE || !s->r->starttls_offered) {
 		steps_post(s);            /* only does something when asked */
 		return;
 	}
@@ -666,8 +856,10 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		/* Some servers reveal limits (SIZE...) only to a logged-in client.
 		 * A refusal here costs nothing but this extra knowledge. */
 		smtp_ehlo_clear(&r->ehlo_auth);
-		if (rep->code / 100 == 2 && smtp_ehlo_parse(rep, false, &r->ehlo_auth) == 0)
+		if (rep->code / 100 == 2) {
+			smtp_ehlo_parse(rep, false, &r->ehlo_auth);
 			note_size(s);
+		}
 		steps_post(s);
 		return;
 	}
@@ -691,11 +883,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		return;
 	}
 	smtp_ehlo_clear(e);
-	if (smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e) != 0) {
-		result_add(r, SEV_CRITICAL, "internal-error", "out of memory");
-		sess_finish(s);
-		return;
-	}
+	smtp_ehlo_parse(rep, s->state == SMTP_ST_HELO, e);
 	if (e->hostname == NULL && !result_has(r, "ehlo-hostname-invalid"))
 		result_add(r, SEV_INFO, "ehlo-hostname-invalid",
 		           "the %s reply does not begin with the server's host name (line 1: "
@@ -711,7 +899,7 @@ static void on_ehlo(struct smtp_session *s, const struct smtp_reply *rep)
 		const char *auth = smtp_ehlo_find(e, "AUTH");
 
 		if (auth != NULL && r->auth.mechanisms_tls == NULL)
-			r->auth.mechanisms_tls = strdup(auth);
+			r->auth.mechanisms_tls = xstrdup(auth);
 	}
 	note_size(s);
 	steps_post(s);
@@ -740,11 +928,11 @@ static void on_starttls(struct smtp_session *s, const struct smtp_reply *rep,
 		           "%zu byte%s arrived together with the 220 reply to STARTTLS: a "
 		           "plaintext injection symptom; they were discarded", leftover,
 		           leftover == 1 ? "" : "s");
-		sess_event(s, "%zu unexpected byte%s after the 220 discarded", leftover,
+		sess_event(s, TEV_INJECTED_BYTES, "%zu unexpected byte%s after the 220 discarded", leftover,
 		      leftover == 1 ? "" : "s");
 	}
-	if (s->kind == KIND_TLS10 || s->kind == KIND_TLS11) {
-		extra_legacy_begin(s);
+	if (s->plan.legacy_hello != 0) {
+		legacy_begin(s);
 		return;
 	}
 	tls_begin(s, SMTP_ST_TLS);
@@ -779,14 +967,14 @@ static void reply_error(struct smtp_session *s, enum reply_rc rc)
 	else if (rc == REPLY_ERR_LONG_LINE)
 		result_add(r, SEV_CRITICAL, "reply-too-long",
 		           "a reply line exceeded %d bytes while waiting for %s",
-		           REPLY_MAX_LINE, state_waits[s->state]);
+		           REPLY_MAX_LINE, WAITS(s));
 	else if (rc == REPLY_ERR_TOO_MANY)
 		result_add(r, SEV_CRITICAL, "reply-too-large",
 		           "a reply exceeded %d lines or %d bytes while waiting for %s",
-		           REPLY_MAX_LINES, REPLY_MAX_BYTES, state_waits[s->state]);
+		           REPLY_MAX_LINES, REPLY_MAX_BYTES, WAITS(s));
 	else
 		result_add(r, SEV_CRITICAL, "protocol-error",
-		           "malformed reply while waiting for %s: %s", state_waits[s->state],
+		           "malformed reply while waiting for %s: %s", WAITS(s),
 		           reply_rc_name(rc));
 	sess_finish(s);
 }
@@ -802,72 +990,33 @@ static void on_reply(struct smtp_session *s, size_t leftover)
 	if (rep->bare_lf)
 		result_add(s->r, SEV_WARNING, "bare-lf",
 		           "the server ends lines with a bare LF instead of CRLF");
-	switch (s->state) {
-	case SMTP_ST_GREETING:
-		on_greeting(s, rep);
-		break;
-	case SMTP_ST_EHLO:
-	case SMTP_ST_HELO:
-	case SMTP_ST_EHLO_TLS:
-		on_ehlo(s, rep);
-		break;
-	case SMTP_ST_STARTTLS:
+	if (s->state == SMTP_ST_STARTTLS)
 		on_starttls(s, rep, leftover);
-		break;
-	case SMTP_ST_TLSREQ_MAIL:
-	case SMTP_ST_TLSREQ_RSET:
-		steps_on_tlsreq(s, rep);
-		break;
-	case SMTP_ST_AUTH:
-		steps_on_auth(s, rep);
-		break;
-	case SMTP_ST_EHLO_AUTH:
-		on_ehlo(s, rep);
-		break;
-	case SMTP_ST_MAIL:
-	case SMTP_ST_RCPT:
-	case SMTP_ST_RSET:
-		steps_on_envelope(s, rep);
-		break;
-	case SMTP_ST_INJECT_QUIT:
-		extra_on_inject_reply(s, rep);
-		break;
-	default:
-		/* A reply nobody asked for (e.g. after QUIT): ignore. */
-		break;
-	}
+	else if (state_table[s->state].on_reply != NULL)
+		state_table[s->state].on_reply(s, rep);
+	/* else a reply nobody asked for (e.g. after QUIT): ignore. */
 }
 
 static bool reading_replies(const struct smtp_session *s)
 {
-	switch (s->state) {
-	case SMTP_ST_GREETING:
-	case SMTP_ST_EHLO:
-	case SMTP_ST_HELO:
-	case SMTP_ST_STARTTLS:
-	case SMTP_ST_EHLO_TLS:
-	case SMTP_ST_TLSREQ_MAIL:
-	case SMTP_ST_TLSREQ_RSET:
-	case SMTP_ST_AUTH:
-	case SMTP_ST_EHLO_AUTH:
-	case SMTP_ST_MAIL:
-	case SMTP_ST_RCPT:
-	case SMTP_ST_RSET:
-	case SMTP_ST_INJECT_QUIT:
-		return !s->finished;
-	default:
-		return false;
-	}
+	return !s->finished && (s->state == SMTP_ST_STARTTLS ||
+	                        state_table[s->state].on_reply != NULL);
 }
 
 static void closed(struct smtp_session *s, const char *why)
 {
+	struct tevent ev;
+
 	if (s->rp.linelen > 0)
 		server_line(s, s->rp.line, s->rp.linelen);
-	sess_event(s, "connection closed by the server%s%s", why ? ": " : "", why ? why : "");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = TEV_CLOSED;
+	ev.u.closed.by_server = true;
+	sess_event_ev(s, &ev, "connection closed by the server%s%s", why ? ": " : "",
+	              why ? why : "");
 	result_add(s->r, SEV_CRITICAL, "connection-closed",
 	           "the server closed the connection while we waited for %s%s%s",
-	           state_waits[s->state], why ? ": " : "", why ? why : "");
+	           WAITS(s), why ? ": " : "", why ? why : "");
 	sess_finish(s);
 }
 
@@ -875,11 +1024,11 @@ static void closed(struct smtp_session *s, const char *why)
  * the dialogue cannot go on, but the server did nothing wrong. */
 static void library_limit(struct smtp_session *s, const char *why)
 {
-	sess_event(s, "%s", why);
+	sess_event(s, TEV_NOTE, "%s", why);
 	result_add(s->r, SEV_WARNING, "tls-library-limit",
 	           "%s (while we waited for %s): the probe gave up, the server did "
 	           "nothing wrong; the rest of the dialogue could not be checked",
-	           why, state_waits[s->state]);
+	           why, WAITS(s));
 	sess_finish(s);
 }
 
@@ -969,7 +1118,7 @@ static void on_io(struct loop *l, int fd, unsigned events, void *arg)
 			return;
 		}
 		if (events & LOOP_READ)
-			extra_legacy_read(s);
+			legacy_read(s);
 		return;
 	}
 	if (s->state == SMTP_ST_TLS || s->state == SMTP_ST_TLS_IMPLICIT) {
@@ -991,13 +1140,9 @@ static void on_io(struct loop *l, int fd, unsigned events, void *arg)
 static void on_timeout(struct loop *l, void *arg)
 {
 	struct smtp_session *s = arg;
-	double secs = s->env->opt->timeout_ms / 1000.0;
+	double secs = s->p->timeout_ms / 1000.0;
 
 	(void)l;
-	if (s->state == SMTP_ST_NEXT) {
-		extra_start(s);
-		return;
-	}
 	if (s->state == SMTP_ST_RESOLVE)
 		/* The resolver's own retries did not end in time: still DNS. */
 		result_add(s->r, SEV_CRITICAL, "dns-timeout",
@@ -1009,10 +1154,10 @@ static void on_timeout(struct loop *l, void *arg)
 		           "implicit TLS: try smtps:// or --implicit-tls)", secs);
 	else
 		result_add(s->r, SEV_CRITICAL, "timeout", "no answer within %.3g s while waiting for %s",
-		           secs, state_waits[s->state]);
+		           secs, WAITS(s));
 	if (s->rp.linelen > 0)
 		server_line(s, s->rp.line, s->rp.linelen);
-	sess_event(s, "timed out waiting for %s", state_waits[s->state]);
+	sess_event(s, TEV_TIMEOUT, "timed out waiting for %s", WAITS(s));
 	sess_finish(s);
 }
 
@@ -1036,7 +1181,7 @@ static void on_connected(void *arg, int fd, size_t which)
 				         r->attempts[i].error);
 		result_add(r, SEV_CRITICAL, "connect-failed", "cannot connect to %s port %u (%s)",
 		           s->host, s->port, detail[0] ? detail : "no address");
-		sess_event(s, "connection failed: %s", detail);
+		sess_event(s, TEV_CONNECT_FAILED, "connection failed: %s", detail);
 		sess_finish(s);
 		return;
 	}
@@ -1048,40 +1193,39 @@ static void on_connected(void *arg, int fd, size_t which)
 			r->family = r->attempts[i].family;
 			r->t.connect_ms = r->attempts[i].connect_ms;
 		}
-	s->t_connected = loop_now();
-	sess_event(s, "connected to %s port %u in %.1f ms", r->address, s->port, r->t.connect_ms);
-	if (loop_add_fd(s->env->loop, fd, LOOP_READ, on_io, s) != 0) {
+	sess_event(s, TEV_CONNECTED, "connected to %s port %u in %.1f ms", r->address, s->port, r->t.connect_ms);
+	if (loop_add_fd(s->loop, fd, LOOP_READ, on_io, s) != 0) {
 		result_add(r, SEV_CRITICAL, "internal-error", "cannot watch the socket");
 		sess_finish(s);
 		return;
 	}
 	reply_parser_init(&s->rp, on_server_line, s);
-	if (s->mode == TLS_MODE_IMPLICIT && (s->kind == KIND_TLS10 || s->kind == KIND_TLS11))
-		extra_legacy_begin(s);
-	else if (s->mode == TLS_MODE_IMPLICIT)
+	if (s->plan.mode == TLS_MODE_IMPLICIT && s->plan.legacy_hello != 0)
+		legacy_begin(s);
+	else if (s->plan.mode == TLS_MODE_IMPLICIT)
 		tls_begin(s, SMTP_ST_TLS_IMPLICIT);
 	else
 		sess_set_state(s, SMTP_ST_GREETING);
 }
 
-void sess_connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n)
+static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct dns_addr ok[DNS_MAX_ADDRS];
 	char first[64];
 
 	/* Checked on the address itself, after resolution: a name allowed by
 	 * the exporter may still resolve anywhere. */
-	if (s->env->addr_ok != NULL) {
+	if (o->addr_ok != NULL) {
 		size_t i, k = 0;
 
 		for (i = 0; i < n; i++) {
-			if (k < DNS_MAX_ADDRS && s->env->addr_ok(s->env->addr_ok_arg, &addrs[i])) {
+			if (k < DNS_MAX_ADDRS && o->addr_ok(o->addr_ok_arg, &addrs[i])) {
 				ok[k++] = addrs[i];
 				continue;
 			}
 			conn_addr_text(&addrs[i], first, sizeof(first));
-			sess_event(s, "not connecting to %s: outside --serve-allow-net", first);
+			sess_event(s, TEV_NOTE, "not connecting to %s: outside --serve-allow-net", first);
 		}
 		if (k == 0) {
 			conn_addr_text(&addrs[0], first, sizeof(first));
@@ -1097,9 +1241,9 @@ void sess_connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_
 	}
 	sess_set_state(s, SMTP_ST_CONNECT);
 	conn_addr_text(&addrs[0], first, sizeof(first));
-	sess_event(s, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
+	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
 	      n > 1 ? " (Happy Eyeballs over its addresses)" : "");
-	s->conn = conn_start(s->env->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms,
+	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms,
 	                     s->r->attempts, &s->r->nattempts, RESULT_MAX_ATTEMPTS,
 	                     on_connected, s);
 	if (s->conn == NULL) {
@@ -1112,17 +1256,17 @@ void sess_connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_
 static void on_resolved(void *arg, const struct dns_answer *ans)
 {
 	struct smtp_session *s = arg;
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	const struct dns_addr *addrs = ans->addrs;
 	size_t n = ans->n;
 	enum dns_err e4 = ans->e4, e6 = ans->e6, e;
 
 	s->dq = NULL;
-	s->r->t.dns_ms = since(s->t0);
+	s->r->t.dns_ms = since(s->t_start);
 	if (n > 0) {
-		sess_event(s, "%s resolved to %zu address%s in %.1f ms", s->host, n, n == 1 ? "" : "es",
+		sess_event(s, TEV_RESOLVED, "%s resolved to %zu address%s in %.1f ms", s->host, n, n == 1 ? "" : "es",
 		      s->r->t.dns_ms);
-		sess_connect_to(s, addrs, n);
+		connect_to(s, addrs, n);
 		return;
 	}
 	/* Pick the most telling of the two outcomes. */
@@ -1135,16 +1279,16 @@ static void on_resolved(void *arg, const struct dns_answer *ans)
 	else
 		result_add(s->r, SEV_CRITICAL, dns_err_code(e), "cannot resolve %s: %s", s->host,
 		           dns_err_name(e));
-	sess_event(s, "DNS lookup of %s failed: %s", s->host, dns_err_name(e));
+	sess_event(s, TEV_DNS_FAILED, "DNS lookup of %s failed: %s", s->host, dns_err_name(e));
 	sess_finish(s);
 }
 
 /* ---- life cycle ---- */
 
-/* Closes the current connection, whichever it is. */
+/* Closes the connection, whatever it has reached. */
 static void session_teardown(struct smtp_session *s)
 {
-	loop_timer_stop(s->env->loop, &s->timer);
+	loop_timer_stop(s->loop, &s->timer);
 	if (s->dq != NULL) {
 		dns_cancel(s->dq);
 		s->dq = NULL;
@@ -1154,7 +1298,7 @@ static void session_teardown(struct smtp_session *s)
 		s->conn = NULL;
 	}
 	if (s->fd >= 0) {
-		loop_del_fd(s->env->loop, s->fd);
+		loop_del_fd(s->loop, s->fd);
 		tlsio_free(s->tls);
 		s->tls = NULL;
 		close(s->fd);
@@ -1162,102 +1306,42 @@ static void session_teardown(struct smtp_session *s)
 	}
 	auth_wipe(s->wbuf, sizeof(s->wbuf));
 	s->wlen = s->woff = 0;
-	tlsio_cfg_free(s->pinned);
-	s->pinned = NULL;
 }
 
-/* The end of a connection: the main dialogue's, then each extra one's.
- * The next extra connection starts from a timer, outside the callbacks of
- * the one that just ended. */
+/* The end of the dialogue, whatever ended it: then the callback. */
 void sess_finish(struct smtp_session *s)
 {
 	if (over(s))
 		return;
 	session_teardown(s);
-	if (s->kind == KIND_MAIN) {
-		s->r->t.total_ms = since(s->t0);
-		extra_plan(s);
-	} else {
-		extra_harvest(s);
-		s->r = s->main_r;
-	}
-	if (s->extras != 0 && !s->aborted) {
-		s->state = SMTP_ST_NEXT;
-		loop_timer_set(s->env->loop, &s->timer, 0);
-		return;
-	}
-	sess_final(s);
-}
-
-/* Findings that need every connection's outcome, then the callback. */
-void sess_final(struct smtp_session *s)
-{
-	const struct tlsvers_info *tv = &s->main_r->tls_versions;
-	/* "Also accepts" needs 1.2 or 1.3 to have worked somewhere. */
-	bool modern = s->main_r->tls.ok || tv->v[2] == TLSV_ACCEPTED || tv->v[3] == TLSV_ACCEPTED;
-
-	if ((tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED) && !modern)
-		result_add(s->main_r, SEV_WARNING, "tls-legacy-version",
-		           "the server accepts only %s%s%s, no TLS 1.2 or 1.3: both are "
-		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
-		           tv->v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
-		           tv->v[0] == TLSV_ACCEPTED && tv->v[1] == TLSV_ACCEPTED ? " and " : "",
-		           tv->v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
-	else if (tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED)
-		result_add(s->main_r, SEV_WARNING, "tls-legacy-version",
-		           "the server also accepts %s%s%s besides TLS 1.2/1.3: both are "
-		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
-		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED ? "TLS 1.0" : "",
-		           s->main_r->tls_versions.v[0] == TLSV_ACCEPTED &&
-		           s->main_r->tls_versions.v[1] == TLSV_ACCEPTED ? " and " : "",
-		           s->main_r->tls_versions.v[1] == TLSV_ACCEPTED ? "TLS 1.1" : "");
+	s->r->t.total_ms = since(s->t_start);
 	s->finished = true;
 	s->state = SMTP_ST_DONE;
 	secrets_wipe(s);
-	result_finish(s->r);
 	s->cb(s->cbarg, s);
 }
 
-struct smtp_session *smtp_session_new(const struct probe_env *env,
-                                      const struct target *t, const char *spec,
+struct smtp_session *smtp_session_new(struct loop *l, struct dns *dns,
+                                      const struct probe_params *p,
+                                      const struct session_plan *plan,
+                                      const char *host, uint16_t port, int literal,
                                       struct result *r, session_done_cb cb, void *arg)
 {
-	const struct options *o = env->opt;
-	struct smtp_session *s = calloc(1, sizeof(*s));
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		return NULL;
-	s->env = env;
+	s->loop = l;
+	s->dns = dns;
+	s->p = p;
+	s->plan = *plan;
 	s->r = r;
 	s->cb = cb;
 	s->cbarg = arg;
-	s->main_r = r;
 	s->fd = -1;
-	snprintf(s->host, sizeof(s->host), "%s", t->host);
-	s->literal = t->literal;
-	/* Port: --port, else the target's, else 25. Mode: option, else scheme,
-	 * else implicit TLS on 465, else STARTTLS. */
-	s->port = o->port ? o->port : t->port ? t->port : 25;
-	if (o->mode_set)
-		s->mode = o->mode;
-	else if (t->mode_set)
-		s->mode = t->mode;
-	else
-		s->mode = s->port == 465 ? TLS_MODE_IMPLICIT : TLS_MODE_STARTTLS;
+	snprintf(s->host, sizeof(s->host), "%s", host);
+	s->port = port;
+	s->literal = literal;
 	loop_timer_init(&s->timer, on_timeout, s);
 	reply_parser_init(&s->rp, on_server_line, s);
-
-	r->target = strdup(spec);
-	r->host = strdup(t->host);
-	r->port = s->port;
-	r->tls_mode = s->mode;
-	r->want_transcript = o->transcript || o->explain || o->output == OUT_HTML;
-	r->warn_days = o->warn_days;
-	r->crit_days = o->crit_days;
-	r->warn_time_ms = o->warn_time_ms;
-	r->crit_time_ms = o->crit_time_ms;
-	r->size.reserve = o->size_reserve;
-	r->started = time(NULL);
 	return s;
 }
 
@@ -1273,13 +1357,14 @@ void smtp_session_set_addrs(struct smtp_session *s, const struct dns_addr *a,
 
 void smtp_session_start(struct smtp_session *s)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct dns_addr a;
 
-	s->t0 = loop_now();
+	s->t_start = loop_now();
+	s->t0 = s->plan.t0 != 0 ? s->plan.t0 : s->t_start;
 	if (s->npreset > 0) {
 		s->r->t.dns_ms = s->preset_dns_ms;
-		sess_connect_to(s, s->preset, s->npreset);
+		connect_to(s, s->preset, s->npreset);
 		return;
 	}
 	if (s->literal) {
@@ -1292,11 +1377,11 @@ void smtp_session_start(struct smtp_session *s)
 			sess_finish(s);
 			return;
 		}
-		sess_connect_to(s, &a, 1);
+		connect_to(s, &a, 1);
 		return;
 	}
 	sess_set_state(s, SMTP_ST_RESOLVE);
-	s->dq = dns_resolve(s->env->dns, s->host, !o->only6, !o->only4, on_resolved, s);
+	s->dq = dns_resolve(s->dns, s->host, !o->only6, !o->only4, on_resolved, s);
 	if (s->dq == NULL && s->state == SMTP_ST_RESOLVE && !s->finished) {
 		/* Not answered from inside the call, and not queued either. */
 		result_add(s->r, SEV_CRITICAL, "dns-error", "cannot start the DNS lookup of %s",
@@ -1305,25 +1390,16 @@ void smtp_session_start(struct smtp_session *s)
 	}
 }
 
-void smtp_session_abort(struct smtp_session *s, const char *why)
+const char *smtp_session_waiting(const struct smtp_session *s)
+{
+	return s->finished ? "" : WAITS(s);
+}
+
+void smtp_session_stop(struct smtp_session *s, const char *why)
 {
 	if (s->finished)
 		return;
-	s->aborted = true;
-	if (s->kind != KIND_MAIN)
-		result_add(s->main_r, SEV_CRITICAL, "timeout", "%s (during the extra connection "
-		           "%s, while waiting for %s)", why, extra_kind_names[s->kind],
-		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
-	else
-		result_add(s->r, SEV_CRITICAL, "timeout", "%s (while waiting for %s)", why,
-		           state_waits[s->state][0] ? state_waits[s->state] : "the server");
-	sess_event(s, "%s", why);
-	if (s->state == SMTP_ST_NEXT) {
-		/* Between connections: nothing is open, end from here. */
-		loop_timer_stop(s->env->loop, &s->timer);
-		sess_final(s);
-		return;
-	}
+	sess_event(s, TEV_NOTE, "%s", why);
 	sess_finish(s);
 }
 
@@ -1331,22 +1407,9 @@ void smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
-	if (!s->finished) {
-		loop_timer_stop(s->env->loop, &s->timer);
-		dns_cancel(s->dq);
-		conn_cancel(s->conn);
-		if (s->fd >= 0) {
-			loop_del_fd(s->env->loop, s->fd);
-			tlsio_free(s->tls);
-			close(s->fd);
-		}
-	}
+	if (!s->finished)
+		session_teardown(s);
 	reply_parser_clear(&s->rp);
-	tlsio_cfg_free(s->pinned);
-	if (s->scratch != NULL) {
-		result_clear(s->scratch);
-		free(s->scratch);
-	}
 	secrets_wipe(s);
 	auth_wipe(s->wbuf, sizeof(s->wbuf));
 	free(s);

@@ -1,8 +1,7 @@
-/* Internals of one probe, shared by the three files that implement it:
- * smtp_session.c (the dialogue: connect, greeting, EHLO, STARTTLS, TLS),
- * smtp_steps.c (what runs after EHLO when asked: --check-tls-required,
- * --auth, --from/--rcpt) and smtp_extra.c (extra connections:
- * --tls-versions, --starttls-injection). Nothing outside them includes it. */
+/* Internals of one SMTP dialogue, shared by the two files that implement
+ * it: smtp_session.c (connect, greeting, EHLO, STARTTLS, TLS, and the
+ * check variants of the plan) and smtp_steps.c (the post-EHLO steps).
+ * Nothing else includes it: probe.c uses smtp_session.h only. */
 #ifndef SP_SMTP_SESSION_INT_H
 #define SP_SMTP_SESSION_INT_H
 
@@ -18,6 +17,8 @@
 #include "smtp_session.h"
 #include "tlsver.h"
 
+/* A new state needs a row in the state table of smtp_session.c (what the
+ * user is told it waited for, and its reply handler). */
 enum smtp_state {
 	SMTP_ST_INIT = 0,
 	SMTP_ST_RESOLVE,
@@ -29,53 +30,56 @@ enum smtp_state {
 	SMTP_ST_STARTTLS,
 	SMTP_ST_TLS,              /* handshake after STARTTLS 220 */
 	SMTP_ST_EHLO_TLS,
-	SMTP_ST_TLSREQ_MAIL,      /* --check-tls-required: MAIL FROM:<> in clear */
+	SMTP_ST_TLSREQ_MAIL,      /* SESSION_STEP_TLSREQ: MAIL FROM:<> in clear */
 	SMTP_ST_TLSREQ_RSET,
-	SMTP_ST_AUTH,             /* --auth: AUTH and its 334 continuations */
+	SMTP_ST_AUTH,             /* SESSION_STEP_AUTH: AUTH and its 334 continuations */
 	SMTP_ST_EHLO_AUTH,        /* EHLO again after a successful AUTH */
-	SMTP_ST_MAIL,             /* --from / --rcpt */
+	SMTP_ST_MAIL,             /* SESSION_STEP_ENVELOPE */
 	SMTP_ST_RCPT,
 	SMTP_ST_RSET,
-	SMTP_ST_LEGACY,           /* --tls-versions: waiting for a ServerHello */
-	SMTP_ST_INJECT_QUIT,      /* --starttls-injection: first reply inside TLS */
-	SMTP_ST_NEXT,             /* between connections: the next one is due */
+	SMTP_ST_LEGACY,           /* plan.legacy_hello: waiting for a ServerHello */
+	SMTP_ST_INJECT_QUIT,      /* plan.inject: the first reply inside TLS */
 	SMTP_ST_DONE
 };
 
-
 #define WBUF_MAX 1200             /* longest command: AUTH PLAIN + base64 of 2 x 255 */
-
-/* One probe is the main dialogue, then (only when asked) extra connections
- * to the same address, one at a time, each doing the least it can. */
-enum probe_kind {
-	KIND_MAIN = 0,
-	KIND_TLS12,               /* --tls-versions: mbedTLS pinned to 1.2 */
-	KIND_TLS13,               /* pinned to 1.3 */
-	KIND_TLS10,               /* hand-written ClientHello, ServerHello read */
-	KIND_TLS11,
-	KIND_INJECT,              /* --starttls-injection */
-	KIND_END
-};
-
-
-
 #define SECRETS_MAX 4             /* password, its base64 and hex, a sent message */
 
+/* The state of each post-EHLO step (smtp_steps.c). */
+struct auth_state {
+	enum auth_mech mech;
+	int step;                     /* 334 continuations answered */
+	char pw[AUTH_MAX_SECRET];     /* wiped when the AUTH test ends */
+	struct auth_scram scram;      /* SCRAM-SHA-256 exchange (wiped with pw) */
+};
+
+struct envelope_state {
+	size_t rcpt_i;                /* the RCPT TO being answered */
+};
+
+/* plan.legacy_hello: the answer to the hand-written ClientHello. */
+struct legacy_state {
+	unsigned char buf[TLSVER_READ_MAX];
+	size_t len;
+};
+
 struct smtp_session {
-	const struct probe_env *env;  /* borrowed */
-	struct result *r;             /* borrowed, owned by the run */
+	struct loop *loop;            /* borrowed */
+	struct dns *dns;              /* borrowed */
+	const struct probe_params *p; /* borrowed */
+	struct session_plan plan;
+	struct result *r;             /* borrowed, owned by the probe */
 	session_done_cb cb;
 	void *cbarg;
 
 	enum smtp_state state;
-	enum tls_mode mode;
 	char host[254];
 	uint16_t port;
 	int literal;
 
-	double t0;                    /* monotonic start */
+	double t0;                    /* monotonic: transcript times count from here */
+	double t_start;               /* monotonic start of this dialogue */
 	double t_step;                /* start of the current step */
-	double t_connected;
 
 	struct dns_query *dq;         /* owned until its callback */
 	struct conn *conn;            /* owned until its callback */
@@ -92,63 +96,38 @@ struct smtp_session {
 	size_t wlen, woff;
 	bool finished;
 
-	/* Extra connections (--tls-versions, --starttls-injection). */
-	enum probe_kind kind;
-	unsigned extras;              /* bit per kind still to run */
-	bool aborted;
-	struct result *main_r;        /* borrowed: the run's result */
-	struct result *scratch;       /* owned: the extra connection's, harvested */
-	struct tlsio_cfg *pinned;     /* owned: a config pinned to one version */
-	struct dns_addr addr;         /* where the main dialogue ran */
-	unsigned char lbuf[TLSVER_READ_MAX];   /* the answer to a legacy hello */
-	size_t llen;
-
-	/* Steps after EHLO. */
-	bool tlsreq_done, auth_done, env_done;
-	enum auth_mech mech;
-	int auth_step;
-	size_t rcpt_i;
-	char pw[AUTH_MAX_SECRET];     /* wiped when the AUTH test ends */
-	struct auth_scram scram;      /* SCRAM-SHA-256 exchange (wiped with pw) */
+	unsigned steps_done;          /* enum session_step bits started */
+	struct auth_state auth;
+	struct envelope_state envelope;
+	struct legacy_state legacy;
 	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
 	size_t nsecrets;
 };
 
-extern const char *const extra_kind_names[KIND_END];
-
-/* smtp_session.c: the dialogue's own tools, used by the other two. */
+/* smtp_session.c: the dialogue's tools, used by the steps. */
 bool sess_busy(struct smtp_session *s, const struct smtp_reply *rep);
-void sess_connect_to(struct smtp_session *s, const struct dns_addr *addrs, size_t n);
-void sess_event(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void sess_final(struct smtp_session *s);
+void sess_event(struct smtp_session *s, enum tev type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sess_event_ev(struct smtp_session *s, const struct tevent *ev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void sess_finish(struct smtp_session *s);
 bool sess_has_secret(const struct smtp_session *s, const char *p, size_t n);
 void sess_quit(struct smtp_session *s);
 void sess_secrets_add(struct smtp_session *s, const char *v);
 bool sess_send_cmd(struct smtp_session *s, const char *cmd);
 void sess_send_ehlo(struct smtp_session *s, enum smtp_state st);
-bool sess_send_raw(struct smtp_session *s, const void *p, size_t n);
 bool sess_send_secret(struct smtp_session *s, const char *cmd, const char *shown);
 void sess_set_state(struct smtp_session *s, enum smtp_state st);
-double sess_tnow(const struct smtp_session *s);
 void sess_to_tls(struct smtp_session *s);
 
-/* smtp_steps.c */
+/* smtp_steps.c: the post-EHLO steps. steps_before_tls starts the steps
+ * of the cleartext channel and steps_post those of a ready channel (then
+ * QUIT); each returns having sent a command or ended the dialogue. */
+void steps_before_tls(struct smtp_session *s);
+void steps_post(struct smtp_session *s);
 void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep);
-void steps_post(struct smtp_session *s);
-void steps_tlsreq_start(struct smtp_session *s);
-
-/* smtp_extra.c */
-void extra_after_ehlo(struct smtp_session *s);
-void extra_harvest(struct smtp_session *s);
-void extra_legacy_begin(struct smtp_session *s);
-void extra_legacy_read(struct smtp_session *s);
-void extra_on_inject_reply(struct smtp_session *s, const struct smtp_reply *rep);
-void extra_plan(struct smtp_session *s);
-void extra_start(struct smtp_session *s);
-void extra_tls_done(struct smtp_session *s);
+void steps_wipe(struct smtp_session *s);
 
 #endif

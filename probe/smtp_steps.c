@@ -1,7 +1,8 @@
-/* One probe's steps after EHLO, each only when asked: --check-tls-required
- * (MAIL FROM:<> before STARTTLS, then RSET), --auth (AUTH, secrets never
- * shown, EHLO again after a login) and --from/--rcpt (MAIL, RCPT, RSET;
- * never DATA). Part of the session: see smtp_session_int.h. */
+/* The dialogue's steps after EHLO, each only when the plan asks:
+ * --check-tls-required (MAIL FROM:<> before STARTTLS, then RSET), --auth
+ * (AUTH, secrets never shown, EHLO again after a login) and --from/--rcpt
+ * (MAIL, RCPT, RSET; never DATA). Part of the session: see
+ * smtp_session_int.h; a new step gets a row in step_table below. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "smtp_session_int.h"
+#include "xmalloc.h"
 
 /* ---- steps after EHLO: --check-tls-required, --auth, --from/--rcpt ---- */
 
@@ -40,17 +42,17 @@ static void record(struct smtp_session *s, struct cmd_reply *cr, const struct sm
 		snprintf(cr->text, sizeof(cr->text), "<redacted: the server echoed a credential>");
 }
 
-void steps_tlsreq_start(struct smtp_session *s)
+static bool tlsreq_start(struct smtp_session *s)
 {
 	struct tlsreq_info *tr = &s->r->tls_required;
 
-	s->tlsreq_done = true;
 	tr->tested = true;
 	tr->required = -1;
 	tr->mail.sent = true;
 	sess_set_state(s, SMTP_ST_TLSREQ_MAIL);
 	if (!sess_send_cmd(s, "MAIL FROM:<>"))
 		sess_finish(s);
+	return true;
 }
 
 /* RFC 3207 4: a server may refuse mail before STARTTLS with 530 5.7.0. On
@@ -67,7 +69,7 @@ void steps_on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep)
 		return;
 	if (s->state == SMTP_ST_TLSREQ_RSET) {
 		record(s, &tr->rset, rep);
-		sess_to_tls(s);
+		steps_before_tls(s);
 		return;
 	}
 	record(s, &tr->mail, rep);
@@ -108,13 +110,13 @@ static void auth_skip(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	result_add(s->r, SEV_WARNING, "auth-not-tested", "the login was not tested: %s",
 	           a->skipped);
-	sess_event(s, "AUTH not tested: %s", a->skipped);
+	sess_event(s, TEV_AUTH_SKIPPED, "AUTH not tested: %s", a->skipped);
 }
 
 /* True when AUTH went out (its reply is awaited). */
 static bool auth_start(struct smtp_session *s)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct auth_info *a = &s->r->auth;
 	bool enc = s->tls != NULL;
 	const char *offered = enc ? a->mechanisms_tls : a->mechanisms;
@@ -131,39 +133,39 @@ static bool auth_start(struct smtp_session *s)
 		return false;
 	}
 	if (o->auth_mech != NULL) {
-		s->mech = auth_mech_parse(o->auth_mech);
-		if (!auth_mech_offered(offered, s->mech)) {
+		s->auth.mech = auth_mech_parse(o->auth_mech);
+		if (!auth_mech_offered(offered, s->auth.mech)) {
 			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
-			          auth_mech_name(s->mech), offered);
+			          auth_mech_name(s->auth.mech), offered);
 			return false;
 		}
-	} else if ((s->mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
+	} else if ((s->auth.mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
 		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
 		          "speaks (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)", offered);
 		return false;
 	}
 	/* Read once at start (cli_parse); never from the file again here. */
 	if (o->password == NULL || o->password[0] == '\0' ||
-	    strlen(o->password) >= sizeof(s->pw)) {
+	    strlen(o->password) >= sizeof(s->auth.pw)) {
 		auth_skip(s, "no password");
 		return false;
 	}
-	memcpy(s->pw, o->password, strlen(o->password) + 1);
-	sess_secrets_add(s, s->pw);
-	if (auth_b64((const unsigned char *)s->pw, strlen(s->pw), form, sizeof(form)) == 0)
+	memcpy(s->auth.pw, o->password, strlen(o->password) + 1);
+	sess_secrets_add(s, s->auth.pw);
+	if (auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form, sizeof(form)) == 0)
 		sess_secrets_add(s, form);
-	if (strlen(s->pw) * 2 < sizeof(form)) {
-		auth_hex((const unsigned char *)s->pw, strlen(s->pw), form);
+	if (strlen(s->auth.pw) * 2 < sizeof(form)) {
+		auth_hex((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form);
 		sess_secrets_add(s, form);
 	}
 	auth_wipe(form, sizeof(form));
 	a->tested = true;
-	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->mech));
-	s->auth_step = 0;
+	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->auth.mech));
+	s->auth.step = 0;
 	sess_set_state(s, SMTP_ST_AUTH);
-	if (s->mech == AUTH_MECH_PLAIN) {
+	if (s->auth.mech == AUTH_MECH_PLAIN) {
 		/* RFC 4954 initial response: one round trip. */
-		if (auth_plain(o->auth_user, s->pw, msg, sizeof(msg)) != 0) {
+		if (auth_plain(o->auth_user, s->auth.pw, msg, sizeof(msg)) != 0) {
 			auth_wipe(msg, sizeof(msg));
 			a->tested = false;
 			auth_skip(s, "the user name and password are too long");
@@ -174,7 +176,7 @@ static bool auth_start(struct smtp_session *s)
 		ok = sess_send_secret(s, cmd, "AUTH PLAIN <redacted>");
 		auth_wipe(msg, sizeof(msg));
 		auth_wipe(cmd, sizeof(cmd));
-	} else if (s->mech == AUTH_MECH_SCRAM_SHA256) {
+	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256) {
 		/* The client-first message carries only the user name and a fresh
 		 * nonce: it goes out with AUTH (RFC 4954 initial response). */
 		unsigned char rnd[18];
@@ -182,7 +184,7 @@ static bool auth_start(struct smtp_session *s)
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
 		    auth_b64(rnd, sizeof(rnd), nonce, sizeof(nonce)) != 0 ||
-		    auth_scram_first(&s->scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
+		    auth_scram_first(&s->auth.scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
 			a->tested = false;
 			auth_skip(s, "cannot start SCRAM (no randomness, or the user name is too long)");
 			return false;
@@ -190,7 +192,7 @@ static bool auth_start(struct smtp_session *s)
 		snprintf(cmd, sizeof(cmd), "AUTH SCRAM-SHA-256 %s", msg);
 		ok = sess_send_cmd(s, cmd);
 	} else {
-		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->mech));
+		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->auth.mech));
 		ok = sess_send_cmd(s, cmd);
 	}
 	if (!ok)
@@ -200,7 +202,7 @@ static bool auth_start(struct smtp_session *s)
 
 static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct auth_info *a = &s->r->auth;
 	struct cmd_reply cr;
 	char text[sizeof(cr.text) + 8];
@@ -208,29 +210,29 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	record(s, &cr, rep);
 	snprintf(text, sizeof(text), "%d %s", cr.code, cr.text);
 	free(a->reply);
-	a->reply = strdup(text);
+	a->reply = xstrdup(text);
 	a->accepted = rep->code == 235 || rep->code / 100 == 2;
 	/* SCRAM succeeds only with the server's proof (RFC 5802 5): a 235
 	 * without a verified v= comes from a server that does not know the
 	 * password and only pretends to accept it. */
-	if (a->accepted && s->mech == AUTH_MECH_SCRAM_SHA256 && !s->scram.verified) {
+	if (a->accepted && s->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->auth.scram.verified) {
 		a->accepted = false;
-		sess_event(s, "%d without the server's SCRAM signature: the login is not "
+		sess_event(s, TEV_NOTE, "%d without the server's SCRAM signature: the login is not "
 		           "counted as accepted", rep->code);
 		result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
 		           "the server answered %d to SCRAM-SHA-256 %s, without proving that it "
 		           "knows the password (no server signature v=): it only pretends to "
 		           "accept the login (an impostor, or a broken server)", rep->code,
-		           s->auth_step == 0 ? "at once, before any exchange" :
+		           s->auth.step == 0 ? "at once, before any exchange" :
 		           "right after the client's proof");
 	}
-	auth_wipe(s->pw, sizeof(s->pw));
-	auth_wipe(&s->scram, sizeof(s->scram));
+	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
+	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
 	if (!a->accepted && !result_has(s->r, "auth-scram-server-unverified"))
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
 		           o->auth_user, a->mechanism, text);
-	if (a->accepted && s->kind == KIND_MAIN) {
+	if (a->accepted) {
 		sess_send_ehlo(s, SMTP_ST_EHLO_AUTH);   /* then steps_post() goes on */
 		return;
 	}
@@ -240,7 +242,7 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 /* A 334 asks for the next part of the login. */
 void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	char msg[AUTH_MAX_MSG];
 	int rc = -1;
 	bool ok;
@@ -251,34 +253,34 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 		auth_end(s, rep);
 		return;
 	}
-	s->auth_step++;
-	if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 1)
+	s->auth.step++;
+	if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 1)
 		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
 		              msg, sizeof(msg));
-	else if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 2)
-		rc = auth_b64((const unsigned char *)s->pw, strlen(s->pw), msg, sizeof(msg));
-	else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 1)
-		rc = auth_cram_md5(o->auth_user, s->pw, rep->nlines ? rep->lines[0] : "",
+	else if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 2)
+		rc = auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), msg, sizeof(msg));
+	else if (s->auth.mech == AUTH_MECH_CRAM_MD5 && s->auth.step == 1)
+		rc = auth_cram_md5(o->auth_user, s->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                   msg, sizeof(msg));
-	else if (s->mech == AUTH_MECH_SCRAM_SHA256 && s->auth_step == 1) {
+	else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 1) {
 		char err[160] = "";
 
-		rc = auth_scram_final(&s->scram, s->pw, rep->nlines ? rep->lines[0] : "",
+		rc = auth_scram_final(&s->auth.scram, s->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                      msg, sizeof(msg), err, sizeof(err));
 		if (rc != 0)
 			result_add(s->r, SEV_WARNING, "auth-scram-invalid",
 			           "the SCRAM exchange was cancelled: %s", err);
-	} else if (s->mech == AUTH_MECH_SCRAM_SHA256 && s->auth_step == 2) {
+	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 2) {
 		/* The server proves it knows the password as well; a server that
 		 * cannot is not the one the credentials belong to. */
-		if (auth_scram_verify(&s->scram, rep->nlines ? rep->lines[0] : "") != 0) {
+		if (auth_scram_verify(&s->auth.scram, rep->nlines ? rep->lines[0] : "") != 0) {
 			result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
 			           "the server's SCRAM signature is wrong: it does not know the "
 			           "password (an impostor, or a broken server); login cancelled");
 			rc = -1;
 		} else {
-			s->scram.verified = true;
-			sess_event(s, "the server's SCRAM signature is correct");
+			s->auth.scram.verified = true;
+			sess_event(s, TEV_NOTE, "the server's SCRAM signature is correct");
 			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
 			rc = 0;
 		}
@@ -287,7 +289,7 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 		ok = sess_send_secret(s, msg, msg[0] ? "<redacted>" : "");
 	} else {
 		/* A challenge we cannot answer: cancel (RFC 4954 4: "*"). */
-		sess_event(s, "unexpected AUTH challenge: the login is cancelled");
+		sess_event(s, TEV_NOTE, "unexpected AUTH challenge: the login is cancelled");
 		ok = sess_send_cmd(s, "*");
 	}
 	auth_wipe(msg, sizeof(msg));
@@ -330,7 +332,7 @@ static bool rcpt_outside(const struct smtp_session *s, const char *addr)
 		dom[n - 1] = '\0';
 	if (s->literal == 0 && domain_is_local(dom, s->host))
 		return false;
-	return !domain_is_local(dom, s->env->opt->servername);
+	return !domain_is_local(dom, s->p->servername);
 }
 
 static void envelope_rset(struct smtp_session *s)
@@ -346,16 +348,16 @@ static void send_rcpt(struct smtp_session *s)
 	struct envelope_info *e = &s->r->envelope;
 	char cmd[300];
 
-	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->rcpt_i].address);
-	e->rcpt[s->rcpt_i].reply.sent = true;
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->envelope.rcpt_i].address);
+	e->rcpt[s->envelope.rcpt_i].reply.sent = true;
 	sess_set_state(s, SMTP_ST_RCPT);
 	if (!sess_send_cmd(s, cmd))
 		sess_finish(s);
 }
 
-static void mail_start(struct smtp_session *s)
+static bool mail_start(struct smtp_session *s)
 {
-	const struct options *o = s->env->opt;
+	const struct probe_params *o = s->p;
 	struct envelope_info *e = &s->r->envelope;
 	char cmd[300];
 
@@ -371,9 +373,10 @@ static void mail_start(struct smtp_session *s)
 	sess_set_state(s, SMTP_ST_MAIL);
 	if (!sess_send_cmd(s, cmd))
 		sess_finish(s);
+	return true;
 }
 
-/* MAIL, each RCPT, then RSET: never DATA or BDAT (docs/design.md). */
+/* MAIL, each RCPT, then RSET: never DATA or BDAT (the probe never sends mail). */
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;
@@ -385,14 +388,14 @@ void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 	case SMTP_ST_MAIL:
 		record(s, &e->mail, rep);
 		if (rep->code / 100 == 2 && e->nrcpt > 0) {
-			s->rcpt_i = 0;
+			s->envelope.rcpt_i = 0;
 			send_rcpt(s);
 		} else {
 			envelope_rset(s);
 		}
 		return;
 	case SMTP_ST_RCPT: {
-		__typeof__(e->rcpt[0]) *rc = &e->rcpt[s->rcpt_i];
+		__typeof__(e->rcpt[0]) *rc = &e->rcpt[s->envelope.rcpt_i];
 
 		record(s, &rc->reply, rep);
 		if (rep->code / 100 == 2 && rc->outside && !r->auth.accepted)
@@ -400,7 +403,7 @@ void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 			           "the server accepted a recipient in another domain (%.100s) "
 			           "without authentication: it relays for this client (%d %.100s)",
 			           rc->address, rep->code, rc->reply.text);
-		if (++s->rcpt_i < e->nrcpt)
+		if (++s->envelope.rcpt_i < e->nrcpt)
 			send_rcpt(s);
 		else
 			envelope_rset(s);
@@ -413,21 +416,56 @@ void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 	}
 }
 
-/* Channel ready (TLS up, or cleartext by choice or necessity): the tests
- * the user asked for, in order, then QUIT. */
+/* ---- the step table ---- */
+
+/* The post-EHLO steps in the order they run. start() returns true when
+ * a command went out (its reply handler, named in the state table of
+ * smtp_session.c, carries on) or the dialogue ended; false when the step
+ * had nothing to send (it said why), so the next one is tried. A step
+ * that ends calls steps_before_tls (cleartext steps) or steps_post. */
+static const struct step_def {
+	unsigned bit;                 /* enum session_step */
+	bool before_tls;              /* on the cleartext channel, before STARTTLS */
+	bool (*start)(struct smtp_session *s);
+} step_table[] = {
+	{ SESSION_STEP_TLSREQ,   true,  tlsreq_start },
+	{ SESSION_STEP_AUTH,     false, auth_start },
+	{ SESSION_STEP_ENVELOPE, false, mail_start },
+};
+
+static bool steps_run(struct smtp_session *s, bool before_tls)
+{
+	for (size_t i = 0; i < sizeof(step_table) / sizeof(step_table[0]); i++) {
+		const struct step_def *d = &step_table[i];
+
+		if (d->before_tls != before_tls || !(s->plan.steps & d->bit) ||
+		    (s->steps_done & d->bit))
+			continue;
+		s->steps_done |= d->bit;
+		if (d->start(s))
+			return true;
+	}
+	return false;
+}
+
+/* After the cleartext EHLO: the steps that need the cleartext channel,
+ * then on to STARTTLS. */
+void steps_before_tls(struct smtp_session *s)
+{
+	if (!steps_run(s, true))
+		sess_to_tls(s);
+}
+
+/* Channel ready (TLS up, or cleartext by choice or necessity): the steps
+ * asked for, in order, then QUIT. */
 void steps_post(struct smtp_session *s)
 {
-	const struct options *o = s->env->opt;
+	if (!steps_run(s, false))
+		sess_quit(s);
+}
 
-	if (o->auth_user != NULL && !s->auth_done) {
-		s->auth_done = true;
-		if (auth_start(s))
-			return;
-	}
-	if (o->mail_from != NULL && !s->env_done) {
-		s->env_done = true;
-		mail_start(s);
-		return;
-	}
-	sess_quit(s);
+void steps_wipe(struct smtp_session *s)
+{
+	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
+	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
 }

@@ -2,6 +2,7 @@
  * probe, the verdict read back instead of enforced. The bio callbacks also
  * watch the server's cleartext handshake records to learn the key-exchange
  * group, which mbedTLS 3.6 keeps only in its private handshake struct. */
+#include "ip.h"
 #include "tlsio.h"
 
 #include <arpa/inet.h>
@@ -23,6 +24,8 @@
 
 #include "castore.h"
 #include "cert.h"
+#include "tlsver.h"
+#include "xmalloc.h"
 
 #define TLSIO_SYS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
 #define TLSIO_SYS_CAPATH "/etc/ssl/certs"
@@ -232,41 +235,6 @@ static int tlsio_bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-static const char *tlsio_alert_name(unsigned d)
-{
-	switch (d) {
-	case 0:   return "close_notify";
-	case 10:  return "unexpected_message";
-	case 20:  return "bad_record_mac";
-	case 22:  return "record_overflow";
-	case 40:  return "handshake_failure";
-	case 42:  return "bad_certificate";
-	case 43:  return "unsupported_certificate";
-	case 44:  return "certificate_revoked";
-	case 45:  return "certificate_expired";
-	case 46:  return "certificate_unknown";
-	case 47:  return "illegal_parameter";
-	case 48:  return "unknown_ca";
-	case 49:  return "access_denied";
-	case 50:  return "decode_error";
-	case 51:  return "decrypt_error";
-	case 70:  return "protocol_version";
-	case 71:  return "insufficient_security";
-	case 80:  return "internal_error";
-	case 86:  return "inappropriate_fallback";
-	case 90:  return "user_canceled";
-	case 100: return "no_renegotiation";
-	case 109: return "missing_extension";
-	case 110: return "unsupported_extension";
-	case 112: return "unrecognized_name";
-	case 113: return "bad_certificate_status_response";
-	case 115: return "unknown_psk_identity";
-	case 116: return "certificate_required";
-	case 120: return "no_application_protocol";
-	default:  return "unknown";
-	}
-}
-
 static const char *tlsio_version_name(uint16_t v)
 {
 	switch (v) {
@@ -377,7 +345,7 @@ static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, s
 	    t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
 	    t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL) {
 		unsigned d = t->ssl.MBEDTLS_PRIVATE(in_msg)[1];
-		snprintf(err, errlen, "%s: server sent TLS alert %u (%s)", what, d, tlsio_alert_name(d));
+		snprintf(err, errlen, "%s: server sent TLS alert %u (%s)", what, d, tlsver_alert_name(d));
 		return;
 	}
 	if (ret == MBEDTLS_ERR_SSL_CONN_EOF || (ret == 0 && t->eof)) {
@@ -518,10 +486,7 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 		return NULL;
 	}
 	tlsio_psa_users++;
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	cfg = xcalloc(1, sizeof(*cfg));
 	mbedtls_ssl_config_init(&cfg->conf);
 	mbedtls_x509_crt_init(&cfg->ca);
 
@@ -602,38 +567,13 @@ int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version)
 	return 0;
 }
 
-/* IP literal (brackets and %zone tolerated)? */
-static bool tlsio_is_ip(const char *s)
-{
-	char buf[INET6_ADDRSTRLEN + 2];
-	unsigned char b[16];
-	size_t n = strlen(s);
-	char *pct;
-
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		s++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if ((pct = strchr(buf, '%')) != NULL)
-		*pct = '\0';
-	return inet_pton(AF_INET, buf, b) == 1 || inet_pton(AF_INET6, buf, b) == 1;
-}
-
 struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
                         char *err, size_t errlen)
 {
-	struct tlsio *t = calloc(1, sizeof(*t));
+	struct tlsio *t = xcalloc(1, sizeof(*t));
 	char sni[TLSIO_NAME_MAX];
 	int ret;
 
-	if (t == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	t->fd = fd;
 	t->cfg = cfg;
 	mbedtls_ssl_init(&t->ssl);
@@ -649,7 +589,7 @@ struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
 		}
 		memcpy(t->name, servername, n + 1);
 	}
-	if (t->name[0] == '\0' || tlsio_is_ip(t->name)) {
+	if (t->name[0] == '\0' || ip_literal(t->name, NULL)) {
 		/* RFC 6066 3: no IP literals in SNI; the explicit NULL also tells
 		 * mbedTLS >= 3.6.3 that skipping its name check is deliberate. */
 		ret = mbedtls_ssl_set_hostname(&t->ssl, NULL);
@@ -886,8 +826,8 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 
 		snprintf(msg, sizeof(msg), "chain too long to verify (more than %d intermediate "
 		         "certificates)", MBEDTLS_X509_MAX_INTERMEDIATE_CA);
-		ti->errors[0] = strdup(msg);
-		ti->nerrors = ti->errors[0] != NULL ? 1 : 0;
+		ti->errors[0] = xstrdup(msg);
+		ti->nerrors = 1;
 	} else if (ti->verified) {
 		ti->nerrors = cert_verify_errors(flags, ti->errors,
 		                                 sizeof(ti->errors) / sizeof(ti->errors[0]));

@@ -2,6 +2,7 @@
  * record of the answer. Nothing here completes a handshake: the ServerHello
  * (or an alert) is all the evidence we need. */
 #include "tlsver.h"
+#include "ip.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -23,20 +24,13 @@ static size_t put16(unsigned char *p, size_t v)
 	return 2;
 }
 
-static int is_ip(const char *s)
-{
-	unsigned char b[16];
-
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
 size_t tlsver_client_hello(unsigned char *out, size_t outlen, uint16_t version,
                            const char *sni, const unsigned char random[32])
 {
 	unsigned char b[TLSVER_HELLO_MAX];
 	size_t o = 0, sni_len = 0, ext_start, hs_start, i;
 
-	if (sni != NULL && sni[0] != '\0' && !is_ip(sni))
+	if (sni != NULL && sni[0] != '\0' && !ip_literal(sni, NULL))
 		sni_len = strlen(sni);
 	if (sni_len > 0 && sni[sni_len - 1] == '.')
 		sni_len--;
@@ -132,6 +126,43 @@ const char *tlsver_name(uint16_t version)
 	case 0x0303: return "TLSv1.2";
 	case 0x0304: return "TLSv1.3";
 	default:     return "";
+	}
+}
+
+/* The TLS alert registry (RFC 8446 6, RFC 5246 7.2), one table for every
+ * message that names an alert. */
+const char *tlsver_alert_name(unsigned d)
+{
+	switch (d) {
+	case 0:   return "close_notify";
+	case 10:  return "unexpected_message";
+	case 20:  return "bad_record_mac";
+	case 22:  return "record_overflow";
+	case 40:  return "handshake_failure";
+	case 42:  return "bad_certificate";
+	case 43:  return "unsupported_certificate";
+	case 44:  return "certificate_revoked";
+	case 45:  return "certificate_expired";
+	case 46:  return "certificate_unknown";
+	case 47:  return "illegal_parameter";
+	case 48:  return "unknown_ca";
+	case 49:  return "access_denied";
+	case 50:  return "decode_error";
+	case 51:  return "decrypt_error";
+	case 70:  return "protocol_version";
+	case 71:  return "insufficient_security";
+	case 80:  return "internal_error";
+	case 86:  return "inappropriate_fallback";
+	case 90:  return "user_canceled";
+	case 100: return "no_renegotiation";
+	case 109: return "missing_extension";
+	case 110: return "unsupported_extension";
+	case 112: return "unrecognized_name";
+	case 113: return "bad_certificate_status_response";
+	case 115: return "unknown_psk_identity";
+	case 116: return "certificate_required";
+	case 120: return "no_application_protocol";
+	default:  return "unknown";
 	}
 }
 

@@ -39,15 +39,27 @@ static void ehlo_fill(struct ehlo_info *e, int code, const char *const *lines, s
 	rep.code = code;
 	rep.lines = (char **)(uintptr_t)lines;
 	rep.nlines = n;
-	if (smtp_ehlo_parse(&rep, false, e) != 0) {
-		fprintf(stderr, "smtp_ehlo_parse failed\n");
-		exit(2);
-	}
+	smtp_ehlo_parse(&rep, false, e);
 }
 
 static void tx(struct result *r, double t, char dir, const char *line)
 {
 	result_transcript(r, t, dir, line, strlen(line));
+}
+
+/* A '*' line: the event (its type and fields) and its text. */
+static void ev(struct result *r, double t, const struct tevent *e, const char *line)
+{
+	result_event(r, t, e, line, strlen(line));
+}
+
+static void evt(struct result *r, double t, enum tev type, const char *line)
+{
+	struct tevent e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	ev(r, t, &e, line);
 }
 
 static void cert_set(struct cert_info *c, const char *subject, const char *issuer,
@@ -82,6 +94,7 @@ static void build_postfix(struct result *r)
 		"CHUNKING",
 	};
 	static const char *const san0[] = { "DNS:mx1.test", "DNS:mail.test", "DNS:smtp.mx1.test" };
+	struct tevent e;
 	struct attempt *a;
 	double t;
 
@@ -152,10 +165,10 @@ static void build_postfix(struct result *r)
 	r->t.ehlo_tls_ms = 0.6;
 	r->t.total_ms = 15.2;
 
-	tx(r, 0.8, '*', "mx1.test resolved to 2 addresses in 0.8 ms");
-	tx(r, 0.8, '*', "connecting to mx1.test port 25");
-	tx(r, 0.9, '*', "connection failed: ::1: connection refused");
-	tx(r, 1.1, '*', "connected to 127.0.0.1 port 25 in 0.3 ms");
+	evt(r, 0.8, TEV_RESOLVED, "mx1.test resolved to 2 addresses in 0.8 ms");
+	evt(r, 0.8, TEV_CONNECTING, "connecting to mx1.test port 25");
+	evt(r, 0.9, TEV_CONNECT_FAILED, "connection failed: ::1: connection refused");
+	evt(r, 1.1, TEV_CONNECTED, "connected to 127.0.0.1 port 25 in 0.3 ms");
 	tx(r, 3.2, 'S', "220 mx1.test ESMTP Postfix (Debian/GNU)");
 	tx(r, 3.2, 'C', "EHLO probe.example");
 	t = 3.7;
@@ -168,14 +181,22 @@ static void build_postfix(struct result *r)
 	}
 	tx(r, 3.7, 'C', "STARTTLS");
 	tx(r, 4.1, 'S', "220 2.0.0 Ready to start TLS");
-	tx(r, 4.1, '*', "TLS handshake started (SNI mx1.test)");
-	tx(r, 13.8, '*', "TLS handshake complete: TLSv1.3 TLS_AES_256_GCM_SHA384 x25519");
-	tx(r, 13.8, '*', "certificate 0: CN=mx1.test, issued by CN=smtp-probe Test "
+	evt(r, 4.1, TEV_TLS_START, "TLS handshake started (SNI mx1.test)");
+	memset(&e, 0, sizeof(e));
+	e.type = TEV_TLS_DONE;
+	snprintf(e.u.tls.version, sizeof(e.u.tls.version), "TLSv1.3");
+	snprintf(e.u.tls.cipher, sizeof(e.u.tls.cipher), "TLS_AES_256_GCM_SHA384");
+	snprintf(e.u.tls.group, sizeof(e.u.tls.group), "x25519");
+	ev(r, 13.8, &e, "TLS handshake complete: TLSv1.3 TLS_AES_256_GCM_SHA384 x25519");
+	memset(&e, 0, sizeof(e));
+	e.type = TEV_CERT;
+	ev(r, 13.8, &e, "certificate 0: CN=mx1.test, issued by CN=smtp-probe Test "
 	   "Intermediate CA,O=smtp-probe tests, expires 2026-11-28 (20 days)");
-	tx(r, 13.8, '*', "certificate 1: CN=smtp-probe Test Intermediate CA,O=smtp-probe "
+	e.u.cert.index = 1;
+	ev(r, 13.8, &e, "certificate 1: CN=smtp-probe Test Intermediate CA,O=smtp-probe "
 	   "tests, issued by CN=smtp-probe Test Root CA,O=smtp-probe tests, expires "
 	   "2030-01-01 (1149 days)");
-	tx(r, 13.8, '*', "verification OK: trusted chain, valid for mx1.test");
+	evt(r, 13.8, TEV_VERIFY_OK, "verification OK: trusted chain, valid for mx1.test");
 	tx(r, 13.8, 'C', "EHLO probe.example");
 	t = 14.4;
 	for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
@@ -272,6 +293,7 @@ static void build_badcert(struct result *r)
 		"smtps.test", "PIPELINING", "SIZE", "AUTH PLAIN LOGIN XOAUTH2", "8BITMIME",
 	};
 	static const char *const san0[] = { "DNS:other.test" };
+	struct tevent e;
 	struct attempt *a;
 
 	result_init(r);
@@ -321,13 +343,23 @@ static void build_badcert(struct result *r)
 	r->t.greeting_ms = 1.0;
 	r->t.ehlo_tls_ms = 0.4;
 	r->t.total_ms = 7.5;
-	tx(r, 0.2, '*', "connected to 127.0.0.3 port 465 in 0.2 ms");
-	tx(r, 0.2, '*', "TLS handshake started (SNI smtps.test)");
-	tx(r, 4.2, '*', "TLS handshake complete: TLSv1.2 TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA secp256r1");
-	tx(r, 4.2, '*', "certificate: CN=other.test, issued by CN=other.test, expires 2026-11-01 (-6 days)");
-	tx(r, 4.2, '*', "verification failed: certificate has expired; issuer not trusted "
+	evt(r, 0.2, TEV_CONNECTED, "connected to 127.0.0.3 port 465 in 0.2 ms");
+	evt(r, 0.2, TEV_TLS_START, "TLS handshake started (SNI smtps.test)");
+	memset(&e, 0, sizeof(e));
+	e.type = TEV_TLS_DONE;
+	snprintf(e.u.tls.version, sizeof(e.u.tls.version), "TLSv1.2");
+	snprintf(e.u.tls.cipher, sizeof(e.u.tls.cipher), "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA");
+	snprintf(e.u.tls.group, sizeof(e.u.tls.group), "secp256r1");
+	ev(r, 4.2, &e, "TLS handshake complete: TLSv1.2 TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA secp256r1");
+	memset(&e, 0, sizeof(e));
+	e.type = TEV_CERT;
+	e.u.cert.index = -1;
+	ev(r, 4.2, &e, "certificate: CN=other.test, issued by CN=other.test, expires 2026-11-01 (-6 days)");
+	memset(&e, 0, sizeof(e));
+	e.type = TEV_VERIFY_FAILED;
+	ev(r, 4.2, &e, "verification failed: certificate has expired; issuer not trusted "
 	   "(chain does not lead to a trusted root); not valid for smtps.test");
-	tx(r, 4.2, '*', "pin mismatch: no --pin matches the server key");
+	evt(r, 4.2, TEV_PIN, "pin mismatch: no --pin matches the server key");
 	tx(r, 5.2, 'S', "220 smtps.test ESMTP");
 	tx(r, 5.2, 'C', "EHLO probe.example");
 	tx(r, 5.6, 'S', "250-smtps.test");

@@ -286,7 +286,7 @@ static void test_callback_and_reset(void)
 static void test_names(void)
 {
 	bool ok = true;
-	for (int rc = REPLY_NEED_MORE; rc <= REPLY_ERR_NOMEM; rc++)
+	for (int rc = REPLY_NEED_MORE; rc <= REPLY_ERR_CODE; rc++)
 		if (reply_rc_name((enum reply_rc)rc) == NULL || strcmp(reply_rc_name((enum reply_rc)rc), "unknown") == 0)
 			ok = false;
 	T_CHECK("reply rc names", ok);
