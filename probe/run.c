@@ -171,6 +171,13 @@ static bool take_line(const char *line, size_t len, char *out, size_t outlen)
 	return true;
 }
 
+/* --shard K/N: is this target in our share? Decided per line, so lines
+ * of other shards cost a parse, no probe and no output. */
+static bool run_in_shard(const struct options *o, const char *spec)
+{
+	return o->shard_n <= 1 || target_shard(spec, o->shard_n) + 1 == o->shard_k;
+}
+
 /* The next target spec, or false when there is none yet. Targets come
  * from argv, then from the targets file, read without ever blocking the
  * loop: a pipe with no line ready is watched, and probes in flight go on.
@@ -180,9 +187,10 @@ static bool next_line(struct run *run, char *out, size_t outlen)
 {
 	const struct options *o = run->opt;
 
-	if (run->argv_next < o->ntargets) {
+	while (run->argv_next < o->ntargets) {
 		snprintf(out, outlen, "%s", o->targets[run->argv_next++]);
-		return true;
+		if (run_in_shard(o, out))
+			return true;
 	}
 	while (run->fd >= 0 && !run->file_done) {
 		char *nl = memchr(run->rbuf, '\n', run->rlen);
@@ -216,7 +224,7 @@ static bool next_line(struct run *run, char *out, size_t outlen)
 		run->skipping = nl == NULL && !run->eof;   /* overlong: skip its rest */
 		memmove(run->rbuf, run->rbuf + used, run->rlen - used);
 		run->rlen -= used;
-		if (got)
+		if (got && run_in_shard(o, out))
 			return true;
 	}
 	if (run->file_done && run->watching) {

@@ -342,3 +342,21 @@ done:
 		memset(t, 0, sizeof *t);   /* leave no half-parsed target behind */
 	return rc;
 }
+
+unsigned target_shard(const char *spec, unsigned n)
+{
+	struct target t;
+	char err[8];
+	const char *key = spec;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (n <= 1)
+		return 0;
+	if (target_parse(spec, &t, err, sizeof(err)) == 0)
+		key = t.host;
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return (unsigned)(h % n);
+}
