@@ -11,6 +11,7 @@
 struct target {
 	char host[254];          /* name (lower-cased, no trailing dot) or IP literal */
 	uint16_t port;           /* 0 when not given */
+	bool port_given;         /* written in the target (not a scheme default) */
 	bool mode_set;           /* scheme fixed a TLS mode */
 	enum tls_mode mode;
 	int literal;             /* 0, AF_INET or AF_INET6 when host is an IP literal */

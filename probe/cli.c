@@ -651,8 +651,8 @@ const struct cli_opt cli_opts[] = {
 	{ "mx", 0, NULL, opt_mx, CLI_G_CONN,
 	  "look up the domain's MX hosts and probe each" },
 	{ "all-addresses", 0, NULL, opt_alladdr, CLI_G_CONN,
-	  "probe every address of every host (default: first\n"
-	  "that answers)" },
+	  "with --mx: probe every address of every MX host\n"
+	  "(default: the first that answers)" },
 	{ "helo", 0, "NAME", opt_helo, CLI_G_CONN,
 	  "name sent in EHLO/HELO (default: this host's FQDN)" },
 	{ "resolver", 0, "IP[:PORT]", opt_resolver, CLI_G_CONN,
@@ -972,6 +972,10 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	}
 	if (o->concurrency == 0)
 		o->concurrency = o->targets_file ? 64 : 16;
+	if (o->all_addresses && o->targets_file && !o->mx && o->serve == NULL) {
+		snprintf(err, errlen, "--all-addresses with -f needs --mx");
+		return CLI_ERROR;
+	}
 	if (o->shard_n > 0 && o->targets_file == NULL) {
 		snprintf(err, errlen, "--shard needs -f: it splits a target list between runs");
 		return CLI_ERROR;
@@ -1069,9 +1073,22 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			snprintf(err, errlen, "bad target: %s", e2);
 			return CLI_ERROR;
 		}
+		/* A host target is probed on the first address that answers;
+		 * every address is only laid out for MX hosts so far. Say so
+		 * rather than ignore the option. */
+		if (o->all_addresses && !o->mx && !t.mail_domain) {
+			snprintf(err, errlen, "--all-addresses works with --mx (or a user@domain "
+			         "target), not with the host target '%s'", o->targets[i]);
+			return CLI_ERROR;
+		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {
 			snprintf(err, errlen, "bad target '%s' for --mx: want a mail domain",
 			         o->targets[i]);
+			return CLI_ERROR;
+		}
+		if (o->port && t.port_given && t.port != o->port) {
+			snprintf(err, errlen, "-p %u conflicts with port %u in '%s': give one",
+			         (unsigned)o->port, (unsigned)t.port, o->targets[i]);
 			return CLI_ERROR;
 		}
 		if ((o->mx || t.mail_domain) && o->output == OUT_NAGIOS && o->ntargets > 1) {
