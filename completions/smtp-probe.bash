@@ -52,7 +52,7 @@ _smtp_probe()
 		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
 		return ;;
 	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve|\
-	--per-host|--rate|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module|--setup)
+	--per-host|--rate|--shard|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module|--setup)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
 	esac
@@ -62,7 +62,7 @@ _smtp_probe()
 	case $cur in
 	-*)
 		COMPREPLY=($(compgen -W '-p --port --starttls --implicit-tls --no-tls
-			--mx --all-addresses -f --targets -c --concurrency --per-host --rate
+			--mx --all-addresses -f --targets -c --concurrency --per-host --rate --shard
 			--deadline --dane --mta-sts --tls-versions --starttls-injection
 			--check-tls-required --auth --password-file --auth-mech
 			--allow-plaintext-auth --from --rcpt --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin

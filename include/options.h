@@ -29,6 +29,7 @@ struct options {
 	const char *targets_file;        /* -f FILE, "-" = stdin, NULL none */
 	size_t per_host;                 /* connections at once to one host (batch) */
 	double rate;                     /* new probes per second, 0 = unlimited */
+	unsigned shard_k, shard_n;       /* --shard K/N: only shard K of 1..N; N 0 = all */
 	double deadline_ms;              /* whole-probe deadline */
 	/* Checks that cost extra commands or connections: only when asked. */
 	bool dane, mta_sts, tls_versions, starttls_injection, check_tls_required;

@@ -19,6 +19,8 @@ struct render_opts {
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
 void render_json(FILE *f, const struct result *r, const struct render_opts *o);
+/* A batch line that is not a target: {schema, target, status "unknown", error}. */
+void render_json_bad_target(FILE *f, const char *target, const char *why);
 /* The same document as one object inside a larger one (a domain's probes[]). */
 struct jsonw;
 void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o);

@@ -232,6 +232,28 @@ static int opt_rate(struct options *o, const char *arg, char *err, size_t errlen
 	return 0;
 }
 
+/* K/N, 1 <= K <= N <= 10000: this run's share of the targets (docs/usage.md). */
+static int opt_shard(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	unsigned long long k, n;
+	const char *slash = strchr(arg, '/');
+	char kbuf[8];
+
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(kbuf))
+		goto bad;
+	memcpy(kbuf, arg, (size_t)(slash - arg));
+	kbuf[slash - arg] = '\0';
+	if (parse_uint(kbuf, 10000, &k) != 0 || parse_uint(slash + 1, 10000, &n) != 0 ||
+	    k == 0 || n == 0 || k > n)
+		goto bad;
+	o->shard_k = (unsigned)k;
+	o->shard_n = (unsigned)n;
+	return 0;
+bad:
+	snprintf(err, errlen, "bad --shard '%s': want K/N, 1 <= K <= N <= 10000", arg);
+	return -1;
+}
+
 static int opt_deadline(struct options *o, const char *arg, char *err, size_t errlen)
 {
 	if (parse_seconds(arg, &o->deadline_ms) != 0) {
@@ -631,8 +653,8 @@ const struct cli_opt cli_opts[] = {
 	{ "mx", 0, NULL, opt_mx, CLI_G_CONN,
 	  "look up the domain's MX hosts and probe each" },
 	{ "all-addresses", 0, NULL, opt_alladdr, CLI_G_CONN,
-	  "probe every address of every host (default: first\n"
-	  "that answers)" },
+	  "with --mx: probe every address of every MX host\n"
+	  "(default: the first that answers)" },
 	{ "helo", 0, "NAME", opt_helo, CLI_G_CONN,
 	  "name sent in EHLO/HELO (default: this host's FQDN)" },
 	{ "resolver", 0, "IP[:PORT]", opt_resolver, CLI_G_CONN,
@@ -651,6 +673,9 @@ const struct cli_opt cli_opts[] = {
 	  "probes at once to one host (batch; default 1)" },
 	{ "rate", 0, "N", opt_rate, CLI_G_BATCH,
 	  "new probes per second (default: no limit)" },
+	{ "shard", 0, "K/N", opt_shard, CLI_G_BATCH,
+	  "probe only share K of N of the targets (by a hash of\n"
+	  "each target's host; N runs together probe each once)" },
 	{ "deadline", 0, "SECONDS", opt_deadline, CLI_G_BATCH,
 	  "whole-probe deadline (default 60)" },
 	/* TLS and certificates */
@@ -949,6 +974,14 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	}
 	if (o->concurrency == 0)
 		o->concurrency = o->targets_file ? 64 : 16;
+	if (o->all_addresses && o->targets_file && !o->mx && o->serve == NULL) {
+		snprintf(err, errlen, "--all-addresses with -f needs --mx");
+		return CLI_ERROR;
+	}
+	if (o->shard_n > 0 && o->targets_file == NULL) {
+		snprintf(err, errlen, "--shard needs -f: it splits a target list between runs");
+		return CLI_ERROR;
+	}
 	if (o->targets_file && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
 		snprintf(err, errlen, "-f works with -o text or json (JSON Lines)");
 		return CLI_ERROR;
@@ -1042,9 +1075,22 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			snprintf(err, errlen, "bad target: %s", e2);
 			return CLI_ERROR;
 		}
+		/* A host target is probed on the first address that answers;
+		 * every address is only laid out for MX hosts so far. Say so
+		 * rather than ignore the option. */
+		if (o->all_addresses && !o->mx && !t.mail_domain) {
+			snprintf(err, errlen, "--all-addresses works with --mx (or a user@domain "
+			         "target), not with the host target '%s'", o->targets[i]);
+			return CLI_ERROR;
+		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {
 			snprintf(err, errlen, "bad target '%s' for --mx: want a mail domain",
 			         o->targets[i]);
+			return CLI_ERROR;
+		}
+		if (o->port && t.port_given && t.port != o->port) {
+			snprintf(err, errlen, "-p %u conflicts with port %u in '%s': give one",
+			         (unsigned)o->port, (unsigned)t.port, o->targets[i]);
 			return CLI_ERROR;
 		}
 		if ((o->mx || t.mail_domain) && o->output == OUT_NAGIOS && o->ntargets > 1) {

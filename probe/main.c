@@ -271,7 +271,9 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	rc = (int)run_all(&env, targets, &counts);
-	if (targets != NULL)
+	/* The table (-o text) ends with this line on stdout: on a terminal
+	 * it is there already. */
+	if (targets != NULL && !(opt.output == OUT_TEXT && isatty(STDOUT_FILENO)))
 		fprintf(stderr, "smtp-probe: %zu target%s: %zu ok, %zu warning, %zu critical, "
 		        "%zu unknown\n", counts.total, counts.total == 1 ? "" : "s",
 		        counts.by_status[ST_OK], counts.by_status[ST_WARNING],

@@ -315,7 +315,11 @@ static void put_tls(struct jsonw *w, const struct tls_info *t, const struct tlsv
 	jsonw_key(w, "pin");
 	jsonw_obj_begin(w);
 	key_bool(w, "checked", t->pin_checked);
-	key_bool(w, "match", t->pin_match);
+	jsonw_key(w, "match");         /* null: no --pin to compare with */
+	if (t->pin_checked)
+		jsonw_bool(w, t->pin_match);
+	else
+		jsonw_null(w);
 	jsonw_obj_end(w);
 	put_tls_versions(w, tv);
 	jsonw_key(w, "chain_total");
@@ -421,6 +425,20 @@ void render_json(FILE *f, const struct result *r, const struct render_opts *o)
 	putc('\n', f);
 }
 
+void render_json_bad_target(FILE *f, const char *target, const char *why)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, f, false);
+	jsonw_obj_begin(&w);
+	key_str(&w, "schema", "smtp-probe/1");
+	key_str(&w, "target", target);
+	key_str(&w, "status", "unknown");
+	key_str(&w, "error", why);
+	jsonw_obj_end(&w);
+	putc('\n', f);
+}
+
 void render_json_object(struct jsonw *w, const struct result *r, const struct render_opts *o)
 {
 	jsonw_obj_begin(w);
@@ -502,8 +520,11 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 
 	jsonw_key(w, "auth");
 	jsonw_obj_begin(w);
-	key_words(w, "mechanisms", r->auth.mechanisms);
-	key_words(w, "mechanisms_tls", r->auth.mechanisms_tls);
+	/* [] when that EHLO answered without AUTH; null when it never came. */
+	key_words(w, "mechanisms", r->auth.mechanisms ? r->auth.mechanisms :
+	          r->ehlo.present ? "" : NULL);
+	key_words(w, "mechanisms_tls", r->auth.mechanisms_tls ? r->auth.mechanisms_tls :
+	          r->ehlo_tls.present ? "" : NULL);
 	key_bool(w, "tested", r->auth.tested);
 	key_bool(w, "accepted", r->auth.accepted);
 	key_str(w, "reply", r->auth.tested ? r->auth.reply : NULL);

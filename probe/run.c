@@ -28,6 +28,7 @@ struct job {
 	bool busy, finished, domain, bad;
 	bool reaped;                     /* counted and (batch) rendered */
 	char spec[LINE_MAX_TARGET];
+	char bad_why[200];               /* bad: why the line is not a target */
 	char key[254];                   /* per-host key: the host or domain */
 	struct result r;
 	struct domain_result *d;         /* owned, only for --mx jobs */
@@ -170,6 +171,13 @@ static bool take_line(const char *line, size_t len, char *out, size_t outlen)
 	return true;
 }
 
+/* --shard K/N: is this target in our share? Decided per line, so lines
+ * of other shards cost a parse, no probe and no output. */
+static bool run_in_shard(const struct options *o, const char *spec)
+{
+	return o->shard_n <= 1 || target_shard(spec, o->shard_n) + 1 == o->shard_k;
+}
+
 /* The next target spec, or false when there is none yet. Targets come
  * from argv, then from the targets file, read without ever blocking the
  * loop: a pipe with no line ready is watched, and probes in flight go on.
@@ -179,9 +187,10 @@ static bool next_line(struct run *run, char *out, size_t outlen)
 {
 	const struct options *o = run->opt;
 
-	if (run->argv_next < o->ntargets) {
+	while (run->argv_next < o->ntargets) {
 		snprintf(out, outlen, "%s", o->targets[run->argv_next++]);
-		return true;
+		if (run_in_shard(o, out))
+			return true;
 	}
 	while (run->fd >= 0 && !run->file_done) {
 		char *nl = memchr(run->rbuf, '\n', run->rlen);
@@ -215,7 +224,7 @@ static bool next_line(struct run *run, char *out, size_t outlen)
 		run->skipping = nl == NULL && !run->eof;   /* overlong: skip its rest */
 		memmove(run->rbuf, run->rbuf + used, run->rlen - used);
 		run->rlen -= used;
-		if (got)
+		if (got && run_in_shard(o, out))
 			return true;
 	}
 	if (run->file_done && run->watching) {
@@ -246,6 +255,15 @@ static bool locale_is_utf8(void)
 	return v != NULL && (strcasestr(v, "UTF-8") != NULL || strcasestr(v, "utf8") != NULL);
 }
 
+/* no-color.org: NO_COLOR set to a non-empty value; and a terminal that
+ * says it has no escapes (TERM=dumb). */
+static bool color_refused(void)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return (nc != NULL && nc[0] != '\0') || (term != NULL && strcmp(term, "dumb") == 0);
+}
+
 static struct render_opts ropts(const struct run *run)
 {
 	const struct options *o = run->opt;
@@ -257,7 +275,7 @@ static struct render_opts ropts(const struct run *run)
 	if (o->color == COLOR_ALWAYS)
 		ro.color = true;
 	else if (o->color == COLOR_AUTO)
-		ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+		ro.color = isatty(STDOUT_FILENO) && !color_refused();
 	ro.unicode = isatty(STDOUT_FILENO) && locale_is_utf8();
 	ro.perfdata_plain = o->perfdata_plain;
 	ro.address_labels = o->all_addresses;
@@ -306,8 +324,8 @@ static void table_row(struct run *run, const struct job *j)
 				snprintf(first, sizeof(first), "%s", r->findings[i].code);
 				break;
 			}
-		if (j->bad && r->nfindings > 0)
-			snprintf(first, sizeof(first), "%s", r->findings[0].code);
+		if (j->bad)
+			render_safe_buf(first, sizeof(first), j->bad_why, 60);
 	}
 	printf("%-32s %-24s %-8s %6s  %s%s%s%s%s\n", target, addr, tls, days,
 	       render_status_color(&ro, st), status_name(st), render_reset(&ro),
@@ -325,7 +343,9 @@ static void render_job(struct run *run, const struct job *j, size_t index)
 		else
 			render_html(stdout, &j->r, &ro);
 	} else if (o->output == OUT_JSON) {
-		if (j->domain)
+		if (j->bad)
+			render_json_bad_target(stdout, j->spec, j->bad_why);
+		else if (j->domain)
 			render_domain_json(stdout, j->d, &ro);
 		else
 			render_json(stdout, &j->r, &ro);
@@ -488,13 +508,22 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 	const struct options *o = run->opt;
 	struct target t;
 	char err[200];
+	bool ok;
 
 	j->busy = true;
 	snprintf(j->spec, sizeof(j->spec), "%s", spec);
-	if (target_parse(spec, &t, err, sizeof(err)) != 0) {
+	ok = target_parse(spec, &t, err, sizeof(err)) == 0;
+	if (ok && o->port && t.port_given && t.port != o->port) {
+		snprintf(err, sizeof(err), "-p %u conflicts with port %u in this line",
+		         (unsigned)o->port, (unsigned)t.port);
+		ok = false;
+	}
+	if (!ok) {
+		/* Not a finding about a server: the line could not be checked at
+		 * all, as a bad argument (status unknown, exit 3). */
 		j->bad = true;
+		snprintf(j->bad_why, sizeof(j->bad_why), "%s", err);
 		j->r.target = xstrdup(spec);
-		result_add(&j->r, SEV_CRITICAL, "bad-target", "%s", err);
 		j->r.status = ST_UNKNOWN;
 		j->finished = true;
 		run->in_flight++;
@@ -637,6 +666,10 @@ static void on_reap(struct loop *l, void *arg)
 			j->dc = NULL;
 			continue;
 		}
+		/* The progress line shares the terminal with the table: clear it
+		 * before a row, progress() draws it again below. */
+		if (run->progress)
+			fputs("\r\033[K", stderr);
 		render_job(run, j, 0);
 		job_reset(j);
 	}

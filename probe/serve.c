@@ -901,6 +901,9 @@ static void route_probe(struct sconn *c, const char *q, size_t qlen,
 	why = "warn_days is below crit_days\n";
 	if (c->params.warn_days < c->params.crit_days)
 		goto refuse;
+	why = "the target's port conflicts with the port of the module or the exporter's -p\n";
+	if (c->params.port && c->t.port_given && c->t.port != c->params.port)
+		goto refuse;
 	/* The port the probe will use (probe_new's rule). */
 	port = c->params.port ? c->params.port : c->t.port ? c->t.port : 25;
 	if (!serve_allowed(srv->opt->serve_allow, srv->opt->nserve_allow, c->t.host,

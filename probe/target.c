@@ -173,8 +173,10 @@ static int target_set_port(struct target *t, const char *p, const char *spec,
 {
 	char q[80], qs[80];
 
-	if (target_port(p, &t->port) == 0)
+	if (target_port(p, &t->port) == 0) {
+		t->port_given = true;
 		return 0;
+	}
 	target_quote(q, sizeof q, p, strlen(p));
 	target_quote(qs, sizeof qs, spec, strlen(spec));
 	target_err(err, errlen, "bad port '%s' in '%s'", q, qs);
@@ -213,6 +215,26 @@ static int target_hostport(struct target *t, const char *s, bool in_url,
 		if (in_url) {
 			target_err(err, errlen, "IPv6 address needs brackets in '%s'", qs);
 			return -1;
+		}
+		/* "::1:5025" is a valid address, but far more likely ::1 port
+		 * 5025: refuse the guess, say how to write either. */
+		{
+			const char *last = strrchr(s, ':');
+			size_t dn = strlen(last + 1);
+			char pre[64];
+			unsigned char a6[16];
+
+			if (dn >= 1 && dn <= 5 && strspn(last + 1, "0123456789") == dn &&
+			    last[-1] != ':' && (size_t)(last - s) < sizeof pre) {
+				memcpy(pre, s, (size_t)(last - s));
+				pre[last - s] = '\0';
+				if (inet_pton(AF_INET6, pre, a6) == 1) {
+					target_err(err, errlen, "ambiguous '%s': for port %s of %s write "
+					           "'[%s]:%s'; for the address write '[%s]'", qs, last + 1,
+					           pre, pre, last + 1, qs);
+					return -1;
+				}
+			}
 		}
 		return target_set_host(t, s, strlen(s), false, spec, err, errlen);
 	}
@@ -319,4 +341,22 @@ done:
 	if (rc != 0)
 		memset(t, 0, sizeof *t);   /* leave no half-parsed target behind */
 	return rc;
+}
+
+unsigned target_shard(const char *spec, unsigned n)
+{
+	struct target t;
+	char err[8];
+	const char *key = spec;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (n <= 1)
+		return 0;
+	if (target_parse(spec, &t, err, sizeof(err)) == 0)
+		key = t.host;
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return (unsigned)(h % n);
 }

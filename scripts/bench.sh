@@ -102,12 +102,12 @@ if [ -n "$mb" ] && [ -f "$mb/programs/test/benchmark.c" ]; then
 	libs="deps/prefix/lib/libmbedtls.a deps/prefix/lib/libmbedx509.a deps/prefix/lib/libmbedcrypto.a"
 	[ -f deps/prefix/lib/libmbedcrypto.a ] || libs="-lmbedtls -lmbedx509 -lmbedcrypto"
 	# shellcheck disable=SC2086
-	if cc -O2 -I"$mb/include" -I"$mb/library" -o "$B/bench-mbedtls" \
+	if cc -O2 -I"$mb/include" -I"$mb/3rdparty/everest/include" -I"$mb/library" -o "$B/bench-mbedtls" \
 		"$mb/programs/test/benchmark.c" $libs 2>"$state/logs/mbedtls-benchmark-build.log"; then
 		benchmark=$B/bench-mbedtls
 	fi
 	printf '#include "common.h"\n#include "ssl_misc.h"\n#include <stdio.h>\nint main(void) { printf("%%lu\\n", (unsigned long)(MBEDTLS_SSL_IN_BUFFER_LEN + MBEDTLS_SSL_OUT_BUFFER_LEN)); return 0; }\n' >"$B/bench-recbuf.c"
-	if cc -I"$mb/include" -I"$mb/library" -o "$B/bench-recbuf" "$B/bench-recbuf.c" 2>/dev/null; then
+	if cc -I"$mb/include" -I"$mb/3rdparty/everest/include" -I"$mb/library" -o "$B/bench-recbuf" "$B/bench-recbuf.c" 2>/dev/null; then
 		recbuf=$("$B/bench-recbuf")
 	fi
 fi

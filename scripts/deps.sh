@@ -10,7 +10,8 @@
 #   scripts/deps.sh --stamp    print the stamp file the Makefile waits for
 #
 # The stamp, DEPS/prefix/.ready-KEY, is keyed to what the build is made of:
-# both versions and pins and the content of scripts/patches/*. Changing a
+# both versions and pins, the content of scripts/patches/* and of
+# scripts/mbedtls-config.h, and mbedTLS's compiler flags. Changing a
 # patch changes KEY, so `make` runs this script again, which rebuilds mbedTLS
 # with the new patches. One stamp file, so `make -j` runs this script once;
 # a lock (DEPS/.lock) keeps two makes from building into one DEPS at once.
@@ -31,11 +32,19 @@ MBEDTLS_SHA=8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a
 CARES_VER=1.34.5
 CARES_SHA=7d935790e9af081c25c495fd13c2cfcda4792983418e96358ef6e7320ee06346
 
-# KEY: a hash of the mbedTLS pin and every patch (name and content, in C
-# sort order), and of the c-ares pin.
+# mbedTLS is built with our configuration (scripts/mbedtls-config.h,
+# appended to its mbedtls_config.h) and these flags; docs/performance.md has
+# the measurements behind both.
+MBEDTLS_CONFIG=$top/scripts/mbedtls-config.h
+MBEDTLS_CFLAGS="-O3 -fPIC"
+
+# KEY: a hash of the mbedTLS pin, our configuration and flags, every patch
+# (name and content, in C sort order), and of the c-ares pin.
 mbedtls_key=$(
   {
     printf 'mbedtls %s %s\n' "$MBEDTLS_VER" "$MBEDTLS_SHA"
+    printf 'cflags %s\nconfig\n' "$MBEDTLS_CFLAGS"
+    cat "$MBEDTLS_CONFIG"
     for p in $(cd "$top/scripts/patches" 2>/dev/null && LC_ALL=C ls -- *.patch 2>/dev/null); do
       printf 'patch %s\n' "$p"
       cat "$top/scripts/patches/$p"
@@ -120,12 +129,17 @@ build_mbedtls() {
     [ -f "$p" ] || continue
     patch -d "$src/mbedtls-$MBEDTLS_VER" -p1 -s < "$p"
   done
-  # Default config of 3.6 has TLS 1.3, SNI and KEEP_PEER_CERTIFICATE.
+  # The default config of 3.6 has TLS 1.3, SNI and KEEP_PEER_CERTIFICATE;
+  # ours is appended (it has no include guard), so the library and whatever
+  # includes the installed headers agree on it.
+  cat "$MBEDTLS_CONFIG" >>"$src/mbedtls-$MBEDTLS_VER/include/mbedtls/mbedtls_config.h"
   make -C "$src/mbedtls-$MBEDTLS_VER" -j"$jobs" lib \
-    CFLAGS="-O2 -fPIC ${DEPS_CFLAGS:-}" >/dev/null
+    CFLAGS="$MBEDTLS_CFLAGS ${DEPS_CFLAGS:-}" >/dev/null
   cp "$src/mbedtls-$MBEDTLS_VER"/library/lib{mbedtls,mbedx509,mbedcrypto}.a "$prefix/lib/"
-  rm -rf "$prefix/include/mbedtls" "$prefix/include/psa"
-  cp -r "$src/mbedtls-$MBEDTLS_VER/include/mbedtls" "$src/mbedtls-$MBEDTLS_VER/include/psa" "$prefix/include/"
+  rm -rf "$prefix/include/mbedtls" "$prefix/include/psa" "$prefix/include/everest"
+  # everest/: the x25519 headers mbedtls/ecdh.h includes with Everest on.
+  cp -r "$src/mbedtls-$MBEDTLS_VER/include/mbedtls" "$src/mbedtls-$MBEDTLS_VER/include/psa" \
+    "$src/mbedtls-$MBEDTLS_VER/3rdparty/everest/include/everest" "$prefix/include/"
   rm -f "$prefix"/.mbedtls-*
   touch "$prefix/.mbedtls-$MBEDTLS_VER-$mbedtls_key"
 }

@@ -44,6 +44,7 @@ openssl          # the test PKI (scripts/gen-certs.sh)
 python3-jsonschema # tests/integ/test_schema.py validates output against the schema
 python3-dnslib   # tests/fake/fakedns.py
 python3-yaml     # tests/integ/test_blackbox.py reads the documented prometheus.yml
+jq               # tests/integ/test_edges.py runs the documented jq expression
 swaks            # cross-checks against another SMTP client
 libio-socket-inet6-perl # swaks over ::1
 libnet-ssleay-perl      # swaks with TLS

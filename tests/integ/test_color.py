@@ -17,6 +17,7 @@ ESC = b"\x1b["
 def run(args, env=None, tty=False):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
+    e["TERM"] = "xterm"          # the suite may run under TERM=dumb or none
     e.update(env or {})
     if not tty:
         p = subprocess.run([PROBE] + args + [TARGET], capture_output=True, env=e,
@@ -59,6 +60,13 @@ rc, out = run([], tty=True)
 check("tty: colour", ESC in out and rc == 2, out[:200])
 rc, out = run([], env={"NO_COLOR": "1"}, tty=True)
 check("tty-NO_COLOR: no-colour", report_there(rc, out) and ESC not in out, out[:200])
+# no-color.org: only a non-empty NO_COLOR disables colour.
+rc, out = run([], env={"NO_COLOR": ""}, tty=True)
+check("tty-NO_COLOR-empty: colour", ESC in out, out[:200])
+rc, out = run([], env={"TERM": "dumb"}, tty=True)
+check("tty-TERM-dumb: no-colour", report_there(rc, out) and ESC not in out, out[:200])
+rc, out = run(["--color", "always"], env={"TERM": "dumb"}, tty=True)
+check("tty-TERM-dumb-always: colour", ESC in out, out[:200])
 rc, out = run(["--color", "never"], tty=True)
 check("tty-never: no-colour", report_there(rc, out) and ESC not in out, out[:200])
 # Unicode (arrows, "≈") likewise only on a UTF-8 terminal; ASCII in a pipe.

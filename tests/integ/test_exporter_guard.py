@@ -154,7 +154,7 @@ def test_nets():
         check("net-outside: not connected", value(body, "smtp_probe_success") == "0",
               body[:300])
         check("net-outside: finding address-not-allowed",
-              value(body, "smtp_probe_finding", 'code="address-not-allowed"') == "1" or
+              value(body, "smtp_probe_finding_info", 'code="address-not-allowed"') == "1" or
               'code="address-not-allowed"' in body, body[:600])
         st, body = probe(ex, "127.0.0.1:%d" % PORT)
         check("net-outside: literal refused", st == 403, "status=%s %r" % (st, body[:200]))

@@ -197,6 +197,10 @@ def test_deb(work):
         "zsh-completion": os.path.join(root, "usr/share/zsh/site-functions/_smtp-probe"),
         "schema": os.path.join(root, "usr/share/smtp-probe/smtp-probe.schema.json"),
         "copyright": os.path.join(root, "usr/share/doc/smtp-probe/copyright"),
+        "README": os.path.join(root, "usr/share/doc/smtp-probe/README.md"),
+        "usage.md": os.path.join(root, "usr/share/doc/smtp-probe/docs/usage.md"),
+        "findings.md": os.path.join(root, "usr/share/doc/smtp-probe/docs/findings.md"),
+        "monitoring.md": os.path.join(root, "usr/share/doc/smtp-probe/docs/monitoring.md"),
     }
     for what, path in files.items():
         check("deb: has-%s" % what, os.path.isfile(path), path.replace(root, ""))
@@ -215,6 +219,9 @@ def test_deb(work):
         check("deb: schema-is-the-published-one", a.read() == b.read())
     rc, out = sh(["dpkg-deb", "-f", deb, "Depends"])
     check("deb: depends", rc == 0 and "libc6" in out, out)
+    rc, out = sh(["dpkg-deb", "-f", deb, "Recommends"])
+    check("deb: recommends ca-certificates (the default trust store)",
+          rc == 0 and "ca-certificates" in out, out)
     if shutil.which("bash"):
         rc, out = sh(["bash", "-c", "source %s && complete -p smtp-probe" % files["bash-completion"]])
         check("deb: bash-completion-loads", rc == 0 and "_smtp_probe" in out, out)

@@ -65,6 +65,10 @@ static const struct target_case cases[] = {
 	{ "", ERR, "empty target", 0, false, ST, 0, false },
 	{ "mx.example:70000", ERR, "bad port '70000' in 'mx.example:70000'", 0, false, ST, 0, false },
 	{ "mx.example:0", ERR, "bad port '0' in 'mx.example:0'", 0, false, ST, 0, false },
+	{ "::1:5025", ERR, "ambiguous '::1:5025': for port 5025 of ::1 write '[::1]:5025'; for the address write '[::1:5025]'", 0, false, ST, 0, false },
+	{ "2001:db8::1:25", ERR, "ambiguous '2001:db8::1:25': for port 25 of 2001:db8::1 write '[2001:db8::1]:25'; for the address write '[2001:db8::1:25]'", 0, false, ST, 0, false },
+	{ "[2001:db8::1:25]", OK, "2001:db8::1:25", 0, false, ST, AF_INET6, false },
+	{ "fe80::25", OK, "fe80::25", 0, false, ST, AF_INET6, false },
 	{ "mx.example:", ERR, "bad port '' in 'mx.example:'", 0, false, ST, 0, false },
 	{ "mx.example:-1", ERR, "bad port '-1' in 'mx.example:-1'", 0, false, ST, 0, false },
 	{ "mx.example:+25", ERR, "bad port '+25' in 'mx.example:+25'", 0, false, ST, 0, false },
@@ -199,11 +203,46 @@ static void test_port(void)
 	T_CHECK("target_port NULL", target_port(NULL, &(uint16_t){ 0 }) != 0);
 }
 
+/* --shard: one host, one shard, whatever the spelling; a partition. */
+static void test_shard(void)
+{
+	static const char *same[] = { "mx1.example.org", "MX1.Example.ORG", "mx1.example.org.",
+	                              "mx1.example.org:587", "smtps://mx1.example.org",
+	                              "submission://MX1.example.org:2525" };
+	unsigned k = target_shard(same[0], 7), counts[7] = { 0 };
+	bool ok = true;
+	char spec[64];
+
+	for (size_t i = 1; i < sizeof same / sizeof same[0]; i++)
+		ok = ok && target_shard(same[i], 7) == k;
+	T_CHECK("target_shard: same host, same shard", ok);
+	/* user@domain: the domain (its MX hosts are probed in its one job). */
+	T_CHECK("target_shard: user@domain by domain",
+	        target_shard("postmaster@Example.ORG", 5) == target_shard("example.org", 5));
+	/* Stable across machines and releases: FNV-1a 64 of "example.org". */
+	T_CHECK("target_shard: fixed hash", target_shard("example.org", 1000) ==
+	        (unsigned)(0xee7160631269bf51ull % 1000));
+	T_CHECK("target_shard: n 1 and 0 give shard 0",
+	        target_shard("a.example", 1) == 0 && target_shard("a.example", 0) == 0);
+	/* Unparsable specs still land in exactly one shard. */
+	T_CHECK("target_shard: bad spec in range", target_shard("[::1", 3) < 3);
+	/* 7,000 hosts over 7 shards: none empty, none more than twice its share. */
+	for (int i = 0; i < 7000; i++) {
+		snprintf(spec, sizeof spec, "mx%d.domain%d.example", i % 3, i);
+		counts[target_shard(spec, 7)]++;
+	}
+	ok = true;
+	for (int i = 0; i < 7; i++)
+		ok = ok && counts[i] > 500 && counts[i] < 2000;
+	T_CHECK("target_shard: spread over every shard", ok);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		run_case(&cases[i]);
 	test_lengths();
 	test_port();
+	test_shard();
 	T_DONE();
 }
