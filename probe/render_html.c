@@ -344,7 +344,7 @@ static const char *phase_color(const char *name, double ms)
 /* One row per step, bars placed on a common time axis. */
 static void timeline_single(FILE *f, const struct result *r)
 {
-	struct phase p[8];
+	struct phase p[8] = { { 0 } };
 	size_t n = phases_of(r, p, 8);
 	double total = phases_end(p, n), scale;
 
@@ -387,7 +387,7 @@ static void timeline_rows(FILE *f, const struct result *rs, size_t nr)
 	if (nr == 0)
 		return;
 	for (size_t i = 0; i < nr; i++) {
-		struct phase p[8];
+		struct phase p[8] = { { 0 } };
 		double e = phases_end(p, phases_of(&rs[i], p, 8));
 
 		if (e > total)
@@ -397,7 +397,7 @@ static void timeline_rows(FILE *f, const struct result *rs, size_t nr)
 	fprintf(f, "<svg class=\"timeline\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
 	        "aria-label=\"Timeline per host\">\n", TL_W, (double)(nr + 1) * TL_ROW + 6);
 	for (size_t i = 0; i < nr; i++) {
-		struct phase p[8];
+		struct phase p[8] = { { 0 } };
 		size_t n = phases_of(&rs[i], p, 8);
 		double y = (double)i * TL_ROW + 4;
 

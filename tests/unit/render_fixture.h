@@ -57,13 +57,19 @@ static void fixture_base(struct result *r, const char *target, long days)
 	r->started = FIXTURE_NOW;
 }
 
-/* As if no certificate had been seen (frees what result_clear would). */
+/* As if no certificate had been seen (frees what result_clear would:
+ * names and SANs). */
 static void drop_chain(struct result *r)
 {
 	for (size_t i = 0; i < r->tls.nchain; i++) {
 		free(r->tls.chain[i].subject);
 		free(r->tls.chain[i].issuer);
 		r->tls.chain[i].subject = r->tls.chain[i].issuer = NULL;
+		for (size_t k = 0; k < r->tls.chain[i].nsan; k++) {
+			free(r->tls.chain[i].san[k]);
+			r->tls.chain[i].san[k] = NULL;
+		}
+		r->tls.chain[i].nsan = 0;
 	}
 	r->tls.nchain = 0;
 }
