@@ -585,7 +585,7 @@ fail:
 
 int castore_verify(struct castore *cs, mbedtls_x509_crt *chain, uint32_t *flags)
 {
-	uint64_t keys[CASTORE_CHAIN_MAX];
+	uint64_t keys[CASTORE_CHAIN_MAX] = {0};
 	size_t nkeys = 0;
 	mbedtls_x509_crt *head = NULL, *tail = NULL;
 	struct castore_verdict *v = NULL;

@@ -225,7 +225,7 @@ static void on_srv1(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 static void on_mx(void *arg, enum dns_err e, const ares_dns_record_t *rec)
 {
 	struct setup_run *s = arg;
-	unsigned pref[SETUP_MX_KEEP];
+	unsigned pref[SETUP_MX_KEEP] = {0};
 	char list[480] = "";
 	size_t i, n;
 
