@@ -53,12 +53,18 @@ struct setup_result;
 void render_setup_text(FILE *f, const struct setup_result *sr, const struct render_opts *o);
 void render_setup_json(FILE *f, const struct setup_result *sr, const struct render_opts *o);
 void render_setup_explain(FILE *f, const struct setup_result *sr, const struct render_opts *o);
+/* The recommended server's size sentence into out; true when the limit was
+ * verified at MAIL FROM (the login connection), false when advertised only. */
+bool render_setup_size(char *out, size_t outsz, const struct setup_result *sr, bool unicode);
 
 /* One self-contained HTML page (inline CSS and SVG, no script, nothing
  * loaded from elsewhere): the verdict, findings, a timeline, extensions,
  * the chain as cards, the limit and the explained dialogue. */
 void render_html(FILE *f, const struct result *r, const struct render_opts *o);
 void render_domain_html(FILE *f, const struct domain_result *d, const struct render_opts *o);
+/* --setup: the decision first, the findings, the candidates as a table,
+ * the snippets, then each candidate's probe as the single page draws it. */
+void render_setup_html(FILE *f, const struct setup_result *sr, const struct render_opts *o);
 /* The Content-Security-Policy the page is written for (served pages send
  * it as a header too). */
 extern const char render_html_csp[];

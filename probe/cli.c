@@ -1018,8 +1018,7 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		                  o->starttls_injection ? "--starttls-injection" :
 		                  o->check_tls_required ? "--check-tls-required" :
 		                  o->serve ? "--serve" : o->output == OUT_NAGIOS ? "-o nagios" :
-		                  o->output == OUT_PROMETHEUS ? "-o prometheus" :
-		                  o->output == OUT_HTML ? "-o html (text, json or --explain)" : NULL;
+		                  o->output == OUT_PROMETHEUS ? "-o prometheus" : NULL;
 
 		if (bad != NULL) {
 			snprintf(err, errlen, "--setup takes no %s: it discovers the server itself",

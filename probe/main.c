@@ -95,6 +95,8 @@ static int run_setup(const struct probe_env *env, char *err, size_t errlen)
 	ro.transcript = o->transcript;
 	if (o->output == OUT_JSON)
 		render_setup_json(stdout, sr, &ro);
+	else if (o->output == OUT_HTML)
+		render_setup_html(stdout, sr, &ro);
 	else if (o->explain)
 		render_setup_explain(stdout, sr, &ro);
 	else

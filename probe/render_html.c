@@ -21,6 +21,8 @@
 #include "render.h"
 #include "render_util.h"
 #include "sanitize.h"
+#include "setup.h"
+#include "xmalloc.h"
 
 #define SAFE_MAX 1024             /* bytes of one server string shown */
 
@@ -142,6 +144,24 @@ static const struct {
 	  "announces: clients that trust the announcement will fail." },
 	{ "cert-chain-order", "Some clients fail on certificates sent out of order." },
 	{ "ipv6-unreachable", "IPv6 senders cannot reach this host at all." },
+	{ "setup-no-server", "No candidate answered over TLS, so there is nothing a "
+	  "password may safely be sent to: ask the provider for its submission server." },
+	{ "setup-cert-not-valid", "Clients that verify the certificate will refuse this "
+	  "server under this name; the snippets encrypt without verifying the name." },
+	{ "setup-no-auth", "Without AUTH the server relays only for addresses it trusts "
+	  "already; a relay elsewhere cannot log in." },
+	{ "setup-login-failed", "The user name or password is wrong, or the account may not "
+	  "submit mail: the configuration will not work until the login does." },
+	{ "setup-login-not-tested", "The password was kept back: it is sent only to a "
+	  "server with a valid certificate that offers AUTH after TLS." },
+	{ "setup-config-unsafe", "Something here cannot be written into a configuration file "
+	  "safely, so no snippet was made: write the settings by hand." },
+	{ "setup-srv-not-offered", "The domain says in DNS that it offers no such service "
+	  "(an SRV target of \".\")." },
+	{ "setup-autoconfig-invalid", "The provider's autoconfig document was refused, so "
+	  "mail clients that rely on it will not configure themselves either." },
+	{ "setup-autoconfig-plaintext", "The provider's autoconfig names a server without "
+	  "TLS; it is used only if STARTTLS works there." },
 };
 
 static const char *why_for(const char *code)
@@ -188,7 +208,13 @@ static const char css[] =
 	".card dd{margin:0}"
 	"svg{display:block;width:100%;height:auto}svg.timeline{max-width:36rem}"
 	"svg.validity{max-width:24rem}"
-	"@media (max-width:40rem){table.kv th{width:38%}body{padding:.5rem}}"
+	"table.cands th.port{width:4.5rem}table.cands th.tls{width:7.5rem}"
+	"tr.rec td{background:#dafbe1}ul.reasons{margin:.6rem 0}"
+	"@media (max-width:40rem){table.kv th{width:38%}body{padding:.5rem}"
+	"table.cands thead{display:none}table.cands tr{display:block;"
+	"border-bottom:1px solid var(--bd);padding:.3rem 0}"
+	"table.cands td{display:inline;border:0;padding:0 .4rem 0 0}"
+	"table.cands td.port::before{content:\"port \"}table.cands td:last-child{display:block}}"
 	"pre{white-space:pre-wrap;background:var(--bg2);padding:.6rem;border-radius:6px}"
 	"details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}"
 	"footer{margin-top:2rem;color:var(--mut);font-size:.8rem}"
@@ -379,8 +405,9 @@ static void timeline_single(FILE *f, const struct result *r)
 		        r->t.greeting_ms / 1000);
 }
 
-/* --mx: one row per probed address, the steps stacked along it. */
-static void timeline_rows(FILE *f, const struct result *rs, size_t nr)
+/* --mx: one row per probed address, --setup one per host and port (the
+ * candidates often share an address), the steps stacked along it. */
+static void timeline_rows(FILE *f, const struct result *const *rs, size_t nr, bool by_port)
 {
 	double total = 0, scale;
 
@@ -388,7 +415,7 @@ static void timeline_rows(FILE *f, const struct result *rs, size_t nr)
 		return;
 	for (size_t i = 0; i < nr; i++) {
 		struct phase p[8] = { { 0 } };
-		double e = phases_end(p, phases_of(&rs[i], p, 8));
+		double e = phases_end(p, phases_of(rs[i], p, 8));
 
 		if (e > total)
 			total = e;
@@ -398,12 +425,17 @@ static void timeline_rows(FILE *f, const struct result *rs, size_t nr)
 	        "aria-label=\"Timeline per host\">\n", TL_W, (double)(nr + 1) * TL_ROW + 6);
 	for (size_t i = 0; i < nr; i++) {
 		struct phase p[8] = { { 0 } };
-		size_t n = phases_of(&rs[i], p, 8);
+		size_t n = phases_of(rs[i], p, 8);
 		double y = (double)i * TL_ROW + 4;
 
 		fputs("<text x=\"0\" font-size=\"10\" y=\"", f);
 		fprintf(f, "%.1f\">", y + 12);
-		html_text(f, rs[i].address[0] ? rs[i].address : rs[i].host);
+		if (by_port) {
+			html_text(f, rs[i]->host);
+			fprintf(f, ":%u", (unsigned)rs[i]->port);
+		} else {
+			html_text(f, rs[i]->address[0] ? rs[i]->address : rs[i]->host);
+		}
 		fputs("</text>", f);
 		for (size_t k = 0; k < n; k++) {
 			double w = p[k].ms * scale;
@@ -795,8 +827,13 @@ void render_domain_html(FILE *f, const struct domain_result *d, const struct ren
 		fputs("</tbody></table>\n", f);
 	}
 	if (d->nprobes > 0) {
+		const struct result **rs = xcalloc(d->nprobes, sizeof(*rs));
+
+		for (size_t i = 0; i < d->nprobes; i++)
+			rs[i] = &d->probes[i];
 		fputs("<h2>Timeline</h2>\n", f);
-		timeline_rows(f, d->probes, d->nprobes);
+		timeline_rows(f, rs, d->nprobes, false);
+		free(rs);
 	}
 	for (size_t i = 0; i < d->nprobes; i++) {
 		const struct result *r = &d->probes[i];
@@ -812,6 +849,211 @@ void render_domain_html(FILE *f, const struct domain_result *d, const struct ren
 		fputs("</summary>\n", f);
 		result_body(f, r, now, true);
 		fputs("</details>\n", f);
+	}
+	page_close(f, now);
+}
+
+/* ------------------------------------------------------ --setup page */
+
+static const char *source_word(enum setup_source s)
+{
+	switch (s) {
+	case SRC_SRV:        return "SRV record";
+	case SRC_AUTOCONFIG: return "autoconfig";
+	case SRC_GUESS:      return "guess";
+	default:             return "MX host";
+	}
+}
+
+/* The decision first: what to configure, or why nothing qualifies. */
+static void setup_verdict(FILE *f, const struct setup_result *sr)
+{
+	char line[400];
+
+	fprintf(f, "<header class=\"verdict %s\"><h1>%s: relay setup for ", st_class(sr->status),
+	        status_title(sr->status));
+	html_text(f, sr->address);
+	fputs("</h1>", f);
+	if (sr->rec >= 0) {
+		const struct setup_candidate *c = &sr->cand[sr->rec];
+
+		fputs("<p id=\"recommended\">Recommended: <strong class=\"mono\">", f);
+		html_text(f, c->host);
+		snprintf(line, sizeof(line), "</strong> port %u, %s", (unsigned)c->port,
+		         mode_word(c->mode));
+		fputs(line, f);
+		if (sr->mechanism[0]) {
+			fputs(", AUTH ", f);
+			html_text(f, sr->mechanism);
+			fputs(" as ", f);
+			html_text(f, sr->user);
+		}
+		fputs("</p>", f);
+	} else {
+		fputs("<p id=\"recommended\">No recommendation: ", f);
+		html_text(f, sr->missing);
+		fputs("</p>", f);
+	}
+	fprintf(f, "<p>%s</p></header>\n", status_sentence(sr->status));
+	if (sr->rec >= 0 && sr->nreasons > 0) {
+		fputs("<ul class=\"reasons\">\n", f);
+		for (size_t i = 0; i < sr->nreasons && i < SETUP_MAX_REASONS; i++) {
+			fputs("<li>", f);
+			html_text(f, sr->reasons[i]);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
+	}
+	if (sr->rec >= 0) {
+		bool verified = render_setup_size(line, sizeof(line), sr, true);
+
+		fputs("<p class=\"meta\">Size: ", f);
+		if (verified)
+			fputs("verified at MAIL FROM: ", f);
+		html_text(f, line);
+		fputs("</p>\n", f);
+	}
+}
+
+static void setup_html_discovery(FILE *f, const struct setup_result *sr)
+{
+	if (sr->ndisc == 0)
+		return;
+	fputs("<h2>Discovery</h2>\n<table><thead><tr><th>source</th><th>asked</th>"
+	      "<th>answer</th></tr></thead><tbody>\n", f);
+	for (size_t i = 0; i < sr->ndisc && i < SETUP_MAX_DISCOVERY; i++) {
+		fputs("<tr><td>", f);
+		html_text(f, sr->disc[i].source);
+		fputs("</td><td class=\"mono\">", f);
+		html_text(f, sr->disc[i].name);
+		fputs("</td><td>", f);
+		html_text(f, sr->disc[i].answer);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* One row per host:port tried, the recommended one marked. */
+static void setup_candidates(FILE *f, const struct setup_result *sr)
+{
+	fprintf(f, "<h2>Candidates tried (%zu)</h2>\n", sr->ncand);
+	if (sr->cand_dropped)
+		fprintf(f, "<p class=\"meta\">More were found than the limit of %d: %zu not "
+		        "probed.</p>\n", SETUP_MAX_CANDIDATES, sr->cand_dropped);
+	if (sr->ncand == 0) {
+		fputs("<p>No server was found to try.</p>\n", f);
+		return;
+	}
+	fputs("<table class=\"cands\"><thead><tr><th>host</th><th class=\"port\">port</th>"
+	      "<th class=\"tls\">TLS</th><th>result</th></tr></thead><tbody>\n", f);
+	for (size_t i = 0; i < sr->ncand && i < SETUP_MAX_CANDIDATES; i++) {
+		const struct setup_candidate *c = &sr->cand[i];
+		bool rec = (int)i == sr->rec;
+
+		fprintf(f, "<tr class=\"cand%s\"><td class=\"mono\">", rec ? " rec" : "");
+		html_text(f, c->host);
+		fprintf(f, "</td><td class=\"port\">%u</td><td class=\"tls\">%s</td><td>",
+		        (unsigned)c->port, mode_word(c->mode));
+		if (rec)
+			fputs("<strong>recommended</strong>, ", f);
+		html_text(f, c->verdict);
+		fputs("<br><span class=\"meta\">", f);
+		if (c->via[0])
+			html_text(f, c->via);
+		else
+			html_ours(f, source_word(c->source));
+		fputs("</span>", f);
+		if (c->login != NULL && c->login->auth.tested) {
+			fprintf(f, "<br>login %s (", c->login->auth.accepted ? "accepted" : "refused");
+			html_text(f, c->login->auth.mechanism);
+			fputs("): ", f);
+			html_text(f, c->login->auth.reply ? c->login->auth.reply : "");
+		}
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* A snippet line by line: the sanitiser shows a newline as \x0A, and a
+ * snippet is lines to paste. */
+static void snippet_lines(FILE *f, const char *s)
+{
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+
+		san_write(f, SAN_HTML, s, n);
+		fputc('\n', f);
+		s += n + (nl != NULL);
+	}
+}
+
+static void setup_html_snippets(FILE *f, const struct setup_result *sr)
+{
+	const char *const names[3] = { "curl", "Postfix (relay client)", "msmtp" };
+	const char *const text[3] = { sr->config_curl, sr->config_postfix, sr->config_msmtp };
+
+	if (!text[0] && !text[1] && !text[2])
+		return;
+	fputs("<h2>Configuration</h2>\n<p>The password is a placeholder: it is never written "
+	      "here.</p>\n", f);
+	for (int i = 0; i < 3; i++) {
+		if (text[i] == NULL)
+			continue;
+		fputs("<h3>", f);
+		html_ours(f, names[i]);
+		fputs("</h3>\n<pre class=\"snippet\">", f);
+		snippet_lines(f, text[i]);
+		fputs("</pre>\n", f);
+	}
+}
+
+/* Each candidate's light probe (and its login connection) as the single
+ * page draws it, folded; the recommended one and failures open. */
+static void setup_probes(FILE *f, const struct setup_result *sr, time_t now)
+{
+	for (size_t i = 0; i < sr->ncand && i < SETUP_MAX_CANDIDATES; i++) {
+		const struct setup_candidate *c = &sr->cand[i];
+		const struct result *r = &c->r;
+
+		fprintf(f, "<details%s><summary>%s: ", (int)i == sr->rec ? " open" : "",
+		        status_title(r->status));
+		html_text(f, c->host);
+		fprintf(f, " port %u, %s</summary>\n", (unsigned)c->port, mode_word(c->mode));
+		result_body(f, r, now, true);
+		if (c->login != NULL) {
+			fputs("<h3>Login connection</h3>\n", f);
+			findings_list(f, c->login->findings, c->login->nfindings);
+			section_explain(f, c->login);
+		}
+		fputs("</details>\n", f);
+	}
+}
+
+void render_setup_html(FILE *f, const struct setup_result *sr, const struct render_opts *o)
+{
+	time_t now = sr->ncand ? sr->cand[0].r.started : 0;
+
+	(void)o;
+	if (now == 0)
+		now = time(NULL);
+	page_open(f, sr->address, sr->status);
+	setup_verdict(f, sr);
+	fputs("<h2>Findings</h2>\n", f);
+	findings_list(f, sr->findings, sr->nfindings);
+	setup_candidates(f, sr);
+	setup_html_snippets(f, sr);
+	setup_html_discovery(f, sr);
+	if (sr->ncand > 0) {
+		const struct result *rs[SETUP_MAX_CANDIDATES];
+		size_t n = 0;
+
+		for (; n < sr->ncand && n < SETUP_MAX_CANDIDATES; n++)
+			rs[n] = &sr->cand[n].r;
+		fputs("<h2>Timeline</h2>\n", f);
+		timeline_rows(f, rs, n, true);
+		fputs("<h2>Each candidate</h2>\n", f);
+		setup_probes(f, sr, now);
 	}
 	page_close(f, now);
 }

@@ -42,26 +42,33 @@ static void snippets(FILE *f, const struct setup_result *sr, bool headed)
 	}
 }
 
-static void size_line(FILE *f, const struct setup_result *sr, const struct render_opts *o)
+bool render_setup_size(char *out, size_t outsz, const struct setup_result *sr, bool unicode)
 {
 	const struct setup_candidate *c = &sr->cand[sr->rec];
 	const struct result *lr = c->login;
-	char line[600];
 
-	if (lr != NULL && lr->size.checked) {
+	if (lr != NULL && lr->size.checked && lr->size.verified_known) {
 		struct size_info v = lr->size;
 
-		if (v.verified_known) {
-			v.advertised = v.has_limit = true;
-			v.limit = v.verified;
-			size_compute(&v, v.reserve);
-			render_size_sentence(line, sizeof(line), &v, o->unicode);
-			fprintf(f, "  Size:      verified at MAIL FROM: ");
-			render_wrap(f, line, 39, 13);
-			return;
-		}
+		v.advertised = v.has_limit = true;
+		v.limit = v.verified;
+		size_compute(&v, v.reserve);
+		render_size_sentence(out, outsz, &v, unicode);
+		return true;
 	}
-	render_size_sentence(line, sizeof(line), &c->r.size, o->unicode);
+	render_size_sentence(out, outsz, &c->r.size, unicode);
+	return false;
+}
+
+static void size_line(FILE *f, const struct setup_result *sr, const struct render_opts *o)
+{
+	char line[600];
+
+	if (render_setup_size(line, sizeof(line), sr, o->unicode)) {
+		fprintf(f, "  Size:      verified at MAIL FROM: ");
+		render_wrap(f, line, 39, 13);
+		return;
+	}
 	fputs("  Size:      ", f);
 	render_wrap(f, line, 13, 13);
 }

@@ -148,6 +148,58 @@ check("mx: domain-verdict", "example.test" in dom and "MX hosts" in dom, dom[:30
 check("mx: rows-per-host", dom.count("<details") >= 2 and "Timeline per host" in dom,
       dom.count("<details"))
 
+# 3b. The relay setup assistant (--setup): the decision first, the
+# candidates tried as a table (the suite's Postfix on its SRV ports), the
+# snippets, then each candidate drawn as the single page draws a probe.
+smtps, sub = PORTS["relay_smtps"], PORTS["relay_submission"]
+path, html = write_page("setup", ["--cafile", CA, "--resolver", DNS, "--timeout", "5",
+                                  "--setup", ENV["setup_user"]], 0)
+self_contained("setup", html)
+dom = dom_of(path)
+check("setup: chromium-loaded", "</html>" in dom and "<body" in dom, dom[:200])
+check("setup: verdict-first",
+      re.search(r'<body>\s*<header class="verdict st-ok"><h1>OK: relay setup for '
+                r'you@example\.test</h1><p id="recommended">Recommended: <strong[^>]*>'
+                r'mx1\.test</strong> port %d, implicit TLS' % smtps, dom) is not None,
+      dom[dom.find("<body"):][:400])
+check("setup: reasons", "RFC 8314" in dom and "found by SRV" in dom)
+rows = re.findall(r'<tr class="cand( rec)?"><td class="mono">([^<]*)</td><td class="port">'
+                  r'(\d+)</td><td class="tls">([^<]*)</td><td>(.*?)</td></tr>', dom)
+byport = {(h, int(p)): (bool(r), m, res) for r, h, p, m, res in rows}
+check("setup: candidate-rows", 0 < len(rows) <= 12 and
+      byport.get(("mx1.test", smtps), (0,))[:2] == (True, "implicit TLS") and
+      byport.get(("mx1.test", sub), (0,))[:2] == (False, "STARTTLS") and
+      byport.get(("mx1.test", PORTS["submission"]), (0,))[:2] == (False, "STARTTLS"),
+      [(h, p, r, m) for r, h, p, m, _ in rows])
+check("setup: candidate-results", all("usable: " in byport.get(("mx1.test", p), (0, 0, ""))[2]
+                                      for p in (smtps, sub, PORTS["submission"])) and
+      any("not usable: " in v[2] for v in byport.values()), [v[2][:60] for v in byport.values()])
+check("setup: recommended-settings", "relayhost = [mx1.test]:%d" % smtps in dom and
+      "smtp_tls_wrappermode = yes" in dom and "YOUR-PASSWORD" in dom and
+      "smtps://mx1.test:%d" % smtps in dom, re.findall(r'<pre class="snippet">.{0,200}', dom))
+check("setup: per-candidate-sections",
+      re.search(r"<details open=\"\"><summary>OK: mx1\.test port %d, implicit TLS" % smtps,
+                dom) is not None and dom.count('class="card"') >= 2 and
+      "EHLO after TLS" in dom and "Timeline per host" in dom and
+      "mx1.test:%d" % sub in dom, re.findall(r"<summary>[^<]*", dom)[:4])
+check("setup: no-script-in-dom", "<body" in dom and "<script" not in dom)
+for w in (1280, 375):
+    check("setup: screenshot-%d" % w, shot(path, "setup", w))
+
+# Nothing usable (the server has no TLS): exit 2, why first, no snippets.
+path, html = write_page("setup-notls", ["--cafile", CA, "--resolver", DNS, "--timeout", "5",
+                                        "--setup", "you@notls.test"], 2)
+self_contained("setup-notls", html)
+dom = dom_of(path)
+check("setup-notls: why-first",
+      re.search(r'<header class="verdict st-critical"><h1>CRITICAL: relay setup for '
+                r'you@notls\.test</h1><p id="recommended">No recommendation: [^<]*without TLS',
+                dom) is not None, dom[dom.find("<body"):][:400])
+check("setup-notls: finding-with-why", "setup-no-server" in dom and
+      "nothing a password may safely be sent to" in dom)
+check("setup-notls: no-snippets", "No recommendation" in dom and
+      '<pre class="snippet">' not in dom and "YOUR-PASSWORD" not in dom)
+
 # 4. A hostile server: markup, a javascript: URL, an image that would call
 # home, bidi and control characters, in the greeting, EHLO and certificate.
 hits = []
@@ -217,7 +269,7 @@ check("hostile: no-request-left-the-page", hits == [], hits)
 # script) frames each report at each width and writes scrollWidth into its
 # own DOM, served over loopback so the frames are same-origin.
 wrap = os.path.join(TMP, "wrap.html")
-pages = ["postfix.html", "mx.html", "hostile.html"]
+pages = ["postfix.html", "mx.html", "hostile.html", "setup.html"]
 with open(wrap, "w") as f:
     f.write("<!DOCTYPE html><html><body><div id=out>pending</div>")
     for p in pages:
@@ -250,7 +302,7 @@ out, err = chromium(["--virtual-time-budget=5000", "--dump-dom",
                      "http://127.0.0.1:%d/wrap.html" % web.server_address[1]])
 web.shutdown()
 m = re.search(r"RESULT ([^<]*)", out or "")
-check("width: measured", m is not None and m.group(1).count("=") == 6, (out or err)[:300])
+check("width: measured", m is not None and m.group(1).count("=") == 2 * len(pages), (out or err)[:300])
 for item in (m.group(1).split() if m else []):
     name, sizes = item.split("=")
     sw, cw = (int(x) for x in sizes.split("/"))
