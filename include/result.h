@@ -334,6 +334,11 @@ void findings_clear(struct finding *f, size_t *n);
 /* Computes r->status from the findings (info never changes it). */
 enum status result_finish(struct result *r);
 
+/* The address a result is about: the one its dialogue ran on, else the
+ * last one it tried (every connection failed); "" when it got no further
+ * than DNS. *family (may be NULL) is AF_INET, AF_INET6 or 0 with it. */
+const char *result_addr(const struct result *r, int *family);
+
 /* Appends a transcript line (bytes copied, cut at RESULT_MAX_LINE). */
 void result_transcript(struct result *r, double t_ms, char dir,
                        const char *line, size_t len);

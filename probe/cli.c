@@ -653,8 +653,9 @@ const struct cli_opt cli_opts[] = {
 	{ "mx", 0, NULL, opt_mx, CLI_G_CONN,
 	  "look up the domain's MX hosts and probe each" },
 	{ "all-addresses", 0, NULL, opt_alladdr, CLI_G_CONN,
-	  "with --mx: probe every address of every MX host\n"
-	  "(default: the first that answers)" },
+	  "probe every address of the host (with --mx: of every\n"
+	  "MX host), each reported on its own (default: the first\n"
+	  "that answers)" },
 	{ "helo", 0, "NAME", opt_helo, CLI_G_CONN,
 	  "name sent in EHLO/HELO (default: this host's FQDN)" },
 	{ "resolver", 0, "IP[:PORT]", opt_resolver, CLI_G_CONN,
@@ -974,10 +975,6 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	}
 	if (o->concurrency == 0)
 		o->concurrency = o->targets_file ? 64 : 16;
-	if (o->all_addresses && o->targets_file && !o->mx && o->serve == NULL) {
-		snprintf(err, errlen, "--all-addresses with -f needs --mx");
-		return CLI_ERROR;
-	}
 	if (o->shard_n > 0 && o->targets_file == NULL) {
 		snprintf(err, errlen, "--shard needs -f: it splits a target list between runs");
 		return CLI_ERROR;
@@ -1075,12 +1072,13 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			snprintf(err, errlen, "bad target: %s", e2);
 			return CLI_ERROR;
 		}
-		/* A host target is probed on the first address that answers;
-		 * every address is only laid out for MX hosts so far. Say so
-		 * rather than ignore the option. */
-		if (o->all_addresses && !o->mx && !t.mail_domain) {
-			snprintf(err, errlen, "--all-addresses works with --mx (or a user@domain "
-			         "target), not with the host target '%s'", o->targets[i]);
+		/* One page holds one probe or one domain: a host's addresses
+		 * would be pages of their own. */
+		if (o->all_addresses && !o->mx && !t.mail_domain && !t.literal &&
+		    o->output == OUT_HTML) {
+			snprintf(err, errlen, "-o html shows one probe or one domain: --all-addresses "
+			         "on the host '%s' works with -o text, json, nagios or prometheus",
+			         o->targets[i]);
 			return CLI_ERROR;
 		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {

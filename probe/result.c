@@ -230,3 +230,19 @@ enum tev tline_type(const struct tline *t)
 		return TEV_NONE;
 	return t->ev != NULL ? t->ev->type : TEV_NOTE;
 }
+
+const char *result_addr(const struct result *r, int *family)
+{
+	const struct attempt *a;
+
+	if (r->address[0] != '\0' || r->nattempts == 0) {
+		if (family != NULL)
+			*family = r->address[0] != '\0' ? r->family : 0;
+		return r->address;
+	}
+	a = &r->attempts[r->nattempts - 1 < RESULT_MAX_ATTEMPTS ? r->nattempts - 1 :
+	                 RESULT_MAX_ATTEMPTS - 1];
+	if (family != NULL)
+		*family = a->family;
+	return a->address;
+}
