@@ -40,6 +40,7 @@ struct probe_params {
 	const char *password;            /* read once by cli_parse; NULL: none */
 	const char *auth_mech;           /* NULL: the strongest offered */
 	bool allow_plaintext_auth;
+	bool size_check;                 /* --size-check: MAIL FROM ... SIZE=N, RSET */
 	const char *mail_from;           /* NULL: no --from */
 	const char *const *rcpt;
 	size_t nrcpt;

@@ -38,6 +38,10 @@ void render_date(char *out, size_t outsz, time_t t);
 void render_human(char *out, size_t outsz, uint64_t bytes, bool decimal_first);
 /* The SIZE sentence of the Limits section. */
 void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bool unicode);
+/* What --size-check proved (s->checked), one sentence for people. The
+ * note is ours (a reply code and the sender we used), already safe. */
+void render_size_check_sentence(char *out, size_t outsz, const struct size_info *s,
+                                bool unicode);
 
 /* Writes text (already safe) starting at column col, wrapping at
  * RENDER_WIDTH; continuation lines are indented by indent. Ends the line. */

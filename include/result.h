@@ -68,9 +68,11 @@ struct size_info {
 	/* --size-check: what MAIL FROM ... SIZE=N proved (RFC 1870). */
 	bool checked;                     /* the check ran */
 	bool verified_known;              /* some SIZE=N was accepted */
-	uint64_t verified;                /* the largest SIZE=N accepted */
+	uint64_t verified;                /* the largest SIZE=N accepted (up to the advertised limit) */
+	uint64_t refused;                 /* the smallest SIZE=N refused as too big, 0 none */
 	int enforced;                     /* 1 refused above the limit at MAIL, 0 not, -1 unknown */
 	unsigned pairs;                   /* MAIL/RSET pairs sent */
+	char note[160];                   /* why the check could not tell, "" */
 };
 
 struct cert_info {

@@ -183,6 +183,7 @@ FLAG_HANDLER(opt_mtasts, mta_sts)
 FLAG_HANDLER(opt_tlsversions, tls_versions)
 FLAG_HANDLER(opt_injection, starttls_injection)
 FLAG_HANDLER(opt_chktls, check_tls_required)
+FLAG_HANDLER(opt_sizecheck, size_check)
 FLAG_HANDLER(opt_plainauth, allow_plaintext_auth)
 FLAG_HANDLER(opt_ipv4, only4)
 FLAG_HANDLER(opt_ipv6, only6)
@@ -722,6 +723,10 @@ const struct cli_opt cli_opts[] = {
 	  "test MAIL FROM:<ADDR> (\"\" for <>), then RSET" },
 	{ "rcpt", 0, "ADDR", opt_rcpt, CLI_G_AUTH,
 	  "test RCPT TO:<ADDR> after --from, repeatable" },
+	{ "size-check", 0, NULL, opt_sizecheck, CLI_G_AUTH,
+	  "verify the size limit: MAIL FROM ... SIZE=N at the\n"
+	  "limit and one byte over (bisection without SIZE, at\n"
+	  "most 12 MAIL/RSET pairs, after --auth); never DATA" },
 	/* Relay setup assistant */
 	{ "setup", 0, "ADDRESS", opt_setup, CLI_G_SETUP,
 	  "find the submission server for ADDRESS (SRV,\n"
@@ -895,6 +900,12 @@ static int cli_check_tests(struct options *o, char *err, size_t errlen)
 	if (o->auth_mech != NULL && auth_mech_parse(o->auth_mech) == AUTH_MECH_NONE) {
 		snprintf(err, errlen, "bad --auth-mech '%.40s': want SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN",
 		         o->auth_mech);
+		return -1;
+	}
+	if (o->size_check && o->mx) {
+		/* An MX refuses nothing by size from us that it would not refuse
+		 * from anyone: per host, not per domain. */
+		snprintf(err, errlen, "--size-check probes one server: give the host, not --mx");
 		return -1;
 	}
 	if (o->mode_set && o->mode == TLS_MODE_NONE && (o->tls_versions || o->starttls_injection)) {

@@ -89,6 +89,7 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->password = o->password;
 	p->auth_mech = o->auth_mech;
 	p->allow_plaintext_auth = o->allow_plaintext_auth;
+	p->size_check = o->size_check;
 	p->mail_from = o->mail_from;
 	p->rcpt = o->rcpt;
 	p->nrcpt = o->nrcpt;
@@ -402,6 +403,8 @@ void probe_start(struct probe *p)
 		plan.steps |= SESSION_STEP_TLSREQ;
 	if (o->auth_user != NULL)
 		plan.steps |= SESSION_STEP_AUTH;
+	if (o->size_check)
+		plan.steps |= SESSION_STEP_SIZE;
 	if (o->mail_from != NULL)
 		plan.steps |= SESSION_STEP_ENVELOPE;
 	p->t0 = plan.t0 = loop_now();

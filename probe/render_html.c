@@ -657,6 +657,10 @@ static void section_limits(FILE *f, const struct result *r)
 		snprintf(s, sizeof(s), "%s bytes (base64-encoded in the message)", n);
 		kv_row(f, "largest attachment", s);
 	}
+	if (r->size.checked) {
+		render_size_check_sentence(s, sizeof(s), &r->size, true);
+		kv_row(f, "size check", s);
+	}
 	fputs("</tbody></table>\n", f);
 }
 

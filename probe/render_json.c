@@ -113,7 +113,48 @@ static void put_ehlo(struct jsonw *w, const char *k, const struct ehlo_info *e)
 	jsonw_obj_end(w);
 }
 
-static void put_size(struct jsonw *w, const struct size_info *s)
+static void key_bytes(struct jsonw *w, const char *key, bool known, uint64_t v)
+{
+	jsonw_key(w, key);
+	if (known)
+		jsonw_uint(w, v);
+	else
+		jsonw_null(w);
+}
+
+/* --size-check: what MAIL FROM ... SIZE=N proved; the attachment limit
+ * from the verified figure. */
+static void put_size_check(struct jsonw *w, const struct size_info *s)
+{
+	struct size_info v = *s;
+
+	jsonw_key(w, "check");
+	if (!s->checked) {
+		jsonw_null(w);
+		return;
+	}
+	if (v.verified_known) {
+		v.has_limit = true;
+		v.limit = v.verified;
+		size_compute(&v, v.reserve);
+	}
+	jsonw_obj_begin(w);
+	key_bytes(w, "verified", s->verified_known, s->verified);
+	key_bytes(w, "refused", s->refused > 0, s->refused);
+	jsonw_key(w, "enforced");
+	if (s->enforced < 0)
+		jsonw_null(w);
+	else
+		jsonw_bool(w, s->enforced == 1);
+	jsonw_key(w, "pairs");
+	jsonw_uint(w, s->pairs);
+	key_bytes(w, "max_attachment_base64", v.verified_known, v.max_attachment_base64);
+	jsonw_key(w, "note");
+	jsonw_str(w, s->note[0] ? s->note : NULL);
+	jsonw_obj_end(w);
+}
+
+void render_json_size(struct jsonw *w, const struct size_info *s)
 {
 	jsonw_key(w, "size");
 	jsonw_obj_begin(w);
@@ -135,6 +176,7 @@ static void put_size(struct jsonw *w, const struct size_info *s)
 		jsonw_uint(w, s->max_attachment_binary);
 	else
 		jsonw_null(w);
+	put_size_check(w, s);
 	jsonw_obj_end(w);
 }
 
@@ -516,7 +558,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 		jsonw_null(w);
 	jsonw_obj_end(w);
 
-	put_size(w, &r->size);
+	render_json_size(w, &r->size);
 
 	jsonw_key(w, "auth");
 	jsonw_obj_begin(w);

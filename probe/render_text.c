@@ -564,6 +564,12 @@ static void limits(FILE *f, const struct result *r, const struct render_opts *o)
 	else
 		render_size_sentence(buf, sizeof(buf), &r->size, o->unicode);
 	field(f, "SIZE", buf);
+	if (r->size.checked) {
+		struct safe_str t;
+
+		render_size_check_sentence(buf, sizeof(buf), &r->size, o->unicode);
+		field(f, "size check", safe(&t, buf));
+	}
 }
 
 static const char *tlsv_word(enum tlsver_state v)

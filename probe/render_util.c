@@ -134,6 +134,47 @@ void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bo
 	         lim, lh, unicode ? "\u2248" : "~", att, ah, res, bin, bh);
 }
 
+void render_size_check_sentence(char *out, size_t outsz, const struct size_info *s,
+                                bool unicode)
+{
+	char v[32], rf[32], att[32], ah[48], pairs[48];
+	struct size_info c = *s;
+
+	snprintf(pairs, sizeof(pairs), "%u MAIL/RSET pair%s", s->pairs, s->pairs == 1 ? "" : "s");
+	if (s->enforced < 0) {
+		snprintf(out, outsz, "could not be verified: %s (%s)",
+		         s->note[0] ? s->note : "no answer about the size", pairs);
+		return;
+	}
+	if (s->enforced == 0) {
+		if (s->verified_known) {
+			render_thousands(v, sizeof(v), s->verified);
+			snprintf(out, outsz, "not enforced at MAIL FROM: SIZE=%s (the advertised limit) "
+			         "and one byte more were both accepted, so a too-large message is "
+			         "refused only after it is sent (%s)", v, pairs);
+		} else {
+			snprintf(out, outsz, "not enforced at MAIL FROM: even SIZE=1 TiB was accepted; "
+			         "a limit, if any, applies only after the message is sent (%s)", pairs);
+		}
+		return;
+	}
+	render_thousands(rf, sizeof(rf), s->refused);
+	if (!s->verified_known) {
+		snprintf(out, outsz, "every SIZE tried was refused as too big, down to %s bytes (%s)",
+		         rf, pairs);
+		return;
+	}
+	c.has_limit = true;
+	c.limit = s->verified;
+	size_compute(&c, c.reserve);
+	render_thousands(v, sizeof(v), s->verified);
+	render_thousands(att, sizeof(att), c.max_attachment_base64);
+	render_human(ah, sizeof(ah), c.max_attachment_base64, true);
+	snprintf(out, outsz, "verified at MAIL FROM: SIZE=%s accepted, SIZE=%s refused as too "
+	         "big (%s); largest attachment %s %s bytes (%s) as base64",
+	         v, rf, pairs, unicode ? "\u2248" : "~", att, ah);
+}
+
 /* Display columns of a UTF-8 string: one per code point (no East Asian
  * wide characters in what we print ourselves). */
 static int ucols(const char *s, size_t n)

@@ -59,6 +59,8 @@ static const struct state_def {
 	[SMTP_ST_MAIL]         = { "the reply to MAIL FROM", steps_on_envelope },
 	[SMTP_ST_RCPT]         = { "the reply to RCPT TO", steps_on_envelope },
 	[SMTP_ST_RSET]         = { "the reply to RSET", steps_on_envelope },
+	[SMTP_ST_SIZE_MAIL]    = { "the reply to MAIL FROM ... SIZE=", steps_on_size },
+	[SMTP_ST_SIZE_RSET]    = { "the reply to RSET", steps_on_size },
 	[SMTP_ST_LEGACY]       = { "the server's answer to a legacy ClientHello", NULL },
 	[SMTP_ST_INJECT_QUIT]  = { "the first reply inside TLS", on_inject_reply },
 	[SMTP_ST_DONE]         = { "", NULL },

@@ -37,6 +37,8 @@ enum smtp_state {
 	SMTP_ST_MAIL,             /* SESSION_STEP_ENVELOPE */
 	SMTP_ST_RCPT,
 	SMTP_ST_RSET,
+	SMTP_ST_SIZE_MAIL,        /* SESSION_STEP_SIZE: MAIL FROM ... SIZE=N */
+	SMTP_ST_SIZE_RSET,
 	SMTP_ST_LEGACY,           /* plan.legacy_hello: waiting for a ServerHello */
 	SMTP_ST_INJECT_QUIT,      /* plan.inject: the first reply inside TLS */
 	SMTP_ST_DONE
@@ -55,6 +57,15 @@ struct auth_state {
 
 struct envelope_state {
 	size_t rcpt_i;                /* the RCPT TO being answered */
+};
+
+/* --size-check: the MAIL/RSET pairs (smtp_steps.c). */
+struct size_state {
+	uint64_t n;                   /* SIZE=N of the pair in flight */
+	uint64_t lo, hi;              /* largest accepted, smallest refused as too big; 0 none */
+	int phase;                    /* enum size_phase in smtp_steps.c */
+	bool pipelined;               /* MAIL and RSET in one write (PIPELINING) */
+	const char *from;             /* the reverse-path: --from, an address login, or "" */
 };
 
 /* plan.legacy_hello: the answer to the hand-written ClientHello. */
@@ -99,6 +110,7 @@ struct smtp_session {
 	unsigned steps_done;          /* enum session_step bits started */
 	struct auth_state auth;
 	struct envelope_state envelope;
+	struct size_state size;
 	struct legacy_state legacy;
 	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
 	size_t nsecrets;
@@ -127,6 +139,7 @@ void steps_before_tls(struct smtp_session *s);
 void steps_post(struct smtp_session *s);
 void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep);
+void steps_on_size(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_wipe(struct smtp_session *s);
 

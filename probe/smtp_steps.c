@@ -5,6 +5,7 @@
  * smtp_session_int.h; a new step gets a row in step_table below. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +417,196 @@ void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 	}
 }
 
+/* ---- --size-check: MAIL FROM ... SIZE=N and RSET, never DATA ---- */
+
+/* RFC 1870 6.1: a server that enforces its fixed limit refuses a MAIL
+ * whose SIZE= exceeds it, with 552 (RFC 3463: 5.3.4, "message too big for
+ * system"). So SIZE=limit and SIZE=limit+1 show whether the limit is
+ * enforced at MAIL, without a byte of message; where no limit is
+ * advertised, bisection finds the one enforced. Each MAIL is undone by
+ * RSET; with PIPELINING both go in one write. */
+#define SIZE_PAIRS_MAX 12
+#define SIZE_HUGE ((uint64_t)1 << 40)   /* 1 TiB: accepted, nothing is enforced at MAIL */
+
+enum size_phase {
+	SZ_AT_LIMIT,                  /* SIZE=limit: should be accepted */
+	SZ_OVER_LIMIT,                /* SIZE=limit+1: refused when enforced at MAIL */
+	SZ_HUGE,                      /* no limit advertised: is anything refused? */
+	SZ_BISECT                     /* between lo (accepted) and hi (refused) */
+};
+
+enum size_answer { SZ_ACCEPTED, SZ_TOO_BIG, SZ_OTHER };
+
+static enum size_answer size_answer(const struct smtp_reply *rep)
+{
+	if (rep->code / 100 == 2)
+		return SZ_ACCEPTED;
+	if (rep->code == 552 || strncmp(rep->enhanced, "5.3.4", 6) == 0)
+		return SZ_TOO_BIG;
+	return SZ_OTHER;
+}
+
+static void size_pair(struct smtp_session *s, uint64_t n)
+{
+	char cmd[320];
+
+	s->size.n = n;
+	s->r->size.pairs++;
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%.255s> SIZE=%llu", s->size.from, (unsigned long long)n);
+	sess_set_state(s, SMTP_ST_SIZE_MAIL);
+	if (!sess_send_cmd(s, cmd) || (s->size.pipelined && !sess_send_cmd(s, "RSET")))
+		sess_finish(s);
+}
+
+/* The next SIZE=N between lo and hi: a factor of 16 down from the top
+ * while nothing was accepted, the geometric middle while they are far
+ * apart, then the arithmetic one; 0 when the answer is close enough
+ * (within 1 in 1,000, or exact). */
+static uint64_t size_next(const struct size_state *z)
+{
+	if (z->hi <= z->lo + 1 || (z->lo > 0 && z->hi - z->lo <= z->lo / 1000))
+		return 0;
+	if (z->lo == 0)
+		return z->hi > 16 * 1024 ? z->hi / 16 : z->hi / 2;
+	if (z->hi / z->lo >= 4) {
+		uint64_t m = (uint64_t)sqrt((double)z->lo * (double)z->hi);
+
+		if (m > z->lo && m < z->hi)
+			return m;
+	}
+	return z->lo + (z->hi - z->lo) / 2;
+}
+
+static void size_done(struct smtp_session *s)
+{
+	struct size_info *sz = &s->r->size;
+
+	sz->verified_known = s->size.lo > 0;
+	sz->verified = s->size.lo;
+	sz->refused = s->size.hi;
+	if (sz->enforced == 1 && sz->has_limit && sz->verified_known &&
+	    sz->verified < sz->limit)
+		result_add(s->r, SEV_WARNING, "size-advertised-mismatch",
+		           "the server advertises SIZE %llu but refuses SIZE=%llu at MAIL FROM; "
+		           "the largest it accepted is %llu bytes: clients sizing messages by "
+		           "the advertised limit will see them bounced",
+		           (unsigned long long)sz->limit, (unsigned long long)sz->refused,
+		           (unsigned long long)sz->verified);
+	steps_post(s);
+}
+
+static bool size_start(struct smtp_session *s)
+{
+	const struct probe_params *o = s->p;
+	struct size_info *sz = &s->r->size;
+	const struct ehlo_info *e = s->r->ehlo_auth.present ? &s->r->ehlo_auth :
+	                            s->r->ehlo_tls.present ? &s->r->ehlo_tls : &s->r->ehlo;
+
+	memset(&s->size, 0, sizeof(s->size));
+	sz->checked = true;
+	sz->enforced = -1;
+	s->size.pipelined = smtp_ehlo_find(e, "PIPELINING") != NULL;
+	/* A submission server wants its user's address; an MX takes <>. */
+	s->size.from = o->mail_from != NULL ? o->mail_from :
+	               o->auth_user != NULL && s->r->auth.accepted && strchr(o->auth_user, '@') &&
+	               strlen(o->auth_user) < 256 ? o->auth_user : "";
+	if (sz->has_limit && sz->limit < SIZE_HUGE) {
+		s->size.phase = SZ_AT_LIMIT;
+		size_pair(s, sz->limit);
+	} else {
+		s->size.phase = SZ_HUGE;
+		size_pair(s, SIZE_HUGE);
+	}
+	return true;
+}
+
+/* The MAIL's answer decides the next pair; RSET's only lets it go out. */
+static void size_on_mail(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct size_state *z = &s->size;
+	struct size_info *sz = &s->r->size;
+	enum size_answer a = size_answer(rep);
+	uint64_t next = 0;
+
+	if (a == SZ_OTHER) {
+		/* 530 (log in first), 550 (sender refused), 451...: not about size. */
+		snprintf(sz->note, sizeof(sz->note), "MAIL FROM:<%.60s> SIZE=%llu was refused with "
+		         "%d%s%s, which is not about the size%s", z->from, (unsigned long long)z->n,
+		         rep->code, rep->enhanced[0] ? " " : "", rep->enhanced,
+		         sz->advertised ? "" : " (SIZE is not advertised)");
+		z->phase = -1;
+		return;
+	}
+	if (a == SZ_ACCEPTED && z->n > z->lo)
+		z->lo = z->n;
+	if (a == SZ_TOO_BIG && (z->hi == 0 || z->n < z->hi))
+		z->hi = z->n;
+	switch (z->phase) {
+	case SZ_AT_LIMIT:
+		if (a == SZ_ACCEPTED) {
+			z->phase = SZ_OVER_LIMIT;
+			next = z->n + 1;
+		} else {
+			z->phase = SZ_BISECT;          /* its own limit refused: find the real one */
+			sz->enforced = 1;
+			next = size_next(z);
+		}
+		break;
+	case SZ_OVER_LIMIT:
+		sz->enforced = a == SZ_TOO_BIG ? 1 : 0;
+		if (a == SZ_ACCEPTED) {
+			z->lo = sz->limit;             /* verified up to the advertised limit */
+			result_add(s->r, SEV_INFO, "size-not-enforced-at-mail",
+			           "MAIL FROM with SIZE=%llu, one byte over the advertised limit, was "
+			           "accepted: the limit is enforced only after the message is sent "
+			           "(clients learn of a too-large message after uploading it)",
+			           (unsigned long long)z->n);
+		}
+		break;
+	case SZ_HUGE:
+		if (a == SZ_ACCEPTED) {
+			sz->enforced = 0;
+			z->lo = 0;                     /* no limit verified */
+			result_add(s->r, SEV_INFO, "size-not-enforced-at-mail",
+			           "MAIL FROM with SIZE=%llu (1 TiB) was accepted: no size limit is "
+			           "enforced when the message is announced; a limit, if any, is "
+			           "applied only after the message is sent",
+			           (unsigned long long)z->n);
+		} else {
+			sz->enforced = 1;
+			z->phase = SZ_BISECT;
+			next = size_next(z);
+		}
+		break;
+	default:
+		next = size_next(z);
+		break;
+	}
+	if (sz->pairs >= SIZE_PAIRS_MAX)
+		next = 0;
+	z->n = next;
+}
+
+void steps_on_size(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct size_state *z = &s->size;
+
+	if (sess_busy(s, rep))
+		return;
+	if (s->state == SMTP_ST_SIZE_MAIL) {
+		size_on_mail(s, rep);
+		sess_set_state(s, SMTP_ST_SIZE_RSET);
+		if (!z->pipelined && !sess_send_cmd(s, "RSET"))
+			sess_finish(s);
+		return;
+	}
+	/* RSET answered: the next pair, or the end. */
+	if (z->phase >= 0 && z->n > 0)
+		size_pair(s, z->n);
+	else
+		size_done(s);
+}
+
 /* ---- the step table ---- */
 
 /* The post-EHLO steps in the order they run. start() returns true when
@@ -430,6 +621,7 @@ static const struct step_def {
 } step_table[] = {
 	{ SESSION_STEP_TLSREQ,   true,  tlsreq_start },
 	{ SESSION_STEP_AUTH,     false, auth_start },
+	{ SESSION_STEP_SIZE,     false, size_start },
 	{ SESSION_STEP_ENVELOPE, false, mail_start },
 };
 
