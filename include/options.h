@@ -67,6 +67,12 @@ struct options {
 	const char *setup;               /* --setup ADDRESS, NULL none */
 	unsigned setup_configs;          /* --config LIST (enum setup_config bits), 0 = all */
 	bool size_check;                 /* --size-check */
+	/* Connection controls (swaks / s_client habits). */
+	const char *bind;                /* --bind ADDR: an IP literal */
+	const char *proxy;               /* --proxy socks5://ADDR:PORT */
+	uint16_t tls_version;            /* --tls-version: 0x0303 / 0x0304, 0 any */
+	bool no_sni;                     /* --no-sni */
+	const char *client_cert, *client_key;   /* --client-cert / --client-key */
 };
 
 /* CLI_ERROR_USAGE: like CLI_ERROR, and the usage line follows the message. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
@@ -28,6 +29,7 @@ struct probe_params {
 	const char *helo;                /* the name sent with EHLO/HELO */
 	const char *servername;          /* NULL: the host probed */
 	double timeout_ms, connect_timeout_ms;
+	struct conn_opts conn;           /* --bind, --proxy: every connection alike */
 	const char (*pins)[45];          /* --pin sha256//... values, npins of them */
 	size_t npins;
 	int warn_days, crit_days;        /* certificate expiry thresholds */

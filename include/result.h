@@ -278,6 +278,8 @@ struct result {
 	struct attempt attempts[RESULT_MAX_ATTEMPTS];
 	size_t nattempts;
 	char address[64];                 /* the address the dialogue ran on, "" none */
+	char proxy[80];                   /* --proxy: "socks5://ADDR:PORT", "" direct */
+	char source[64];                  /* --bind: the local address, "" the kernel's choice */
 	int family;                       /* 0 none */
 
 	struct {

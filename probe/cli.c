@@ -15,6 +15,8 @@
 
 #include "auth.h"
 #include "cert.h"
+#include "conn.h"
+#include "ip.h"
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
@@ -184,6 +186,68 @@ FLAG_HANDLER(opt_tlsversions, tls_versions)
 FLAG_HANDLER(opt_injection, starttls_injection)
 FLAG_HANDLER(opt_chktls, check_tls_required)
 FLAG_HANDLER(opt_sizecheck, size_check)
+FLAG_HANDLER(opt_nosni, no_sni)
+
+static int opt_bind(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (ip_literal(arg, NULL) == 0 || arg[0] == '[') {
+		snprintf(err, errlen, "bad --bind '%.60s': want this machine's IPv4 or IPv6 "
+		         "address (no brackets, no name)", arg);
+		return -1;
+	}
+	o->bind = arg;
+	return 0;
+}
+
+static int opt_proxy(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct dns_addr a;
+	uint16_t port;
+
+	if (strncasecmp(arg, "socks5h://", 10) == 0) {
+		snprintf(err, errlen, "--proxy socks5h:// is not supported: smtp-probe resolves "
+		         "names itself (--resolver) and asks the proxy for the address; use "
+		         "socks5://");
+		return -1;
+	}
+	if (conn_proxy_parse(arg, &a, &port) != 0) {
+		snprintf(err, errlen, "bad --proxy '%.80s': want socks5://ADDR:PORT with an IP "
+		         "address or localhost (e.g. socks5://127.0.0.1:1080 for ssh -D 1080)", arg);
+		return -1;
+	}
+	o->proxy = arg;
+	return 0;
+}
+
+static int opt_tlsversion(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "1.2") == 0)
+		o->tls_version = 0x0303;
+	else if (strcmp(arg, "1.3") == 0)
+		o->tls_version = 0x0304;
+	else {
+		snprintf(err, errlen, "bad --tls-version '%.20s': want 1.2 or 1.3 (TLS 1.0 and "
+		         "1.1 are detected by --tls-versions, never negotiated)", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_clientcert(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("client certificate", arg, false, err, errlen) != 0)
+		return -1;
+	o->client_cert = arg;
+	return 0;
+}
+
+static int opt_clientkey(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("client key", arg, false, err, errlen) != 0)
+		return -1;
+	o->client_key = arg;
+	return 0;
+}
 FLAG_HANDLER(opt_plainauth, allow_plaintext_auth)
 FLAG_HANDLER(opt_ipv4, only4)
 FLAG_HANDLER(opt_ipv6, only6)
@@ -665,6 +729,11 @@ const struct cli_opt cli_opts[] = {
 	  "per step (default 10)" },
 	{ "connect-timeout", 0, "SECONDS", opt_ctimeout, CLI_G_CONN,
 	  "TCP connection (default: --timeout)" },
+	{ "bind", 0, "ADDR", opt_bind, CLI_G_CONN,
+	  "connect from this local address (IPv4 or IPv6)" },
+	{ "proxy", 0, "URL", opt_proxy, CLI_G_CONN,
+	  "connect through a SOCKS5 proxy: socks5://ADDR:PORT\n"
+	  "(e.g. ssh -D 1080: socks5://127.0.0.1:1080)" },
 	/* Batch */
 	{ "targets", 'f', "FILE", opt_targets, CLI_G_BATCH,
 	  "targets one per line ('-' = stdin; # comments);\n"
@@ -683,6 +752,15 @@ const struct cli_opt cli_opts[] = {
 	/* TLS and certificates */
 	{ "servername", 0, "NAME", opt_servername, CLI_G_TLS,
 	  "SNI and name to verify (default: the host probed)" },
+	{ "no-sni", 0, NULL, opt_nosni, CLI_G_TLS,
+	  "send no SNI (the name is still verified)" },
+	{ "tls-version", 0, "1.2|1.3", opt_tlsversion, CLI_G_TLS,
+	  "offer only this TLS version" },
+	{ "client-cert", 0, "FILE", opt_clientcert, CLI_G_TLS,
+	  "client certificate (PEM) for servers that ask for one" },
+	{ "client-key", 0, "FILE", opt_clientkey, CLI_G_TLS,
+	  "its private key (PEM, unencrypted; default: in\n"
+	  "--client-cert's file)" },
 	{ "cafile", 0, "FILE", opt_cafile, CLI_G_TLS,
 	  "trust anchors from a PEM file (default: system store)" },
 	{ "capath", 0, "DIR", opt_capath, CLI_G_TLS,
@@ -900,6 +978,10 @@ static int cli_check_tests(struct options *o, char *err, size_t errlen)
 	if (o->auth_mech != NULL && auth_mech_parse(o->auth_mech) == AUTH_MECH_NONE) {
 		snprintf(err, errlen, "bad --auth-mech '%.40s': want SCRAM-SHA-256, CRAM-MD5, PLAIN or LOGIN",
 		         o->auth_mech);
+		return -1;
+	}
+	if (o->client_key != NULL && o->client_cert == NULL) {
+		snprintf(err, errlen, "--client-key needs --client-cert");
 		return -1;
 	}
 	if (o->size_check && o->mx) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ip.h"
 #include "probe.h"
 #include "smtp_session.h"
 #include "xmalloc.h"
@@ -76,6 +77,13 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->servername = o->servername;
 	p->timeout_ms = o->timeout_ms;
 	p->connect_timeout_ms = o->connect_timeout_ms;
+	if (o->bind != NULL) {
+		p->conn.bind.family = ip_literal(o->bind, p->conn.bind.addr);
+		p->conn.bind_set = p->conn.bind.family != 0;
+	}
+	if (o->proxy != NULL)
+		p->conn.proxy_set = conn_proxy_parse(o->proxy, &p->conn.proxy,
+		                                     &p->conn.proxy_port) == 0;
 	p->pins = o->pins;
 	p->npins = o->npins;
 	p->warn_days = o->warn_days;

@@ -118,6 +118,8 @@ static const struct {
 	  "1.1; enable TLS 1.2 and 1.3 on the server." },
 	{ "tls-legacy-version", "Old protocol versions stay available to attackers "
 	  "who can force a downgrade; switch them off when no old client needs them." },
+	{ "tls-client-cert-requested", "The server may accept only clients that show a "
+	  "certificate it trusts; give one with --client-cert." },
 	{ "tls-no-forward-secrecy", "Whoever gets the server's private key later can "
 	  "decrypt recorded sessions; prefer ECDHE key exchange." },
 	{ "pin-mismatch", "The server's key is not the one you pinned: either the key "

@@ -530,6 +530,8 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	jsonw_arr_end(w);
 	key_str_or_null(w, "address", r->address);
 	key_str(w, "family", family_name(r->family));
+	key_str_or_null(w, "proxy", r->proxy);
+	key_str_or_null(w, "source_address", r->source);
 
 	jsonw_key(w, "greeting");
 	if (r->greeting.present) {

@@ -113,6 +113,10 @@ static void connection(FILE *f, const struct result *r)
 		         family_word(r->family));
 		field(f, "address", buf);
 	}
+	if (r->source[0])
+		field(f, "from", r->source);           /* --bind: our own address text */
+	if (r->proxy[0])
+		field(f, "proxy", r->proxy);           /* --proxy: built from its address */
 	if (r->t.total_ms >= 0) {
 		int col = LABEL_COL;
 

@@ -609,7 +609,10 @@ static void tls_begin(struct smtp_session *s, enum smtp_state st)
 		sess_quit(s);
 		return;
 	}
-	sess_event(s, TEV_TLS_START, "TLS handshake started (SNI %s)", name);
+	if (tlsio_sends_sni(s->tls))
+		sess_event(s, TEV_TLS_START, "TLS handshake started (SNI %s)", name);
+	else
+		sess_event(s, TEV_TLS_START, "TLS handshake started (no SNI; verifying %s)", name);
 	sess_set_state(s, st);
 	loop_mod_fd(s->loop, s->fd, LOOP_READ | LOOP_WRITE);
 }
@@ -740,6 +743,11 @@ static void tls_step(struct smtp_session *s)
 		           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
 		           err, s->state == SMTP_ST_TLS_IMPLICIT ?
 		           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
+	if (tlsio_cert_requested(s->tls))
+		result_add(s->r, SEV_INFO, "tls-client-cert-requested",
+		           "the server asked for a client certificate before the handshake failed: "
+		           "it may accept only clients with a certificate it trusts "
+		           "(--client-cert FILE --client-key FILE)");
 	s->r->t.tls_ms = since(s->t_step);
 	sess_finish(s);     /* no QUIT: the channel is unusable */
 }
@@ -1243,10 +1251,21 @@ static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, siz
 		n = k;
 	}
 	sess_set_state(s, SMTP_ST_CONNECT);
+	if (o->conn.proxy_set) {
+		char pa[64];
+
+		conn_addr_text(&o->conn.proxy, pa, sizeof(pa));
+		snprintf(s->r->proxy, sizeof(s->r->proxy), strchr(pa, ':') ? "socks5://[%s]:%u" :
+		         "socks5://%s:%u", pa, o->conn.proxy_port);
+	}
+	if (o->conn.bind_set)
+		conn_addr_text(&o->conn.bind, s->r->source, sizeof(s->r->source));
 	conn_addr_text(&addrs[0], first, sizeof(first));
-	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
-	      n > 1 ? " (Happy Eyeballs over its addresses)" : "");
-	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms,
+	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s%s%s%s%s", n == 1 ? first : s->host,
+	      s->port, n > 1 ? " (Happy Eyeballs over its addresses)" : "",
+	      s->r->source[0] ? " from " : "", s->r->source,
+	      s->r->proxy[0] ? " through the SOCKS5 proxy " : "", s->r->proxy + (s->r->proxy[0] ? 9 : 0));
+	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms, &o->conn,
 	                     s->r->attempts, &s->r->nattempts, RESULT_MAX_ATTEMPTS,
 	                     on_connected, s);
 	if (s->conn == NULL) {

@@ -62,6 +62,7 @@ man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
 msmtp            # tests/integ/test_setup.py runs the account --setup writes
+microsocks       # the SOCKS5 proxy of --proxy (tests/integ/test_conn_controls.py)
 libgnutls30      # the next eight: shared libraries of Exim's binary (tests/env/exim.sh)
 libgnutls-dane0
 libidn12
