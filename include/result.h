@@ -312,7 +312,7 @@ struct result {
 	time_t started;                   /* wall clock of probe start */
 
 	/* Checks that cost commands or connections: only when asked. */
-	struct envelope_info envelope;    /* --from / --rcpt */
+	struct envelope_info *envelope;   /* owned: --from / --rcpt (9 KiB), NULL when not asked */
 	struct tlsreq_info tls_required;  /* --check-tls-required */
 	struct tlsvers_info tls_versions; /* --tls-versions */
 	struct injection_info injection;  /* --starttls-injection */

@@ -222,7 +222,7 @@ static void put_cmd_reply(struct jsonw *w, const struct cmd_reply *c)
 
 static void put_envelope(struct jsonw *w, const struct envelope_info *e)
 {
-	if (!e->tested)
+	if (e == NULL || !e->tested)
 		return;
 	jsonw_key(w, "envelope");
 	jsonw_obj_begin(w);
@@ -579,7 +579,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	if (r->auth.skipped[0])
 		key_str(w, "skipped", r->auth.skipped);
 	jsonw_obj_end(w);
-	put_envelope(w, &r->envelope);
+	put_envelope(w, r->envelope);
 	put_tls_required(w, &r->tls_required);
 	put_injection(w, &r->injection);
 

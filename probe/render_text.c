@@ -606,7 +606,7 @@ static void checks(FILE *f, const struct result *r)
 	struct safe_str t;
 
 	if (!r->tls_versions.tested && !r->injection.tested && !r->tls_required.tested &&
-	    !r->envelope.tested && !r->auth.skipped[0])
+	    r->envelope == NULL && !r->auth.skipped[0])
 		return;
 	fputs("Checks\n", f);
 	if (r->auth.skipped[0]) {
@@ -638,8 +638,8 @@ static void checks(FILE *f, const struct result *r)
 		           safe(&t, r->injection.detail));
 		field(f, "STARTTLS inj.", buf);
 	}
-	if (r->envelope.tested) {
-		const struct envelope_info *e = &r->envelope;
+	if (r->envelope != NULL && r->envelope->tested) {
+		const struct envelope_info *e = r->envelope;
 
 		reply_words(rb, sizeof(rb), &e->mail);
 		render_fmt(buf, sizeof(buf), "<%s>: %s", safe(&t, e->mail_from), rb);

@@ -66,6 +66,7 @@ void result_clear(struct result *r)
 		free(r->transcript[i].ev);
 	}
 	free(r->transcript);
+	free(r->envelope);
 	result_init(r);
 }
 

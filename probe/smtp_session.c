@@ -128,10 +128,10 @@ void sess_event_ev(struct smtp_session *s, const struct tevent *ev, const char *
  * back (in an error reply); such text never reaches any output. */
 bool sess_has_secret(const struct smtp_session *s, const char *p, size_t n)
 {
-	for (size_t i = 0; i < s->nsecrets; i++) {
-		size_t k = strlen(s->secrets[i]);
+	for (size_t i = 0; s->rare != NULL && i < s->rare->nsecrets; i++) {
+		size_t k = strlen(s->rare->secrets[i]);
 
-		if (k > 0 && memmem(p, n, s->secrets[i], k) != NULL)
+		if (k > 0 && memmem(p, n, s->rare->secrets[i], k) != NULL)
 			return true;
 	}
 	return false;
@@ -154,15 +154,19 @@ static void on_server_line(void *arg, const char *line, size_t len)
 
 void sess_secrets_add(struct smtp_session *s, const char *v)
 {
-	if (s->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
-		snprintf(s->secrets[s->nsecrets++], AUTH_MAX_MSG, "%s", v);
+	struct sess_rare *x = s->rare;
+
+	if (x != NULL && x->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
+		snprintf(x->secrets[x->nsecrets++], AUTH_MAX_MSG, "%s", v);
 }
 
 static void secrets_wipe(struct smtp_session *s)
 {
+	if (s->rare == NULL)
+		return;
 	steps_wipe(s);
-	auth_wipe(s->secrets, sizeof(s->secrets));
-	s->nsecrets = 0;
+	auth_wipe(s->rare->secrets, sizeof(s->rare->secrets));
+	s->rare->nsecrets = 0;
 }
 
 /* The dialogue is over: no I/O may follow. */
@@ -517,7 +521,7 @@ static void legacy_begin(struct smtp_session *s)
 		memset(rnd, 0x5a, sizeof(rnd));   /* only the ServerHello is read */
 	n = tlsver_client_hello(hello, sizeof(hello), s->plan.legacy_hello,
 	                        o->servername ? o->servername : s->host, rnd);
-	s->legacy.len = 0;
+	s->rare->legacy.len = 0;
 	sess_event(s, TEV_LEGACY_HELLO, "ClientHello offering only %s sent", tlsver_name(s->plan.legacy_hello));
 	sess_set_state(s, SMTP_ST_LEGACY);
 	if (n == 0 || !sess_send_raw(s, hello, n))
@@ -529,7 +533,7 @@ static void legacy_begin(struct smtp_session *s)
 static void legacy_read(struct smtp_session *s)
 {
 	struct tlsvers_info *tv = &s->r->tls_versions;
-	struct legacy_state *lg = &s->legacy;
+	struct legacy_state *lg = &s->rare->legacy;
 	uint16_t want = s->plan.legacy_hello;
 	size_t i = (size_t)(want - 0x0301);
 	uint16_t ver = 0;
@@ -1362,6 +1366,8 @@ struct smtp_session *smtp_session_new(struct loop *l, struct dns *dns,
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	s->port = port;
 	s->literal = literal;
+	if ((plan->steps & SESSION_STEP_AUTH) || plan->legacy_hello != 0)
+		s->rare = xcalloc(1, sizeof(*s->rare));
 	loop_timer_init(&s->timer, on_timeout, s);
 	reply_parser_init(&s->rp, on_server_line, s);
 	return s;
@@ -1434,5 +1440,6 @@ void smtp_session_free(struct smtp_session *s)
 	reply_parser_clear(&s->rp);
 	secrets_wipe(s);
 	auth_wipe(s->wbuf, sizeof(s->wbuf));
+	free(s->rare);
 	free(s);
 }

@@ -74,6 +74,16 @@ struct legacy_state {
 	size_t len;
 };
 
+/* What only some dialogues need, ~9.5 KiB a plain probe does not carry:
+ * allocated by smtp_session_new when the plan has a login (SESSION_STEP_AUTH)
+ * or a legacy hello, wiped and freed with the session. */
+struct sess_rare {
+	struct auth_state auth;
+	struct legacy_state legacy;
+	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
+	size_t nsecrets;
+};
+
 struct smtp_session {
 	struct loop *loop;            /* borrowed */
 	struct dns *dns;              /* borrowed */
@@ -108,12 +118,9 @@ struct smtp_session {
 	bool finished;
 
 	unsigned steps_done;          /* enum session_step bits started */
-	struct auth_state auth;
 	struct envelope_state envelope;
 	struct size_state size;
-	struct legacy_state legacy;
-	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
-	size_t nsecrets;
+	struct sess_rare *rare;       /* owned: only for a login or a legacy hello */
 };
 
 /* smtp_session.c: the dialogue's tools, used by the steps. */

@@ -134,39 +134,39 @@ static bool auth_start(struct smtp_session *s)
 		return false;
 	}
 	if (o->auth_mech != NULL) {
-		s->auth.mech = auth_mech_parse(o->auth_mech);
-		if (!auth_mech_offered(offered, s->auth.mech)) {
+		s->rare->auth.mech = auth_mech_parse(o->auth_mech);
+		if (!auth_mech_offered(offered, s->rare->auth.mech)) {
 			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
-			          auth_mech_name(s->auth.mech), offered);
+			          auth_mech_name(s->rare->auth.mech), offered);
 			return false;
 		}
-	} else if ((s->auth.mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
+	} else if ((s->rare->auth.mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
 		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
 		          "speaks (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)", offered);
 		return false;
 	}
 	/* Read once at start (cli_parse); never from the file again here. */
 	if (o->password == NULL || o->password[0] == '\0' ||
-	    strlen(o->password) >= sizeof(s->auth.pw)) {
+	    strlen(o->password) >= sizeof(s->rare->auth.pw)) {
 		auth_skip(s, "no password");
 		return false;
 	}
-	memcpy(s->auth.pw, o->password, strlen(o->password) + 1);
-	sess_secrets_add(s, s->auth.pw);
-	if (auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form, sizeof(form)) == 0)
+	memcpy(s->rare->auth.pw, o->password, strlen(o->password) + 1);
+	sess_secrets_add(s, s->rare->auth.pw);
+	if (auth_b64((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), form, sizeof(form)) == 0)
 		sess_secrets_add(s, form);
-	if (strlen(s->auth.pw) * 2 < sizeof(form)) {
-		auth_hex((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form);
+	if (strlen(s->rare->auth.pw) * 2 < sizeof(form)) {
+		auth_hex((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), form);
 		sess_secrets_add(s, form);
 	}
 	auth_wipe(form, sizeof(form));
 	a->tested = true;
-	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->auth.mech));
-	s->auth.step = 0;
+	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->rare->auth.mech));
+	s->rare->auth.step = 0;
 	sess_set_state(s, SMTP_ST_AUTH);
-	if (s->auth.mech == AUTH_MECH_PLAIN) {
+	if (s->rare->auth.mech == AUTH_MECH_PLAIN) {
 		/* RFC 4954 initial response: one round trip. */
-		if (auth_plain(o->auth_user, s->auth.pw, msg, sizeof(msg)) != 0) {
+		if (auth_plain(o->auth_user, s->rare->auth.pw, msg, sizeof(msg)) != 0) {
 			auth_wipe(msg, sizeof(msg));
 			a->tested = false;
 			auth_skip(s, "the user name and password are too long");
@@ -177,7 +177,7 @@ static bool auth_start(struct smtp_session *s)
 		ok = sess_send_secret(s, cmd, "AUTH PLAIN <redacted>");
 		auth_wipe(msg, sizeof(msg));
 		auth_wipe(cmd, sizeof(cmd));
-	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256) {
+	} else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256) {
 		/* The client-first message carries only the user name and a fresh
 		 * nonce: it goes out with AUTH (RFC 4954 initial response). */
 		unsigned char rnd[18];
@@ -185,7 +185,7 @@ static bool auth_start(struct smtp_session *s)
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
 		    auth_b64(rnd, sizeof(rnd), nonce, sizeof(nonce)) != 0 ||
-		    auth_scram_first(&s->auth.scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
+		    auth_scram_first(&s->rare->auth.scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
 			a->tested = false;
 			auth_skip(s, "cannot start SCRAM (no randomness, or the user name is too long)");
 			return false;
@@ -193,7 +193,7 @@ static bool auth_start(struct smtp_session *s)
 		snprintf(cmd, sizeof(cmd), "AUTH SCRAM-SHA-256 %s", msg);
 		ok = sess_send_cmd(s, cmd);
 	} else {
-		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->auth.mech));
+		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->rare->auth.mech));
 		ok = sess_send_cmd(s, cmd);
 	}
 	if (!ok)
@@ -216,7 +216,7 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	/* SCRAM succeeds only with the server's proof (RFC 5802 5): a 235
 	 * without a verified v= comes from a server that does not know the
 	 * password and only pretends to accept it. */
-	if (a->accepted && s->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->auth.scram.verified) {
+	if (a->accepted && s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->rare->auth.scram.verified) {
 		a->accepted = false;
 		sess_event(s, TEV_NOTE, "%d without the server's SCRAM signature: the login is not "
 		           "counted as accepted", rep->code);
@@ -224,11 +224,11 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 		           "the server answered %d to SCRAM-SHA-256 %s, without proving that it "
 		           "knows the password (no server signature v=): it only pretends to "
 		           "accept the login (an impostor, or a broken server)", rep->code,
-		           s->auth.step == 0 ? "at once, before any exchange" :
+		           s->rare->auth.step == 0 ? "at once, before any exchange" :
 		           "right after the client's proof");
 	}
-	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
-	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
+	auth_wipe(s->rare->auth.pw, sizeof(s->rare->auth.pw));
+	auth_wipe(&s->rare->auth.scram, sizeof(s->rare->auth.scram));
 	if (!a->accepted && !result_has(s->r, "auth-scram-server-unverified"))
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
@@ -254,33 +254,33 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 		auth_end(s, rep);
 		return;
 	}
-	s->auth.step++;
-	if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 1)
+	s->rare->auth.step++;
+	if (s->rare->auth.mech == AUTH_MECH_LOGIN && s->rare->auth.step == 1)
 		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
 		              msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 2)
-		rc = auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_CRAM_MD5 && s->auth.step == 1)
-		rc = auth_cram_md5(o->auth_user, s->auth.pw, rep->nlines ? rep->lines[0] : "",
+	else if (s->rare->auth.mech == AUTH_MECH_LOGIN && s->rare->auth.step == 2)
+		rc = auth_b64((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), msg, sizeof(msg));
+	else if (s->rare->auth.mech == AUTH_MECH_CRAM_MD5 && s->rare->auth.step == 1)
+		rc = auth_cram_md5(o->auth_user, s->rare->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                   msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 1) {
+	else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->rare->auth.step == 1) {
 		char err[160] = "";
 
-		rc = auth_scram_final(&s->auth.scram, s->auth.pw, rep->nlines ? rep->lines[0] : "",
+		rc = auth_scram_final(&s->rare->auth.scram, s->rare->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                      msg, sizeof(msg), err, sizeof(err));
 		if (rc != 0)
 			result_add(s->r, SEV_WARNING, "auth-scram-invalid",
 			           "the SCRAM exchange was cancelled: %s", err);
-	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 2) {
+	} else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->rare->auth.step == 2) {
 		/* The server proves it knows the password as well; a server that
 		 * cannot is not the one the credentials belong to. */
-		if (auth_scram_verify(&s->auth.scram, rep->nlines ? rep->lines[0] : "") != 0) {
+		if (auth_scram_verify(&s->rare->auth.scram, rep->nlines ? rep->lines[0] : "") != 0) {
 			result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
 			           "the server's SCRAM signature is wrong: it does not know the "
 			           "password (an impostor, or a broken server); login cancelled");
 			rc = -1;
 		} else {
-			s->auth.scram.verified = true;
+			s->rare->auth.scram.verified = true;
 			sess_event(s, TEV_NOTE, "the server's SCRAM signature is correct");
 			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
 			rc = 0;
@@ -338,7 +338,7 @@ static bool rcpt_outside(const struct smtp_session *s, const char *addr)
 
 static void envelope_rset(struct smtp_session *s)
 {
-	s->r->envelope.rset.sent = true;
+	s->r->envelope->rset.sent = true;
 	sess_set_state(s, SMTP_ST_RSET);
 	if (!sess_send_cmd(s, "RSET"))
 		sess_finish(s);
@@ -346,7 +346,7 @@ static void envelope_rset(struct smtp_session *s)
 
 static void send_rcpt(struct smtp_session *s)
 {
-	struct envelope_info *e = &s->r->envelope;
+	struct envelope_info *e = s->r->envelope;
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->envelope.rcpt_i].address);
@@ -359,9 +359,12 @@ static void send_rcpt(struct smtp_session *s)
 static bool mail_start(struct smtp_session *s)
 {
 	const struct probe_params *o = s->p;
-	struct envelope_info *e = &s->r->envelope;
+	struct envelope_info *e;
 	char cmd[300];
 
+	if (s->r->envelope == NULL)
+		s->r->envelope = xcalloc(1, sizeof(*s->r->envelope));
+	e = s->r->envelope;
 	e->tested = true;
 	snprintf(e->mail_from, sizeof(e->mail_from), "%s", o->mail_from);
 	for (size_t i = 0; i < o->nrcpt && i < RESULT_MAX_RCPT; i++) {
@@ -381,7 +384,7 @@ static bool mail_start(struct smtp_session *s)
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;
-	struct envelope_info *e = &r->envelope;
+	struct envelope_info *e = r->envelope;
 
 	if (sess_busy(s, rep))
 		return;
@@ -658,6 +661,6 @@ void steps_post(struct smtp_session *s)
 
 void steps_wipe(struct smtp_session *s)
 {
-	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
-	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
+	auth_wipe(s->rare->auth.pw, sizeof(s->rare->auth.pw));
+	auth_wipe(&s->rare->auth.scram, sizeof(s->rare->auth.scram));
 }
