@@ -68,7 +68,7 @@ _smtp_probe()
 			--mx --all-addresses -f --targets -c --concurrency --per-host --rate --shard
 			--deadline --dane --mta-sts --tls-versions --starttls-injection
 			--check-tls-required --auth --password-file --auth-mech
-			--allow-plaintext-auth --from --rcpt --size-check --bind --proxy --no-sni --tls-version --client-cert --client-key --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--allow-plaintext-auth --from --rcpt --size-check --bind --proxy --no-sni --showcerts --tls-version --client-cert --client-key --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -H --host -t --time-limit --warn-time --crit-time

@@ -72,6 +72,7 @@ struct options {
 	const char *proxy;               /* --proxy socks5://ADDR:PORT */
 	uint16_t tls_version;            /* --tls-version: 0x0303 / 0x0304, 0 any */
 	bool no_sni;                     /* --no-sni */
+	bool showcerts;                  /* --showcerts: the presented chain as PEM */
 	const char *client_cert, *client_key;   /* --client-cert / --client-key */
 };
 

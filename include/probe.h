@@ -36,6 +36,7 @@ struct probe_params {
 	double warn_time_ms, crit_time_ms;   /* probe duration thresholds (-o nagios) */
 	uint64_t size_reserve;           /* bytes kept for headers (attachment limit) */
 	bool transcript;                 /* record the dialogue (-v, --explain) */
+	bool showcerts;                  /* keep the chain's DER for the report */
 	/* Post-EHLO steps, each only when asked. */
 	bool check_tls_required;
 	const char *auth_user;           /* NULL: no --auth */

@@ -299,6 +299,7 @@ struct result {
 	struct timings t;
 
 	bool want_transcript;
+	bool keep_der;                    /* --showcerts: the chain's DER stays for the report */
 	struct tline *transcript;         /* owned, RESULT_MAX_TRANSCRIPT slots, allocated
 	                                   * at the first line (only -v/--explain pay) */
 	size_t ntranscript;

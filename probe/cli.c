@@ -187,6 +187,7 @@ FLAG_HANDLER(opt_injection, starttls_injection)
 FLAG_HANDLER(opt_chktls, check_tls_required)
 FLAG_HANDLER(opt_sizecheck, size_check)
 FLAG_HANDLER(opt_nosni, no_sni)
+FLAG_HANDLER(opt_showcerts, showcerts)
 
 static int opt_bind(struct options *o, const char *arg, char *err, size_t errlen)
 {
@@ -752,6 +753,9 @@ const struct cli_opt cli_opts[] = {
 	/* TLS and certificates */
 	{ "servername", 0, "NAME", opt_servername, CLI_G_TLS,
 	  "SNI and name to verify (default: the host probed)" },
+	{ "showcerts", 0, NULL, opt_showcerts, CLI_G_TLS,
+	  "the presented certificates as PEM too (text and JSON),\n"
+	  "like openssl s_client -showcerts" },
 	{ "no-sni", 0, NULL, opt_nosni, CLI_G_TLS,
 	  "send no SNI (the name is still verified)" },
 	{ "tls-version", 0, "1.2|1.3", opt_tlsversion, CLI_G_TLS,

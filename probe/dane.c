@@ -290,6 +290,8 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 
 void dane_drop_der(struct result *r)
 {
+	if (r->keep_der)
+		return;                  /* --showcerts prints it */
 	for (size_t i = 0; i < r->tls.nchain; i++)
 		cert_info_drop_der(&r->tls.chain[i]);
 }

@@ -98,6 +98,7 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->auth_mech = o->auth_mech;
 	p->allow_plaintext_auth = o->allow_plaintext_auth;
 	p->size_check = o->size_check;
+	p->showcerts = o->showcerts;
 	p->mail_from = o->mail_from;
 	p->rcpt = o->rcpt;
 	p->nrcpt = o->nrcpt;
@@ -381,6 +382,7 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
 	r->port = p->port;
 	r->tls_mode = p->mode;
 	r->want_transcript = params->transcript;
+	r->keep_der = params->showcerts;
 	r->warn_days = params->warn_days;
 	r->crit_days = params->crit_days;
 	r->warn_time_ms = params->warn_time_ms;

@@ -540,25 +540,6 @@ static void validity_bar(FILE *f, const struct cert_info *c, time_t now,
 	fputs("</svg>", f);
 }
 
-/* "_25._tcp.mx1.test. IN TLSA 3 1 1 <hex>": the record that would pin the
- * leaf's current key (DANE-EE, SPKI, SHA-256). */
-static bool tlsa_311(char *out, size_t outsz, const struct result *r)
-{
-	unsigned char d[48];
-	size_t dl = 0, o;
-	const struct cert_info *c = &r->tls.chain[0];
-
-	if (r->tls.nchain == 0 ||
-	    mbedtls_base64_decode(d, sizeof(d), &dl, (const unsigned char *)c->spki_sha256,
-	                          strlen(c->spki_sha256)) != 0 || dl != 32)
-		return false;
-	o = (size_t)snprintf(out, outsz, "_%u._tcp.%s. IN TLSA 3 1 1 ", r->port,
-	                     r->tls.servername[0] ? r->tls.servername : r->host);
-	for (size_t i = 0; i < dl && o + 3 <= outsz; i++, o += 2)
-		snprintf(out + o, outsz - o, "%02x", d[i]);
-	return o < outsz;
-}
-
 static void cert_card(FILE *f, const struct result *r, size_t i, time_t now)
 {
 	const struct cert_info *c = &r->tls.chain[i];
@@ -606,7 +587,7 @@ static void cert_card(FILE *f, const struct result *r, size_t i, time_t now)
 	if (i == 0) {
 		char rec[400];
 
-		if (tlsa_311(rec, sizeof(rec), r)) {
+		if (render_tlsa_311(rec, sizeof(rec), r)) {
 			fputs("<dt>TLSA record pinning this key</dt><dd class=\"mono\">", f);
 			html_text(f, rec);
 			fputs("</dd>\n", f);

@@ -1,6 +1,7 @@
 /* JSON renderer: one document per result, keys as in docs/design.md "The result
  * model and JSON". Every server string goes through json_escape, so the
  * document is valid whatever bytes the server sent. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -199,6 +200,18 @@ static void put_cert(struct jsonw *w, const struct cert_info *c)
 	key_str_or_null(w, "sha256", c->sha256);
 	key_str_or_null(w, "spki_sha256", c->spki_sha256);
 	key_bool(w, "self_signed", c->self_signed);
+	if (c->der != NULL) {                /* --showcerts */
+		char *pem = NULL;
+		size_t n = 0;
+		FILE *m = open_memstream(&pem, &n);
+
+		if (m != NULL) {
+			render_pem(m, c->der, c->der_len);
+			if (fclose(m) == 0 && pem != NULL)
+				key_str(w, "pem", pem);
+		}
+		free(pem);
+	}
 	jsonw_obj_end(w);
 }
 

@@ -503,6 +503,15 @@ static void chain(FILE *f, const struct result *r, const struct render_opts *o)
 		fingerprint(f, c->sha256);
 		render_fmt(buf, sizeof(buf), "sha256//%s", c->spki_sha256);
 		cert_field(f, "SPKI pin", buf);
+		if (i == 0 && render_tlsa_311(buf, sizeof(buf), r))
+			cert_field(f, "TLSA 3 1 1", safe(&s, buf));
+	}
+	/* --showcerts: as openssl s_client prints them, ready for a file. */
+	for (size_t i = 0; i < t->nchain && i < RESULT_MAX_CHAIN; i++) {
+		if (t->chain[i].der == NULL)
+			continue;
+		fprintf(f, "\n  #%zu PEM\n", i);
+		render_pem(f, t->chain[i].der, t->chain[i].der_len);
 	}
 }
 

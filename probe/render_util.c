@@ -3,10 +3,16 @@
  * Server text goes through sanitize.c (SAN_TEXT) before it is printed. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
+
+#include "ip.h"
 #include "render_util.h"
 #include "sanitize.h"
+#include "xmalloc.h"
 
 size_t render_utf8_len(const unsigned char *p, size_t n)
 {
@@ -347,4 +353,41 @@ void render_transcript(FILE *f, const struct result *r)
 	}
 	if (r->transcript_dropped)
 		fprintf(f, "  (%zu more lines not kept)\n", r->transcript_dropped);
+}
+
+/* "_25._tcp.mx1.test. IN TLSA 3 1 1 <hex>": the record that would pin the
+ * leaf's current key (DANE-EE, SPKI, SHA-256). */
+bool render_tlsa_311(char *out, size_t outsz, const struct result *r)
+{
+	unsigned char d[48];
+	size_t dl = 0, o;
+	const struct cert_info *c = &r->tls.chain[0];
+	const char *name = r->tls.servername[0] ? r->tls.servername : r->host;
+
+	/* TLSA lives under a host name (RFC 7672 3.1), never an address. */
+	if (r->tls.nchain == 0 || name == NULL || ip_literal(name, NULL) != 0 ||
+	    mbedtls_base64_decode(d, sizeof(d), &dl, (const unsigned char *)c->spki_sha256,
+	                          strlen(c->spki_sha256)) != 0 || dl != 32)
+		return false;
+	o = (size_t)snprintf(out, outsz, "_%u._tcp.%s. IN TLSA 3 1 1 ", r->port, name);
+	for (size_t i = 0; i < dl && o + 3 <= outsz; i++, o += 2)
+		snprintf(out + o, outsz - o, "%02x", d[i]);
+	return o < outsz;
+}
+
+void render_pem(FILE *f, const unsigned char *der, size_t len)
+{
+	size_t cap = 4 * ((len + 2) / 3) + 1, n = 0;
+	unsigned char *b64;
+
+	if (der == NULL || len == 0 || len > RENDER_PEM_MAX)
+		return;
+	b64 = xmalloc(cap);
+	if (mbedtls_base64_encode(b64, cap, &n, der, len) == 0) {
+		fputs("-----BEGIN CERTIFICATE-----\n", f);
+		for (size_t i = 0; i < n; i += 64)
+			fprintf(f, "%.*s\n", (int)(n - i < 64 ? n - i : 64), (const char *)b64 + i);
+		fputs("-----END CERTIFICATE-----\n", f);
+	}
+	free(b64);
 }
