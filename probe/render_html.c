@@ -143,6 +143,8 @@ static const struct {
 	{ "size-advertised-mismatch", "The server refuses at a different size than it "
 	  "announces: clients that trust the announcement will fail." },
 	{ "cert-chain-order", "Some clients fail on certificates sent out of order." },
+	{ "cert-chain-extra-expired", "Clients that build the chain through the stale "
+	  "certificate fail; remove it from the chain file." },
 	{ "ipv6-unreachable", "IPv6 senders cannot reach this host at all." },
 };
 

@@ -332,6 +332,57 @@ static void note_size(struct smtp_session *s)
 	size_compute(sz, s->p->size_reserve);
 }
 
+/* RFC 5246 7.4.2 (RFC 8446 4.4.2 keeps it as a SHOULD): each certificate
+ * certifies the one before it. Said when an issuer the server sends comes
+ * later than right after its subject. */
+static void note_chain_order(struct smtp_session *s)
+{
+	const struct tls_info *ti = &s->r->tls;
+
+	for (size_t i = 1; i < ti->nchain; i++) {
+		const char *want = ti->chain[i - 1].issuer;
+
+		if (want == NULL || ti->chain[i - 1].self_signed)
+			return;
+		if (ti->chain[i].subject != NULL && strcmp(ti->chain[i].subject, want) == 0)
+			continue;
+		for (size_t j = i + 1; j < ti->nchain; j++)
+			if (ti->chain[j].subject != NULL && strcmp(ti->chain[j].subject, want) == 0) {
+				result_add(s->r, SEV_WARNING, "cert-chain-order",
+				           "the server sends its certificates out of order: the issuer "
+				           "of certificate %zu (%.100s) is certificate %zu, not %zu; TLS 1.2 "
+				           "wants each certificate to certify the one before it and strict "
+				           "clients fail: list the leaf first, then each issuer in turn",
+				           i - 1, want, j, i);
+				return;
+			}
+		return;   /* the issuer is not sent at all: a question of trust, not of order */
+	}
+}
+
+/* Expired certificates the verified chain does not use (trusted is only
+ * true when no certificate on the path has expired): a stale
+ * cross-signature or an old intermediate left in the server's file. */
+static void note_chain_extra_expired(struct smtp_session *s)
+{
+	const struct tls_info *ti = &s->r->tls;
+
+	if (!ti->trusted)
+		return;
+	for (size_t i = 1; i < ti->nchain; i++)
+		if (ti->chain[i].expired) {
+			result_add(s->r, SEV_WARNING, "cert-chain-extra-expired",
+			           "the server also sends certificate %zu (%.120s), expired %ld day%s "
+			           "ago, which the verified chain does not need (a stale "
+			           "cross-signature or an old intermediate): clients that build the "
+			           "path through it (older OpenSSL, some Java and Android versions) "
+			           "fail; remove it from the chain the server sends", i,
+			           ti->chain[i].subject ? ti->chain[i].subject : "?",
+			           -ti->chain[i].days_left, ti->chain[i].days_left == -1 ? "" : "s");
+			return;
+		}
+}
+
 static void note_tls(struct smtp_session *s)
 {
 	const struct probe_params *o = s->p;
@@ -351,9 +402,14 @@ static void note_tls(struct smtp_session *s)
 		           "the server presented no certificate");
 		return;
 	}
-	/* The first to expire; an expired one before any that is not. */
+	note_chain_order(s);
+	note_chain_extra_expired(s);
+	/* The first to expire; an expired one before any that is not; an
+	 * expired one off the verified path is reported above instead. */
 	for (i = 0; i < ti->nchain; i++)
-		if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
+		if (i > 0 && ti->trusted && ti->chain[i].expired)
+			continue;
+		else if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
 		    (ti->chain[i].expired == ti->chain[worst].expired &&
 		     ti->chain[i].not_after < ti->chain[worst].not_after)) {
 			min_days = ti->chain[i].days_left;
