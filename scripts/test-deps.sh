@@ -63,6 +63,8 @@ zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
 msmtp            # tests/integ/test_setup.py runs the account --setup writes
 microsocks       # the SOCKS5 proxy of --proxy (tests/integ/test_conn_controls.py)
+unbound          # a validating resolver for DANE (tests/integ/test_dane_validating.py)
+ldnsutils        # ldns-keygen/ldns-signzone: the DNSSEC-signed zone it validates
 libgnutls30      # the next eight: shared libraries of Exim's binary (tests/env/exim.sh)
 libgnutls-dane0
 libidn12
