@@ -267,7 +267,8 @@ struct tline {
 
 struct result {
 	char *target;                     /* owned: as given */
-	char *host;                       /* owned: host name or literal */
+	char *host;                       /* owned: host name (A-labels) or literal */
+	char *host_unicode;               /* owned: its U-label form (IDN), NULL when none */
 	uint16_t port;
 	enum tls_mode tls_mode;
 	enum status status;               /* computed by result_finish() */

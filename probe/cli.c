@@ -485,11 +485,25 @@ static int opt_helo(struct options *o, const char *arg, char *err, size_t errlen
 
 static int opt_servername(struct options *o, const char *arg, char *err, size_t errlen)
 {
+	struct target t;
+	char why[200];
+
 	if (arg[0] == '\0' || strlen(arg) > 253 || strpbrk(arg, " /\\@:") != NULL) {
 		snprintf(err, errlen, "bad --servername '%s': want a host name", arg);
 		return -1;
 	}
 	o->servername = arg;
+	/* An international name goes out as its A-labels (SNI, certificates). */
+	for (const char *p = arg; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			if (target_parse(arg, &t, why, sizeof(why)) != 0 || t.literal) {
+				snprintf(err, errlen, "bad --servername: %s", why);
+				return -1;
+			}
+			snprintf(o->servername_buf, sizeof(o->servername_buf), "%s", t.host);
+			o->servername = o->servername_buf;
+			break;
+		}
 	return 0;
 }
 
@@ -656,6 +670,28 @@ static int opt_setup(struct options *o, const char *arg, char *err, size_t errle
 	char e2[200];
 	bool ok = at != NULL && at != arg && strlen(arg) <= 254 && strchr(arg, '@') == at;
 
+	/* An international domain: the assistant works with its A-labels, what
+	 * DNS, certificates and the snippets need. A non-ASCII local part
+	 * needs SMTPUTF8 end to end, which the snippets cannot promise. */
+	for (const char *c = arg; ok && *c; c++)
+		if ((unsigned char)*c >= 0x80) {
+			if (c < at) {
+				snprintf(err, errlen, "bad --setup '%.80s': the local part is not ASCII; "
+				         "such an address needs SMTPUTF8 (RFC 6531) on every server and in "
+				         "the client, which the configuration snippets cannot promise", arg);
+				return -1;
+			}
+			if (target_parse(at + 1, &t, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "bad --setup '%.80s': %s", arg, e2);
+				return -1;
+			}
+			snprintf(o->setup_buf, sizeof(o->setup_buf), "%.*s@%s", (int)(at - arg), arg,
+			         t.host);
+			arg = o->setup_buf;
+			at = strrchr(arg, '@');
+			ok = strlen(arg) <= 254;
+			break;
+		}
 	for (const char *c = arg; ok && *c; c++)
 		if (*c <= ' ' || *c > '~' || strchr("\"'\\$`#;&|<>(){}*?!,", *c) != NULL)
 			ok = false;

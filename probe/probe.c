@@ -379,6 +379,7 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
 
 	r->target = xstrdup(spec);
 	r->host = xstrdup(t->host);
+	r->host_unicode = t->host_unicode[0] ? xstrdup(t->host_unicode) : NULL;
 	r->port = p->port;
 	r->tls_mode = p->mode;
 	r->want_transcript = params->transcript;

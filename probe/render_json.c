@@ -506,6 +506,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	key_str(w, "schema", "smtp-probe/1");
 	key_str(w, "target", r->target);
 	key_str(w, "host", r->host);
+	key_str(w, "host_unicode", r->host_unicode);
 	jsonw_key(w, "port");
 	jsonw_uint(w, r->port);
 	key_str(w, "tls_mode", tls_mode_name(r->tls_mode));

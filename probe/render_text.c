@@ -88,6 +88,13 @@ static void connection(FILE *f, const struct result *r)
 	char buf[512];
 
 	fputs("Connection\n", f);
+	if (r->host_unicode != NULL) {
+		struct safe_str u, h;
+
+		render_fmt(buf, sizeof(buf), "%s, in DNS, SNI and certificates %s (IDNA2008)",
+		           safe(&u, r->host_unicode), safe(&h, r->host));
+		field(f, "name", buf);
+	}
 	for (size_t i = 0; i < r->nattempts && i < RESULT_MAX_ATTEMPTS; i++) {
 		const struct attempt *a = &r->attempts[i];
 		struct safe_str sa, se;

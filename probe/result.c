@@ -47,6 +47,7 @@ void result_clear(struct result *r)
 
 	free(r->target);
 	free(r->host);
+	free(r->host_unicode);
 	findings_clear(r->findings, &r->nfindings);
 	free(r->ptr.name);
 	free(r->greeting.text);

@@ -29,6 +29,7 @@ bzip2            # the mbedTLS tarball
 patch            # scripts/patches/
 ca-certificates  # curl over HTTPS; the system trust store the probe defaults to
 libexpat1-dev    # the autoconfig XML parser of --setup (pkg-config expat)
+libidn2-dev      # international names, IDNA2008 (pkg-config libidn2)
 EOF
 }
 
