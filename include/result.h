@@ -68,9 +68,11 @@ struct size_info {
 	/* --size-check: what MAIL FROM ... SIZE=N proved (RFC 1870). */
 	bool checked;                     /* the check ran */
 	bool verified_known;              /* some SIZE=N was accepted */
-	uint64_t verified;                /* the largest SIZE=N accepted */
+	uint64_t verified;                /* the largest SIZE=N accepted (up to the advertised limit) */
+	uint64_t refused;                 /* the smallest SIZE=N refused as too big, 0 none */
 	int enforced;                     /* 1 refused above the limit at MAIL, 0 not, -1 unknown */
 	unsigned pairs;                   /* MAIL/RSET pairs sent */
+	char note[160];                   /* why the check could not tell, "" */
 };
 
 struct cert_info {
@@ -270,7 +272,8 @@ struct tline {
 
 struct result {
 	char *target;                     /* owned: as given */
-	char *host;                       /* owned: host name or literal */
+	char *host;                       /* owned: host name (A-labels) or literal */
+	char *host_unicode;               /* owned: its U-label form (IDN), NULL when none */
 	uint16_t port;
 	enum tls_mode tls_mode;
 	enum status status;               /* computed by result_finish() */
@@ -281,6 +284,8 @@ struct result {
 	struct attempt attempts[RESULT_MAX_ATTEMPTS];
 	size_t nattempts;
 	char address[64];                 /* the address the dialogue ran on, "" none */
+	char proxy[80];                   /* --proxy: "socks5://ADDR:PORT", "" direct */
+	char source[64];                  /* --bind: the local address, "" the kernel's choice */
 	int family;                       /* 0 none */
 
 	struct {
@@ -300,6 +305,7 @@ struct result {
 	struct timings t;
 
 	bool want_transcript;
+	bool keep_der;                    /* --showcerts: the chain's DER stays for the report */
 	struct tline *transcript;         /* owned, RESULT_MAX_TRANSCRIPT slots, allocated
 	                                   * at the first line (only -v/--explain pay) */
 	size_t ntranscript;
@@ -313,7 +319,7 @@ struct result {
 	time_t started;                   /* wall clock of probe start */
 
 	/* Checks that cost commands or connections: only when asked. */
-	struct envelope_info envelope;    /* --from / --rcpt */
+	struct envelope_info *envelope;   /* owned: --from / --rcpt (9 KiB), NULL when not asked */
 	struct tlsreq_info tls_required;  /* --check-tls-required */
 	struct tlsvers_info tls_versions; /* --tls-versions */
 	struct injection_info injection;  /* --starttls-injection */
@@ -343,6 +349,11 @@ void findings_clear(struct finding *f, size_t *n);
 
 /* Computes r->status from the findings (info never changes it). */
 enum status result_finish(struct result *r);
+
+/* The address a result is about: the one its dialogue ran on, else the
+ * last one it tried (every connection failed); "" when it got no further
+ * than DNS. *family (may be NULL) is AF_INET, AF_INET6 or 0 with it. */
+const char *result_addr(const struct result *r, int *family);
 
 /* Appends a transcript line (bytes copied, cut at RESULT_MAX_LINE). */
 void result_transcript(struct result *r, double t_ms, char dir,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ip.h"
 #include "probe.h"
 #include "smtp_session.h"
 #include "xmalloc.h"
@@ -77,6 +78,13 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->servername = o->servername;
 	p->timeout_ms = o->timeout_ms;
 	p->connect_timeout_ms = o->connect_timeout_ms;
+	if (o->bind != NULL) {
+		p->conn.bind.family = ip_literal(o->bind, p->conn.bind.addr);
+		p->conn.bind_set = p->conn.bind.family != 0;
+	}
+	if (o->proxy != NULL)
+		p->conn.proxy_set = conn_proxy_parse(o->proxy, &p->conn.proxy,
+		                                     &p->conn.proxy_port) == 0;
 	p->pins = o->pins;
 	p->npins = o->npins;
 	p->warn_days = o->warn_days;
@@ -90,6 +98,8 @@ void probe_params_from_options(struct probe_params *p, const struct options *o)
 	p->password = o->password;
 	p->auth_mech = o->auth_mech;
 	p->allow_plaintext_auth = o->allow_plaintext_auth;
+	p->size_check = o->size_check;
+	p->showcerts = o->showcerts;
 	p->mail_from = o->mail_from;
 	p->rcpt = o->rcpt;
 	p->nrcpt = o->nrcpt;
@@ -400,9 +410,11 @@ struct probe *probe_new(const struct probe_env *env, const struct probe_params *
 
 	r->target = xstrdup(spec);
 	r->host = xstrdup(t->host);
+	r->host_unicode = t->host_unicode[0] ? xstrdup(t->host_unicode) : NULL;
 	r->port = p->port;
 	r->tls_mode = p->mode;
 	r->want_transcript = params->transcript;
+	r->keep_der = params->showcerts;
 	r->warn_days = params->warn_days;
 	r->crit_days = params->crit_days;
 	r->warn_time_ms = params->warn_time_ms;
@@ -433,6 +445,8 @@ void probe_start(struct probe *p)
 		plan.steps |= SESSION_STEP_TLSREQ;
 	if (o->auth_user != NULL)
 		plan.steps |= SESSION_STEP_AUTH;
+	if (o->size_check)
+		plan.steps |= SESSION_STEP_SIZE;
 	if (o->mail_from != NULL)
 		plan.steps |= SESSION_STEP_ENVELOPE;
 	p->t0 = plan.t0 = loop_now();

@@ -47,6 +47,7 @@ void result_clear(struct result *r)
 
 	free(r->target);
 	free(r->host);
+	free(r->host_unicode);
 	findings_clear(r->findings, &r->nfindings);
 	free(r->ptr.name);
 	free(r->greeting.text);
@@ -66,6 +67,7 @@ void result_clear(struct result *r)
 		free(r->transcript[i].ev);
 	}
 	free(r->transcript);
+	free(r->envelope);
 	result_init(r);
 }
 
@@ -254,4 +256,20 @@ enum tev tline_type(const struct tline *t)
 	if (t->dir == 'C' || t->dir == 'S')
 		return TEV_NONE;
 	return t->ev != NULL ? t->ev->type : TEV_NOTE;
+}
+
+const char *result_addr(const struct result *r, int *family)
+{
+	const struct attempt *a;
+
+	if (r->address[0] != '\0' || r->nattempts == 0) {
+		if (family != NULL)
+			*family = r->address[0] != '\0' ? r->family : 0;
+		return r->address;
+	}
+	a = &r->attempts[r->nattempts - 1 < RESULT_MAX_ATTEMPTS ? r->nattempts - 1 :
+	                 RESULT_MAX_ATTEMPTS - 1];
+	if (family != NULL)
+		*family = a->family;
+	return a->address;
 }

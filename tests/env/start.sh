@@ -276,6 +276,10 @@ _25._tcp.mx1     TLSA 3 1 1 $tlsa
 _$P_STARTTLS._tcp.mx1  TLSA 3 1 1 $tlsa
 _$P_SELFSIGNED._tcp.mx1  TLSA 3 1 1 $tlsa
 mx3          A     127.0.0.3
+; International names (IDNA2008): bücher.test, and a domain whose mail
+; goes to mx1.test.
+xn--bcher-kva A    127.0.0.1
+xn--bcher-kva MX   10 mx1.test.
 mx4          A     127.0.0.4
 mixed        MX    10 mx1.test.
 mixed        MX    20 mx3.test.
