@@ -72,6 +72,9 @@ endif
 # libexpat (Debian: libexpat1-dev) parses the autoconfig XML of --setup.
 DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
 DEP_LIBS   += $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
+# libidn2 (Debian: libidn2-dev) converts international names (IDNA2008).
+DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libidn2 2>/dev/null)
+DEP_LIBS   += $(shell $(PKG_CONFIG) --libs libidn2 2>/dev/null || echo -lidn2)
 
 LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
 LIB_OBJ  := $(LIB_SRC:probe/%.c=$(BUILD)/obj/%.o)
@@ -83,7 +86,10 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 .PHONY: all test unit replay asan fuzz fuzz-build demo clean distclean analyze install uninstall
 all: $(BUILD)/smtp-probe
 
+# The build's Debian packages first (as root: installed when missing; else
+# the one apt command to run), then the pinned mbedTLS and c-ares.
 $(DEP_STAMP):
+	bash scripts/test-deps.sh build
 	DEPS=$(DEPS) bash scripts/deps.sh
 
 # Each object, test and replay binary depends on the headers it includes:

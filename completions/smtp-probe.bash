@@ -22,7 +22,7 @@ _smtp_probe()
 	--color)
 		COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
 		return ;;
-	--cafile|--password-file|--serve-config)
+	--cafile|--password-file|--serve-config|--client-cert|--client-key)
 		if declare -F _filedir >/dev/null 2>&1; then _filedir; else
 			COMPREPLY=($(compgen -f -- "$cur")); fi
 		return ;;
@@ -48,11 +48,14 @@ _smtp_probe()
 	--config)
 		COMPREPLY=($(compgen -W 'curl postfix msmtp curl,postfix,msmtp' -- "$cur"))
 		return ;;
+	--tls-version)
+		COMPREPLY=($(compgen -W '1.2 1.3' -- "$cur"))
+		return ;;
 	-c|--concurrency)
 		COMPREPLY=($(compgen -W '1 4 16 64' -- "$cur"))
 		return ;;
 	--helo|--servername|--resolver|--timeout|--connect-timeout|--warn-days|--crit-days|--size-reserve|\
-	--per-host|--rate|--shard|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module|--setup)
+	--per-host|--rate|--shard|--deadline|-t|--time-limit|--warn-time|--crit-time|-H|--host|--auth|--from|--rcpt|--serve|--serve-allow|--serve-allow-net|--serve-module|--setup|--bind|--proxy)
 		# A value nobody can guess: offer nothing rather than file names.
 		return ;;
 	esac
@@ -65,7 +68,7 @@ _smtp_probe()
 			--mx --all-addresses -f --targets -c --concurrency --per-host --rate --shard
 			--deadline --dane --mta-sts --tls-versions --starttls-injection
 			--check-tls-required --auth --password-file --auth-mech
-			--allow-plaintext-auth --from --rcpt --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
+			--allow-plaintext-auth --from --rcpt --size-check --bind --proxy --no-sni --showcerts --tls-version --client-cert --client-key --setup --config --serve --serve-allow --serve-allow-net --serve-module --serve-config -4 --ipv4 -6 --ipv6 --helo --servername --cafile --capath --pin
 			--resolver --timeout --connect-timeout -o --output --json
 			-v --transcript --explain --warn-days --crit-days --size-reserve
 			--color -H --host -t --time-limit --warn-time --crit-time

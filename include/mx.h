@@ -34,7 +34,9 @@ struct mx_host {
 
 struct domain_result {
 	char *target;                     /* owned: as given */
-	char *domain;                     /* owned */
+	char *domain;                     /* owned (A-labels) */
+	char *domain_unicode;             /* owned: its U-label form (IDN), NULL when none */
+	bool utf8_local;                  /* a user@domain target whose local part is not ASCII */
 	enum status status;
 	struct finding findings[RESULT_MAX_FINDINGS];
 	size_t nfindings;

@@ -52,6 +52,7 @@ struct options {
 	bool only4, only6;
 	char helo[256];                  /* "" until defaulted */
 	const char *servername;          /* NULL: the host probed */
+	char servername_buf[254];        /* --servername given as U-labels: its A-labels */
 	const char *cafile, *capath;
 	char pins[OPT_MAX_PINS][45];
 	size_t npins;
@@ -65,8 +66,16 @@ struct options {
 	enum color_when color;
 	uint64_t size_reserve;
 	const char *setup;               /* --setup ADDRESS, NULL none */
+	char setup_buf[320];             /* --setup with an international domain: its A-labels */
 	unsigned setup_configs;          /* --config LIST (enum setup_config bits), 0 = all */
 	bool size_check;                 /* --size-check */
+	/* Connection controls (swaks / s_client habits). */
+	const char *bind;                /* --bind ADDR: an IP literal */
+	const char *proxy;               /* --proxy socks5://ADDR:PORT */
+	uint16_t tls_version;            /* --tls-version: 0x0303 / 0x0304, 0 any */
+	bool no_sni;                     /* --no-sni */
+	bool showcerts;                  /* --showcerts: the presented chain as PEM */
+	const char *client_cert, *client_key;   /* --client-cert / --client-key */
 };
 
 /* CLI_ERROR_USAGE: like CLI_ERROR, and the usage line follows the message. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
@@ -28,18 +29,21 @@ struct probe_params {
 	const char *helo;                /* the name sent with EHLO/HELO */
 	const char *servername;          /* NULL: the host probed */
 	double timeout_ms, connect_timeout_ms;
+	struct conn_opts conn;           /* --bind, --proxy: every connection alike */
 	const char (*pins)[45];          /* --pin sha256//... values, npins of them */
 	size_t npins;
 	int warn_days, crit_days;        /* certificate expiry thresholds */
 	double warn_time_ms, crit_time_ms;   /* probe duration thresholds (-o nagios) */
 	uint64_t size_reserve;           /* bytes kept for headers (attachment limit) */
 	bool transcript;                 /* record the dialogue (-v, --explain) */
+	bool showcerts;                  /* keep the chain's DER for the report */
 	/* Post-EHLO steps, each only when asked. */
 	bool check_tls_required;
 	const char *auth_user;           /* NULL: no --auth */
 	const char *password;            /* read once by cli_parse; NULL: none */
 	const char *auth_mech;           /* NULL: the strongest offered */
 	bool allow_plaintext_auth;
+	bool size_check;                 /* --size-check: MAIL FROM ... SIZE=N, RSET */
 	const char *mail_from;           /* NULL: no --from */
 	const char *const *rcpt;
 	size_t nrcpt;

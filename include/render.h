@@ -19,6 +19,10 @@ struct render_opts {
 
 void render_text(FILE *f, const struct result *r, const struct render_opts *o);
 void render_json(FILE *f, const struct result *r, const struct render_opts *o);
+/* The "size" member of a result (with its --size-check "check"), for
+ * documents that embed part of a result (the setup's login). */
+struct jsonw;
+void render_json_size(struct jsonw *w, const struct size_info *s);
 /* A batch line that is not a target: {schema, target, status "unknown", error}. */
 void render_json_bad_target(FILE *f, const char *target, const char *why);
 /* The same document as one object inside a larger one (a domain's probes[]). */

@@ -36,8 +36,20 @@ void render_rfc3339(char *out, size_t outsz, time_t t);
 void render_date(char *out, size_t outsz, time_t t);
 /* "100.0 MiB / 104.9 MB" (binary first) or "104.9 MB / 100.0 MiB" */
 void render_human(char *out, size_t outsz, uint64_t bytes, bool decimal_first);
+/* "_25._tcp.mx1.test. IN TLSA 3 1 1 <hex>": the DANE-EE record that would
+ * pin the leaf's current key; false without a leaf. */
+bool render_tlsa_311(char *out, size_t outsz, const struct result *r);
+/* A certificate's DER as a PEM block (--showcerts); nothing above
+ * RENDER_PEM_MAX bytes (no real certificate is that large). */
+#define RENDER_PEM_MAX 65536
+void render_pem(FILE *f, const unsigned char *der, size_t len);
+
 /* The SIZE sentence of the Limits section. */
 void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bool unicode);
+/* What --size-check proved (s->checked), one sentence for people. The
+ * note is ours (a reply code and the sender we used), already safe. */
+void render_size_check_sentence(char *out, size_t outsz, const struct size_info *s,
+                                bool unicode);
 
 /* Writes text (already safe) starting at column col, wrapping at
  * RENDER_WIDTH; continuation lines are indented by indent. Ends the line. */

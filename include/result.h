@@ -68,9 +68,11 @@ struct size_info {
 	/* --size-check: what MAIL FROM ... SIZE=N proved (RFC 1870). */
 	bool checked;                     /* the check ran */
 	bool verified_known;              /* some SIZE=N was accepted */
-	uint64_t verified;                /* the largest SIZE=N accepted */
+	uint64_t verified;                /* the largest SIZE=N accepted (up to the advertised limit) */
+	uint64_t refused;                 /* the smallest SIZE=N refused as too big, 0 none */
 	int enforced;                     /* 1 refused above the limit at MAIL, 0 not, -1 unknown */
 	unsigned pairs;                   /* MAIL/RSET pairs sent */
+	char note[160];                   /* why the check could not tell, "" */
 };
 
 struct cert_info {
@@ -104,6 +106,11 @@ struct tls_info {
 	char error[160];                  /* handshake failure, "" if none */
 	int error_code;                   /* its mbedTLS code (JSON only), 0 none */
 	uint16_t server_version;          /* ServerHello's version, 0 none seen */
+	bool version_refused;             /* the handshake ended with alert 70
+	                                     (protocol_version) */
+	uint16_t legacy_best;             /* version_refused: the newest version a
+	                                     legacy ClientHello on an extra
+	                                     connection got a ServerHello for */
 	bool verified;                    /* verification ran (a chain was seen) */
 	bool trusted;
 	bool hostname_match;
@@ -265,7 +272,8 @@ struct tline {
 
 struct result {
 	char *target;                     /* owned: as given */
-	char *host;                       /* owned: host name or literal */
+	char *host;                       /* owned: host name (A-labels) or literal */
+	char *host_unicode;               /* owned: its U-label form (IDN), NULL when none */
 	uint16_t port;
 	enum tls_mode tls_mode;
 	enum status status;               /* computed by result_finish() */
@@ -276,6 +284,8 @@ struct result {
 	struct attempt attempts[RESULT_MAX_ATTEMPTS];
 	size_t nattempts;
 	char address[64];                 /* the address the dialogue ran on, "" none */
+	char proxy[80];                   /* --proxy: "socks5://ADDR:PORT", "" direct */
+	char source[64];                  /* --bind: the local address, "" the kernel's choice */
 	int family;                       /* 0 none */
 
 	struct {
@@ -295,6 +305,7 @@ struct result {
 	struct timings t;
 
 	bool want_transcript;
+	bool keep_der;                    /* --showcerts: the chain's DER stays for the report */
 	struct tline *transcript;         /* owned, RESULT_MAX_TRANSCRIPT slots, allocated
 	                                   * at the first line (only -v/--explain pay) */
 	size_t ntranscript;
@@ -308,7 +319,7 @@ struct result {
 	time_t started;                   /* wall clock of probe start */
 
 	/* Checks that cost commands or connections: only when asked. */
-	struct envelope_info envelope;    /* --from / --rcpt */
+	struct envelope_info *envelope;   /* owned: --from / --rcpt (9 KiB), NULL when not asked */
 	struct tlsreq_info tls_required;  /* --check-tls-required */
 	struct tlsvers_info tls_versions; /* --tls-versions */
 	struct injection_info injection;  /* --starttls-injection */
@@ -322,6 +333,11 @@ void result_clear(struct result *r);
 void result_add(struct result *r, enum severity sev, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool result_has(const struct result *r, const char *code);
+/* Removes the finding with this code, if any (a later connection told more). */
+void result_drop(struct result *r, const char *code);
+/* tls-legacy-only: the server's newest version is 'version' (0x0300..0x0302),
+ * learnt as 'how' says ("its ServerHello", ...). */
+void result_legacy_only(struct result *r, uint16_t version, const char *how);
 
 /* The same for any findings array (a domain's, say). */
 void findings_add(struct finding *f, size_t *n, enum severity sev, const char *code,
@@ -333,6 +349,11 @@ void findings_clear(struct finding *f, size_t *n);
 
 /* Computes r->status from the findings (info never changes it). */
 enum status result_finish(struct result *r);
+
+/* The address a result is about: the one its dialogue ran on, else the
+ * last one it tried (every connection failed); "" when it got no further
+ * than DNS. *family (may be NULL) is AF_INET, AF_INET6 or 0 with it. */
+const char *result_addr(const struct result *r, int *family);
 
 /* Appends a transcript line (bytes copied, cut at RESULT_MAX_LINE). */
 void result_transcript(struct result *r, double t_ms, char dir,

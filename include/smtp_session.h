@@ -25,6 +25,7 @@ enum session_step {
 	SESSION_STEP_TLSREQ   = 1u << 0,    /* MAIL FROM:<> before STARTTLS, RSET */
 	SESSION_STEP_AUTH     = 1u << 1,    /* AUTH, then EHLO again after a login */
 	SESSION_STEP_ENVELOPE = 1u << 2,    /* MAIL FROM, RCPT TO..., RSET */
+	SESSION_STEP_SIZE     = 1u << 3,    /* MAIL FROM ... SIZE=N and RSET, up to 12 pairs */
 };
 
 /* What one dialogue does. The main dialogue of a probe sets mode, tls and

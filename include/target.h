@@ -9,13 +9,15 @@
 #include "result.h"
 
 struct target {
-	char host[254];          /* name (lower-cased, no trailing dot) or IP literal */
+	char host[254];          /* name (lower-cased, no trailing dot, A-labels) or IP literal */
+	char host_unicode[254];  /* the name with U-labels (IDNA2008) when it has any, else "" */
 	uint16_t port;           /* 0 when not given */
 	bool port_given;         /* written in the target (not a scheme default) */
 	bool mode_set;           /* scheme fixed a TLS mode */
 	enum tls_mode mode;
 	int literal;             /* 0, AF_INET or AF_INET6 when host is an IP literal */
 	bool mail_domain;        /* given as user@domain: implies --mx */
+	bool utf8_local;         /* user@domain with a non-ASCII local part (needs SMTPUTF8) */
 };
 
 /* 0 on success; -1 with a one-line reason in err. */

@@ -34,6 +34,14 @@ void tlsio_cfg_free(struct tlsio_cfg *cfg);
  * its own (--tls-versions); -1 for any other value. */
 int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version);
 
+/* --no-sni: connections of this config send no server_name extension;
+ * the name is still verified (tlsio_info). */
+void tlsio_cfg_no_sni(struct tlsio_cfg *cfg);
+/* --client-cert/--client-key (keyfile NULL: the key is in certfile): sent
+ * when a server asks for a certificate. -1 with a reason in err. */
+int tlsio_cfg_client_cert(struct tlsio_cfg *cfg, const char *certfile, const char *keyfile,
+                          char *err, size_t errlen);
+
 /* servername: SNI and the name verified (NULL or an IP literal: no SNI,
  * name checked against IP SANs). */
 struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
@@ -61,6 +69,11 @@ void tlsio_fail_info(const struct tlsio *t, struct tls_info *ti);
 /* The ServerHello's version when it is older than TLS 1.2 (0x0300-0x0302:
  * the server speaks nothing newer), else 0. */
 uint16_t tlsio_legacy_version(const struct tlsio *t);
+/* The server name goes out as SNI (not for IP literals, not with --no-sni). */
+bool tlsio_sends_sni(const struct tlsio *t);
+/* The server asked for a client certificate (seen only where the request
+ * travels in clear: TLS 1.2; TLS 1.3 encrypts it). */
+bool tlsio_cert_requested(const struct tlsio *t);
 /* The last failure was mbedTLS giving up on a message the protocol allows
  * (a TLS 1.3 KeyUpdate): the probe's limit, not the server's fault. */
 bool tlsio_gave_up(const struct tlsio *t);

@@ -15,6 +15,8 @@
 
 #include "auth.h"
 #include "cert.h"
+#include "conn.h"
+#include "ip.h"
 #include "dns.h"
 #include "loop.h"
 #include "options.h"
@@ -183,6 +185,70 @@ FLAG_HANDLER(opt_mtasts, mta_sts)
 FLAG_HANDLER(opt_tlsversions, tls_versions)
 FLAG_HANDLER(opt_injection, starttls_injection)
 FLAG_HANDLER(opt_chktls, check_tls_required)
+FLAG_HANDLER(opt_sizecheck, size_check)
+FLAG_HANDLER(opt_nosni, no_sni)
+FLAG_HANDLER(opt_showcerts, showcerts)
+
+static int opt_bind(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (ip_literal(arg, NULL) == 0 || arg[0] == '[') {
+		snprintf(err, errlen, "bad --bind '%.60s': want this machine's IPv4 or IPv6 "
+		         "address (no brackets, no name)", arg);
+		return -1;
+	}
+	o->bind = arg;
+	return 0;
+}
+
+static int opt_proxy(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	struct dns_addr a;
+	uint16_t port;
+
+	if (strncasecmp(arg, "socks5h://", 10) == 0) {
+		snprintf(err, errlen, "--proxy socks5h:// is not supported: smtp-probe resolves "
+		         "names itself (--resolver) and asks the proxy for the address; use "
+		         "socks5://");
+		return -1;
+	}
+	if (conn_proxy_parse(arg, &a, &port) != 0) {
+		snprintf(err, errlen, "bad --proxy '%.80s': want socks5://ADDR:PORT with an IP "
+		         "address or localhost (e.g. socks5://127.0.0.1:1080 for ssh -D 1080)", arg);
+		return -1;
+	}
+	o->proxy = arg;
+	return 0;
+}
+
+static int opt_tlsversion(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "1.2") == 0)
+		o->tls_version = 0x0303;
+	else if (strcmp(arg, "1.3") == 0)
+		o->tls_version = 0x0304;
+	else {
+		snprintf(err, errlen, "bad --tls-version '%.20s': want 1.2 or 1.3 (TLS 1.0 and "
+		         "1.1 are detected by --tls-versions, never negotiated)", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_clientcert(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("client certificate", arg, false, err, errlen) != 0)
+		return -1;
+	o->client_cert = arg;
+	return 0;
+}
+
+static int opt_clientkey(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (check_readable("client key", arg, false, err, errlen) != 0)
+		return -1;
+	o->client_key = arg;
+	return 0;
+}
 FLAG_HANDLER(opt_plainauth, allow_plaintext_auth)
 FLAG_HANDLER(opt_ipv4, only4)
 FLAG_HANDLER(opt_ipv6, only6)
@@ -419,11 +485,25 @@ static int opt_helo(struct options *o, const char *arg, char *err, size_t errlen
 
 static int opt_servername(struct options *o, const char *arg, char *err, size_t errlen)
 {
+	struct target t;
+	char why[200];
+
 	if (arg[0] == '\0' || strlen(arg) > 253 || strpbrk(arg, " /\\@:") != NULL) {
 		snprintf(err, errlen, "bad --servername '%s': want a host name", arg);
 		return -1;
 	}
 	o->servername = arg;
+	/* An international name goes out as its A-labels (SNI, certificates). */
+	for (const char *p = arg; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			if (target_parse(arg, &t, why, sizeof(why)) != 0 || t.literal) {
+				snprintf(err, errlen, "bad --servername: %s", why);
+				return -1;
+			}
+			snprintf(o->servername_buf, sizeof(o->servername_buf), "%s", t.host);
+			o->servername = o->servername_buf;
+			break;
+		}
 	return 0;
 }
 
@@ -590,6 +670,28 @@ static int opt_setup(struct options *o, const char *arg, char *err, size_t errle
 	char e2[200];
 	bool ok = at != NULL && at != arg && strlen(arg) <= 254 && strchr(arg, '@') == at;
 
+	/* An international domain: the assistant works with its A-labels, what
+	 * DNS, certificates and the snippets need. A non-ASCII local part
+	 * needs SMTPUTF8 end to end, which the snippets cannot promise. */
+	for (const char *c = arg; ok && *c; c++)
+		if ((unsigned char)*c >= 0x80) {
+			if (c < at) {
+				snprintf(err, errlen, "bad --setup '%.80s': the local part is not ASCII; "
+				         "such an address needs SMTPUTF8 (RFC 6531) on every server and in "
+				         "the client, which the configuration snippets cannot promise", arg);
+				return -1;
+			}
+			if (target_parse(at + 1, &t, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "bad --setup '%.80s': %s", arg, e2);
+				return -1;
+			}
+			snprintf(o->setup_buf, sizeof(o->setup_buf), "%.*s@%s", (int)(at - arg), arg,
+			         t.host);
+			arg = o->setup_buf;
+			at = strrchr(arg, '@');
+			ok = strlen(arg) <= 254;
+			break;
+		}
 	for (const char *c = arg; ok && *c; c++)
 		if (*c <= ' ' || *c > '~' || strchr("\"'\\$`#;&|<>(){}*?!,", *c) != NULL)
 			ok = false;
@@ -653,8 +755,9 @@ const struct cli_opt cli_opts[] = {
 	{ "mx", 0, NULL, opt_mx, CLI_G_CONN,
 	  "look up the domain's MX hosts and probe each" },
 	{ "all-addresses", 0, NULL, opt_alladdr, CLI_G_CONN,
-	  "with --mx: probe every address of every MX host\n"
-	  "(default: the first that answers)" },
+	  "probe every address of the host (with --mx: of every\n"
+	  "MX host), each reported on its own (default: the first\n"
+	  "that answers)" },
 	{ "helo", 0, "NAME", opt_helo, CLI_G_CONN,
 	  "name sent in EHLO/HELO (default: this host's FQDN)" },
 	{ "resolver", 0, "IP[:PORT]", opt_resolver, CLI_G_CONN,
@@ -663,6 +766,11 @@ const struct cli_opt cli_opts[] = {
 	  "per step (default 10)" },
 	{ "connect-timeout", 0, "SECONDS", opt_ctimeout, CLI_G_CONN,
 	  "TCP connection (default: --timeout)" },
+	{ "bind", 0, "ADDR", opt_bind, CLI_G_CONN,
+	  "connect from this local address (IPv4 or IPv6)" },
+	{ "proxy", 0, "URL", opt_proxy, CLI_G_CONN,
+	  "connect through a SOCKS5 proxy: socks5://ADDR:PORT\n"
+	  "(e.g. ssh -D 1080: socks5://127.0.0.1:1080)" },
 	/* Batch */
 	{ "targets", 'f', "FILE", opt_targets, CLI_G_BATCH,
 	  "targets one per line ('-' = stdin; # comments);\n"
@@ -681,6 +789,18 @@ const struct cli_opt cli_opts[] = {
 	/* TLS and certificates */
 	{ "servername", 0, "NAME", opt_servername, CLI_G_TLS,
 	  "SNI and name to verify (default: the host probed)" },
+	{ "showcerts", 0, NULL, opt_showcerts, CLI_G_TLS,
+	  "the presented certificates as PEM too (text and JSON),\n"
+	  "like openssl s_client -showcerts" },
+	{ "no-sni", 0, NULL, opt_nosni, CLI_G_TLS,
+	  "send no SNI (the name is still verified)" },
+	{ "tls-version", 0, "1.2|1.3", opt_tlsversion, CLI_G_TLS,
+	  "offer only this TLS version" },
+	{ "client-cert", 0, "FILE", opt_clientcert, CLI_G_TLS,
+	  "client certificate (PEM) for servers that ask for one" },
+	{ "client-key", 0, "FILE", opt_clientkey, CLI_G_TLS,
+	  "its private key (PEM, unencrypted; default: in\n"
+	  "--client-cert's file)" },
 	{ "cafile", 0, "FILE", opt_cafile, CLI_G_TLS,
 	  "trust anchors from a PEM file (default: system store)" },
 	{ "capath", 0, "DIR", opt_capath, CLI_G_TLS,
@@ -721,6 +841,10 @@ const struct cli_opt cli_opts[] = {
 	  "test MAIL FROM:<ADDR> (\"\" for <>), then RSET" },
 	{ "rcpt", 0, "ADDR", opt_rcpt, CLI_G_AUTH,
 	  "test RCPT TO:<ADDR> after --from, repeatable" },
+	{ "size-check", 0, NULL, opt_sizecheck, CLI_G_AUTH,
+	  "verify the size limit: MAIL FROM ... SIZE=N at the\n"
+	  "limit and one byte over (bisection without SIZE, at\n"
+	  "most 12 MAIL/RSET pairs, after --auth); never DATA" },
 	/* Relay setup assistant */
 	{ "setup", 0, "ADDRESS", opt_setup, CLI_G_SETUP,
 	  "find the submission server for ADDRESS (SRV,\n"
@@ -896,6 +1020,16 @@ static int cli_check_tests(struct options *o, char *err, size_t errlen)
 		         o->auth_mech);
 		return -1;
 	}
+	if (o->client_key != NULL && o->client_cert == NULL) {
+		snprintf(err, errlen, "--client-key needs --client-cert");
+		return -1;
+	}
+	if (o->size_check && o->mx) {
+		/* An MX refuses nothing by size from us that it would not refuse
+		 * from anyone: per host, not per domain. */
+		snprintf(err, errlen, "--size-check probes one server: give the host, not --mx");
+		return -1;
+	}
 	if (o->mode_set && o->mode == TLS_MODE_NONE && (o->tls_versions || o->starttls_injection)) {
 		snprintf(err, errlen, "%s needs TLS: not with --no-tls",
 		         o->tls_versions ? "--tls-versions" : "--starttls-injection");
@@ -974,10 +1108,6 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 	}
 	if (o->concurrency == 0)
 		o->concurrency = o->targets_file ? 64 : 16;
-	if (o->all_addresses && o->targets_file && !o->mx && o->serve == NULL) {
-		snprintf(err, errlen, "--all-addresses with -f needs --mx");
-		return CLI_ERROR;
-	}
 	if (o->shard_n > 0 && o->targets_file == NULL) {
 		snprintf(err, errlen, "--shard needs -f: it splits a target list between runs");
 		return CLI_ERROR;
@@ -1074,12 +1204,13 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 			snprintf(err, errlen, "bad target: %s", e2);
 			return CLI_ERROR;
 		}
-		/* A host target is probed on the first address that answers;
-		 * every address is only laid out for MX hosts so far. Say so
-		 * rather than ignore the option. */
-		if (o->all_addresses && !o->mx && !t.mail_domain) {
-			snprintf(err, errlen, "--all-addresses works with --mx (or a user@domain "
-			         "target), not with the host target '%s'", o->targets[i]);
+		/* One page holds one probe or one domain: a host's addresses
+		 * would be pages of their own. */
+		if (o->all_addresses && !o->mx && !t.mail_domain && !t.literal &&
+		    o->output == OUT_HTML) {
+			snprintf(err, errlen, "-o html shows one probe or one domain: --all-addresses "
+			         "on the host '%s' works with -o text, json, nagios or prometheus",
+			         o->targets[i]);
 			return CLI_ERROR;
 		}
 		if ((o->mx || t.mail_domain) && (t.literal || t.mode_set)) {

@@ -93,6 +93,41 @@ done:
 	return ok;
 }
 
+/* RFC 7672 3.1.1 / 3.2.2: where authenticated TLSA records match, they,
+ * not the WebPKI, decide whether a DANE sender trusts the server. With a
+ * DANE-EE match the key is all that counts (names and dates are not
+ * checked); with DANE-TA the chain ends at the published anchor, but its
+ * name and dates still count. The PKIX findings that DANE overrules stay,
+ * as information, saying why. */
+static void dane_decides_trust(struct result *r, bool ee)
+{
+	static const char *const ee_codes[] = {
+		"cert-untrusted", "cert-hostname-mismatch", "cert-expired", "cert-expires-soon",
+		"cert-not-yet-valid"
+	};
+	size_t i, k;
+
+	for (i = 0; i < r->nfindings && i < RESULT_MAX_FINDINGS; i++) {
+		struct finding *f = &r->findings[i];
+		bool overruled = false;
+		char *msg;
+		size_t len;
+
+		for (k = 0; k < (ee ? sizeof(ee_codes) / sizeof(ee_codes[0]) : 1); k++)
+			overruled |= strcmp(f->code, ee_codes[k]) == 0;
+		if (!overruled || f->sev == SEV_INFO)
+			continue;
+		len = strlen(f->message ? f->message : "") + 160;
+		msg = xmalloc(len);
+		snprintf(msg, len, "DANE senders trust this server anyway (an authenticated %s "
+		         "record matches, RFC 7672); for clients without DANE: %s",
+		         ee ? "DANE-EE" : "DANE-TA", f->message ? f->message : "");
+		free(f->message);
+		f->message = msg;
+		f->sev = SEV_INFO;
+	}
+}
+
 bool dane_record_check(const struct dane_tlsa *t, const struct cert_info *chain,
                        size_t n, bool host_ok, bool *matched, char *why, size_t whylen)
 {
@@ -151,6 +186,7 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 	struct dane_info *di = &r->dane;
 	size_t i, n, usable = 0, valid = 0, unusable = 0;
 	char why[160] = "", list[200] = "";
+	bool ee_valid = false;
 
 	di->checked = true;
 	di->authenticated = ad;
@@ -202,6 +238,8 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 		}
 		if (ok)
 			valid++;
+		if (ok && t.usage == DANE_EE)
+			ee_valid = true;
 		if (matched && !ok && w[0] && why[0] == '\0')
 			snprintf(why, sizeof(why), "%s", w);
 		if (di->nrecords < RESULT_MAX_TLSA) {
@@ -277,6 +315,7 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 		           "%zu of %zu usable DNSSEC-authenticated TLSA record%s at %s match%s "
 		           "the certificate chain", valid, usable, usable == 1 ? "" : "s",
 		           di->name, valid == 1 ? "es" : "");
+		dane_decides_trust(r, ee_valid);
 		return;
 	}
 	snprintf(di->result, sizeof(di->result), "mismatch");
@@ -290,6 +329,8 @@ void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_rec
 
 void dane_drop_der(struct result *r)
 {
+	if (r->keep_der)
+		return;                  /* --showcerts prints it */
 	for (size_t i = 0; i < r->tls.nchain; i++)
 		cert_info_drop_der(&r->tls.chain[i]);
 }

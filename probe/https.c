@@ -469,7 +469,7 @@ static void https_on_addr(void *arg, const struct dns_answer *a)
 	}
 	g->st = HS_CONNECT;
 	g->conn = conn_start(g->loop, a->addrs, a->n, g->port, 250.0,
-	                     g->timeout.when - loop_now(), g->att, &g->natt,
+	                     g->timeout.when - loop_now(), NULL, g->att, &g->natt,
 	                     sizeof(g->att) / sizeof(g->att[0]), https_on_conn, g);
 	if (g->conn == NULL && g->st == HS_CONNECT && g->fd < 0)
 		https_finish(g, "cannot connect to %s", g->host);

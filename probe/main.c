@@ -47,6 +47,18 @@ static void fit_fd_limit(struct options *o)
 	}
 }
 
+/* What every TLS configuration of the run shares: --no-sni and the
+ * client certificate. */
+static int tls_common(const struct options *o, struct tlsio_cfg *cfg, char *err, size_t errlen)
+{
+	if (o->no_sni)
+		tlsio_cfg_no_sni(cfg);
+	if (o->client_cert != NULL &&
+	    tlsio_cfg_client_cert(cfg, o->client_cert, o->client_key, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 /* A configuration that offers only one version (--tls-versions). */
 static struct tlsio_cfg *tls_pinned(const struct options *o, uint16_t version,
                                     char *err, size_t errlen)
@@ -55,6 +67,10 @@ static struct tlsio_cfg *tls_pinned(const struct options *o, uint16_t version,
 
 	if (cfg != NULL && tlsio_cfg_pin_version(cfg, version) != 0) {
 		snprintf(err, errlen, "cannot pin TLS to version 0x%04x", version);
+		tlsio_cfg_free(cfg);
+		return NULL;
+	}
+	if (cfg != NULL && tls_common(o, cfg, err, errlen) != 0) {
 		tlsio_cfg_free(cfg);
 		return NULL;
 	}
@@ -245,8 +261,10 @@ int main(int argc, char **argv)
 	/* Each TLS configuration once per run: the trust anchors are parsed
 	 * when it is built, never per probe or per connection. */
 	env.tls = tlsio_cfg_new(opt.cafile, opt.capath, err, sizeof(err));
-	if (env.tls == NULL)
+	if (env.tls == NULL || tls_common(&opt, env.tls, err, sizeof(err)) != 0)
 		goto fail;
+	if (opt.tls_version != 0)
+		(void)tlsio_cfg_pin_version(env.tls, opt.tls_version);   /* 0x0303 or 0x0304 */
 	if (opt.tls_versions || opt.serve != NULL) {   /* an exporter module may ask */
 		env.tls12 = tls_pinned(&opt, 0x0303, err, sizeof(err));
 		env.tls13 = tls_pinned(&opt, 0x0304, err, sizeof(err));

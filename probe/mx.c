@@ -80,6 +80,7 @@ void domain_result_clear(struct domain_result *d)
 
 	free(d->target);
 	free(d->domain);
+	free(d->domain_unicode);
 	findings_clear(d->findings, &d->nfindings);
 	for (i = 0; i < d->nprobes; i++)
 		result_clear(&d->probes[i]);
@@ -284,6 +285,44 @@ static void sts_evaluate(struct mx_audit *a)
 	     p->max_age);
 }
 
+/* RFC 6531: an address whose local part is not ASCII travels only through
+ * servers that offer SMTPUTF8; every MX host that answered must. */
+static void smtputf8_evaluate(struct mx_audit *a)
+{
+	struct domain_result *d = a->d;
+	char missing[300] = "";
+	size_t i, answered = 0, lacking = 0;
+
+	if (!d->utf8_local)
+		return;
+	for (i = 0; i < d->nprobes; i++) {
+		const struct result *r = &d->probes[i];
+		const struct ehlo_info *e = r->ehlo_tls.present ? &r->ehlo_tls : &r->ehlo;
+
+		if (!probe_answered(r))
+			continue;
+		answered++;
+		if (smtp_ehlo_find(e, "SMTPUTF8") != NULL)
+			continue;
+		if (lacking++ < 4 && strlen(missing) + strlen(r->host ? r->host : "") + 8 <
+		    sizeof(missing))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+			         missing[0] ? ", " : "", r->host ? r->host : "?");
+	}
+	if (answered == 0)
+		return;
+	if (lacking == 0)
+		dadd(d, SEV_INFO, "smtputf8-ready",
+		                   "the address's local part is not ASCII, and every MX host that "
+		                   "answered offers SMTPUTF8 (RFC 6531): mail to it can be delivered");
+	else
+		dadd(d, SEV_WARNING, "smtputf8-missing",
+		                   "the address's local part is not ASCII, which only servers "
+		                   "offering SMTPUTF8 (RFC 6531) accept, and %zu of %zu MX "
+		                   "probes did not offer it (%s%s): mail to this address fails there",
+		                   lacking, answered, missing, lacking > 4 ? ", ..." : "");
+}
+
 static void audit_finish(struct mx_audit *a)
 {
 	struct domain_result *d = a->d;
@@ -298,6 +337,7 @@ static void audit_finish(struct mx_audit *a)
 	a->done = true;
 	sts_evaluate(a);
 	summarise(a);
+	smtputf8_evaluate(a);
 	st = findings_status(d->findings, d->nfindings);
 	for (i = 0; i < d->nprobes; i++)
 		if (d->probes[i].status > st && d->probes[i].status != ST_UNKNOWN)
@@ -870,6 +910,15 @@ struct mx_audit *mx_audit_new(const struct probe_env *env, const char *spec,
 	loop_timer_init(&a->reap, on_reap, a);
 	d->target = xstrdup(spec);
 	d->domain = xstrdup(domain);
+	{
+		struct target t;
+		char err[8];
+
+		if (target_parse(spec, &t, err, sizeof(err)) == 0) {
+			d->domain_unicode = t.host_unicode[0] ? xstrdup(t.host_unicode) : NULL;
+			d->utf8_local = t.utf8_local;
+		}
+	}
 	return a;
 }
 

@@ -220,8 +220,16 @@ void render_domain_text(FILE *f, const struct domain_result *d, const struct ren
 	size_t i;
 
 	render_safe_buf(safe, sizeof(safe), d->domain ? d->domain : "", 255);
-	fprintf(f, "Mail domain %s: %s%s%s\n\n", safe, render_status_color(o, d->status),
-	        word(d->status), render_reset(o));
+	if (d->domain_unicode != NULL) {
+		char uni[300];
+
+		render_safe_buf(uni, sizeof(uni), d->domain_unicode, 255);
+		fprintf(f, "Mail domain %s (%s): %s%s%s\n\n", uni, safe,
+		        render_status_color(o, d->status), word(d->status), render_reset(o));
+	} else {
+		fprintf(f, "Mail domain %s: %s%s%s\n\n", safe, render_status_color(o, d->status),
+		        word(d->status), render_reset(o));
+	}
 	fprintf(f, "Mail routing\n");
 	if (d->null_mx)
 		fprintf(f, "  null MX (RFC 7505): this domain accepts no mail\n");
@@ -311,6 +319,8 @@ void render_domain_json(FILE *f, const struct domain_result *d, const struct ren
 	jsonw_str(&w, d->target);
 	jsonw_key(&w, "domain");
 	jsonw_str(&w, d->domain);
+	jsonw_key(&w, "domain_unicode");
+	jsonw_str(&w, d->domain_unicode);
 	jsonw_key(&w, "status");
 	jsonw_str(&w, status_name(d->status));
 	jsonw_key(&w, "findings");

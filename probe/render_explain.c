@@ -24,6 +24,9 @@ struct ex_state {
 	bool tls_up;               /* encrypted from here on */
 	bool logged_in;            /* a 235 answered AUTH: the next EHLO is ehlo_auth */
 	bool in_auth;              /* a 334 answered AUTH: the next line is its answer */
+	bool awaiting;             /* cmd's reply has not ended yet */
+	bool rset_queued;          /* RSET pipelined behind MAIL: its reply comes next */
+	bool mail_size;            /* the MAIL carried SIZE= (--size-check) */
 	size_t cert_seen;          /* "certificate" events so far */
 	bool said_event_note;
 };
@@ -322,7 +325,16 @@ static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
 		    "the user name, the password or a proof derived from it).");
 		return;
 	}
+	/* --size-check pipelines RSET behind MAIL: MAIL's reply comes first. */
+	if (st->awaiting && st->cmd == EX_MAIL && c == EX_RSET) {
+		st->rset_queued = true;
+		say(f, "The probe cancels the test in the same breath (PIPELINING), so "
+		    "nothing is sent; the server answers both in order.");
+		return;
+	}
 	st->cmd = c;
+	st->awaiting = true;
+	st->mail_size = c == EX_MAIL && strcasestr(line, " SIZE=") != NULL;
 	switch (st->cmd) {
 	case EX_EHLO:
 		if (st->logged_in) {
@@ -351,7 +363,10 @@ static void explain_client(FILE *f, const struct result *r, struct ex_state *st,
 		    "or stored.");
 		break;
 	case EX_MAIL:
-		say(f, "The probe tests whether this sender address is accepted. No "
+		say(f, st->mail_size ? "The probe announces a message of this many bytes "
+		    "(SIZE=, RFC 1870) to learn whether the server would take one that "
+		    "large. No message is ever sent." :
+		    "The probe tests whether this sender address is accepted. No "
 		    "message is ever sent.");
 		break;
 	case EX_RCPT:
@@ -407,7 +422,13 @@ static void explain_other_reply(FILE *f, const struct result *r, struct ex_state
 			say(f, "The login did not succeed.");
 		break;
 	case EX_MAIL:
-		if (code == 250)
+		if (st->mail_size && code / 100 == 2)
+			say(f, "The server would take a message this large.");
+		else if (st->mail_size && code == 552)
+			say(f, "Too large: the server refuses a message of this size as soon as "
+			    "it is announced, before anything is uploaded (its limit is "
+			    "enforced at MAIL FROM).");
+		else if (code == 250)
 			say(f, "Sender accepted.");
 		else if (code == 530)
 			say(f, "The server requires login (or encryption) before it takes "
@@ -470,6 +491,12 @@ static void explain_server(FILE *f, const struct result *r, struct ex_state *st,
 		st->logged_in = true;
 	if (last)
 		st->in_auth = st->cmd == EX_AUTH && code == 334;
+	if (last) {
+		st->awaiting = st->rset_queued;
+		if (st->rset_queued)
+			st->cmd = EX_RSET;
+		st->rset_queued = false;
+	}
 }
 
 static void explain_tls_done(FILE *f, const struct result *r, const struct tevent *ev)
@@ -540,6 +567,20 @@ static void explain_tls_failed(FILE *f, const struct result *r)
 		    "the same way; only old clients that still allow TLS 1.0 would "
 		    "connect, over a deprecated protocol. Enable TLS 1.2 and 1.3 on the "
 		    "server.");
+	else if (r->tls.legacy_best != 0)
+		say(f, r->tls.legacy_best == 0x0302 ? "The server refused TLS 1.2 and 1.3 "
+		    "(alert protocol_version: \"I do not speak that version\"); asked with "
+		    "TLS 1.1 on another connection, it answered: TLS 1.1 is the newest it "
+		    "speaks. Clients that require TLS 1.2 or later (current mail software, "
+		    "OpenSSL's defaults, browsers) fail the same way; only old clients that "
+		    "still allow TLS 1.0/1.1 would connect, over a deprecated protocol. "
+		    "Enable TLS 1.2 and 1.3 on the server." :
+		    "The server refused TLS 1.2 and 1.3 (alert protocol_version: \"I do not "
+		    "speak that version\"); asked with TLS 1.0 on another connection, it "
+		    "answered: TLS 1.0 is the newest it speaks. Clients that require TLS 1.2 "
+		    "or later (current mail software, OpenSSL's defaults, browsers) fail the "
+		    "same way; only old clients that still allow TLS 1.0 would connect, over "
+		    "a deprecated protocol. Enable TLS 1.2 and 1.3 on the server.");
 	else
 		say(f, "The encrypted connection could not be set up (the reason is "
 		    "on the line). Usually the server and the probe have no TLS version "

@@ -120,6 +120,8 @@ static const struct {
 	  "1.1; enable TLS 1.2 and 1.3 on the server." },
 	{ "tls-legacy-version", "Old protocol versions stay available to attackers "
 	  "who can force a downgrade; switch them off when no old client needs them." },
+	{ "tls-client-cert-requested", "The server may accept only clients that show a "
+	  "certificate it trusts; give one with --client-cert." },
 	{ "tls-no-forward-secrecy", "Whoever gets the server's private key later can "
 	  "decrypt recorded sessions; prefer ECDHE key exchange." },
 	{ "pin-mismatch", "The server's key is not the one you pinned: either the key "
@@ -143,6 +145,8 @@ static const struct {
 	{ "size-advertised-mismatch", "The server refuses at a different size than it "
 	  "announces: clients that trust the announcement will fail." },
 	{ "cert-chain-order", "Some clients fail on certificates sent out of order." },
+	{ "cert-chain-extra-expired", "Clients that build the chain through the stale "
+	  "certificate fail; remove it from the chain file." },
 	{ "ipv6-unreachable", "IPv6 senders cannot reach this host at all." },
 	{ "setup-no-server", "No candidate answered over TLS, so there is nothing a "
 	  "password may safely be sent to: ask the provider for its submission server." },
@@ -570,25 +574,6 @@ static void validity_bar(FILE *f, const struct cert_info *c, time_t now,
 	fputs("</svg>", f);
 }
 
-/* "_25._tcp.mx1.test. IN TLSA 3 1 1 <hex>": the record that would pin the
- * leaf's current key (DANE-EE, SPKI, SHA-256). */
-static bool tlsa_311(char *out, size_t outsz, const struct result *r)
-{
-	unsigned char d[48];
-	size_t dl = 0, o;
-	const struct cert_info *c = &r->tls.chain[0];
-
-	if (r->tls.nchain == 0 ||
-	    mbedtls_base64_decode(d, sizeof(d), &dl, (const unsigned char *)c->spki_sha256,
-	                          strlen(c->spki_sha256)) != 0 || dl != 32)
-		return false;
-	o = (size_t)snprintf(out, outsz, "_%u._tcp.%s. IN TLSA 3 1 1 ", r->port,
-	                     r->tls.servername[0] ? r->tls.servername : r->host);
-	for (size_t i = 0; i < dl && o + 3 <= outsz; i++, o += 2)
-		snprintf(out + o, outsz - o, "%02x", d[i]);
-	return o < outsz;
-}
-
 static void cert_card(FILE *f, const struct result *r, size_t i, time_t now)
 {
 	const struct cert_info *c = &r->tls.chain[i];
@@ -636,7 +621,7 @@ static void cert_card(FILE *f, const struct result *r, size_t i, time_t now)
 	if (i == 0) {
 		char rec[400];
 
-		if (tlsa_311(rec, sizeof(rec), r)) {
+		if (render_tlsa_311(rec, sizeof(rec), r)) {
 			fputs("<dt>TLSA record pinning this key</dt><dd class=\"mono\">", f);
 			html_text(f, rec);
 			fputs("</dd>\n", f);
@@ -688,6 +673,10 @@ static void section_limits(FILE *f, const struct result *r)
 		render_thousands(n, sizeof(n), r->size.max_attachment_base64);
 		snprintf(s, sizeof(s), "%s bytes (base64-encoded in the message)", n);
 		kv_row(f, "largest attachment", s);
+	}
+	if (r->size.checked) {
+		render_size_check_sentence(s, sizeof(s), &r->size, true);
+		kv_row(f, "size check", s);
 	}
 	fputs("</tbody></table>\n", f);
 }

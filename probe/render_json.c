@@ -1,6 +1,7 @@
 /* JSON renderer: one document per result, keys as in docs/design.md "The result
  * model and JSON". Every server string goes through json_escape, so the
  * document is valid whatever bytes the server sent. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -113,7 +114,48 @@ static void put_ehlo(struct jsonw *w, const char *k, const struct ehlo_info *e)
 	jsonw_obj_end(w);
 }
 
-static void put_size(struct jsonw *w, const struct size_info *s)
+static void key_bytes(struct jsonw *w, const char *key, bool known, uint64_t v)
+{
+	jsonw_key(w, key);
+	if (known)
+		jsonw_uint(w, v);
+	else
+		jsonw_null(w);
+}
+
+/* --size-check: what MAIL FROM ... SIZE=N proved; the attachment limit
+ * from the verified figure. */
+static void put_size_check(struct jsonw *w, const struct size_info *s)
+{
+	struct size_info v = *s;
+
+	jsonw_key(w, "check");
+	if (!s->checked) {
+		jsonw_null(w);
+		return;
+	}
+	if (v.verified_known) {
+		v.has_limit = true;
+		v.limit = v.verified;
+		size_compute(&v, v.reserve);
+	}
+	jsonw_obj_begin(w);
+	key_bytes(w, "verified", s->verified_known, s->verified);
+	key_bytes(w, "refused", s->refused > 0, s->refused);
+	jsonw_key(w, "enforced");
+	if (s->enforced < 0)
+		jsonw_null(w);
+	else
+		jsonw_bool(w, s->enforced == 1);
+	jsonw_key(w, "pairs");
+	jsonw_uint(w, s->pairs);
+	key_bytes(w, "max_attachment_base64", v.verified_known, v.max_attachment_base64);
+	jsonw_key(w, "note");
+	jsonw_str(w, s->note[0] ? s->note : NULL);
+	jsonw_obj_end(w);
+}
+
+void render_json_size(struct jsonw *w, const struct size_info *s)
 {
 	jsonw_key(w, "size");
 	jsonw_obj_begin(w);
@@ -135,6 +177,7 @@ static void put_size(struct jsonw *w, const struct size_info *s)
 		jsonw_uint(w, s->max_attachment_binary);
 	else
 		jsonw_null(w);
+	put_size_check(w, s);
 	jsonw_obj_end(w);
 }
 
@@ -157,6 +200,18 @@ static void put_cert(struct jsonw *w, const struct cert_info *c)
 	key_str_or_null(w, "sha256", c->sha256);
 	key_str_or_null(w, "spki_sha256", c->spki_sha256);
 	key_bool(w, "self_signed", c->self_signed);
+	if (c->der != NULL) {                /* --showcerts */
+		char *pem = NULL;
+		size_t n = 0;
+		FILE *m = open_memstream(&pem, &n);
+
+		if (m != NULL) {
+			render_pem(m, c->der, c->der_len);
+			if (fclose(m) == 0 && pem != NULL)
+				key_str(w, "pem", pem);
+		}
+		free(pem);
+	}
 	jsonw_obj_end(w);
 }
 
@@ -180,7 +235,7 @@ static void put_cmd_reply(struct jsonw *w, const struct cmd_reply *c)
 
 static void put_envelope(struct jsonw *w, const struct envelope_info *e)
 {
-	if (!e->tested)
+	if (e == NULL || !e->tested)
 		return;
 	jsonw_key(w, "envelope");
 	jsonw_obj_begin(w);
@@ -451,6 +506,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	key_str(w, "schema", "smtp-probe/1");
 	key_str(w, "target", r->target);
 	key_str(w, "host", r->host);
+	key_str(w, "host_unicode", r->host_unicode);
 	jsonw_key(w, "port");
 	jsonw_uint(w, r->port);
 	key_str(w, "tls_mode", tls_mode_name(r->tls_mode));
@@ -488,6 +544,8 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	jsonw_arr_end(w);
 	key_str_or_null(w, "address", r->address);
 	key_str(w, "family", family_name(r->family));
+	key_str_or_null(w, "proxy", r->proxy);
+	key_str_or_null(w, "source_address", r->source);
 
 	jsonw_key(w, "greeting");
 	if (r->greeting.present) {
@@ -516,7 +574,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 		jsonw_null(w);
 	jsonw_obj_end(w);
 
-	put_size(w, &r->size);
+	render_json_size(w, &r->size);
 
 	jsonw_key(w, "auth");
 	jsonw_obj_begin(w);
@@ -535,7 +593,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 	if (r->auth.skipped[0])
 		key_str(w, "skipped", r->auth.skipped);
 	jsonw_obj_end(w);
-	put_envelope(w, &r->envelope);
+	put_envelope(w, r->envelope);
 	put_tls_required(w, &r->tls_required);
 	put_injection(w, &r->injection);
 

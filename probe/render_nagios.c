@@ -267,9 +267,11 @@ static void nag_findings(FILE *f, const struct finding *fs, size_t nf, const cha
 	}
 }
 
+static void nag_probe_name(char *out, size_t outsz, const struct result *r);
+
 /* Several targets: counts per status, then the worst target's story. */
 static void nag_multi_summary(char *out, size_t outsz, const struct result *const *r,
-                              size_t n, enum status worst)
+                              size_t n, enum status worst, bool per_address)
 {
 	static const enum status order[] = { ST_CRITICAL, ST_WARNING, ST_UNKNOWN, ST_OK };
 	size_t count[ST_UNKNOWN + 1] = { 0 };
@@ -296,7 +298,7 @@ static void nag_multi_summary(char *out, size_t outsz, const struct result *cons
 		               status_name(order[k]));
 		first = false;
 	}
-	render_appendf(out, outsz, " of %zu targets", n);
+	render_appendf(out, outsz, " of %zu %s", n, per_address ? "addresses" : "targets");
 	if (worst != ST_OK && wr) {
 		char one[NAG_TEXT_BUF * 2];
 
@@ -328,25 +330,32 @@ void render_nagios(FILE *f, const struct result *const *r, size_t n,
 	if (n == 1)
 		nag_summary(summary, sizeof(summary), r[0], true);
 	else
-		nag_multi_summary(summary, sizeof(summary), r, n, worst);
+		nag_multi_summary(summary, sizeof(summary), r, n, worst, o->address_labels);
 
+	/* --all-addresses: one host has several results, told apart by their
+	 * address in labels ("host:port/address") and long output. */
 	fprintf(f, "SMTP %s - %s", nag_status_word(worst), summary);
 	for (size_t i = 0; i < n; i++) {
-		char hp[NAG_TEXT_BUF + 16];
+		char hp[NAG_TEXT_BUF * 2 + 24];
 
 		nag_hostport(hp, sizeof(hp), r[i]);
+		if (o->address_labels && result_addr(r[i], NULL)[0])
+			render_appendf(hp, sizeof(hp), "/%s", result_addr(r[i], NULL));
 		nag_perfdata(&pf, r[i], n > 1 ? hp : NULL);
 	}
 	fputc('\n', f);
 
 	for (size_t i = 0; i < n; i++) {
-		char hp[NAG_TEXT_BUF + 16];
+		char hp[NAG_TEXT_BUF * 2 + 24];
 
 		if (n == 1) {
 			nag_findings(f, r[i]->findings, r[i]->nfindings, NULL);
 			continue;
 		}
-		nag_hostport(hp, sizeof(hp), r[i]);
+		if (o->address_labels)
+			nag_probe_name(hp, sizeof(hp), r[i]);
+		else
+			nag_hostport(hp, sizeof(hp), r[i]);
 		nag_summary(summary, sizeof(summary), r[i], false);
 		fprintf(f, "[%s] %s - %s\n", nag_status_word(r[i]->status), hp, summary);
 		nag_findings(f, r[i]->findings, r[i]->nfindings, hp);
@@ -367,7 +376,7 @@ static void nag_probe_name(char *out, size_t outsz, const struct result *r)
 	char hp[NAG_TEXT_BUF + 16], a[NAG_TEXT_BUF];
 
 	nag_hostport(hp, sizeof(hp), r);
-	nag_clean(a, sizeof(a), r->address);
+	nag_clean(a, sizeof(a), result_addr(r, NULL));
 	if (a[0])
 		render_fmt(out, outsz, "%s (%s)", hp, a);
 	else
@@ -434,8 +443,8 @@ void render_domain_nagios(FILE *f, const struct domain_result *d, const struct r
 			if (d->probes[k].host && r->host && strcmp(d->probes[k].host, r->host) == 0)
 				same++;
 		nag_clean(h, sizeof(h), r->host ? r->host : r->target);
-		if (same > 1 && r->address[0])
-			render_fmt(prefix, sizeof(prefix), "%s/%s", h, r->address);
+		if (same > 1 && result_addr(r, NULL)[0])
+			render_fmt(prefix, sizeof(prefix), "%s/%s", h, result_addr(r, NULL));
 		else
 			render_fmt(prefix, sizeof(prefix), "%s", h);
 		nag_perfdata(&pf, r, prefix);

@@ -71,9 +71,12 @@ static void prom_sample(struct prom *p, const struct result *r, const char *valu
 	prom_value_esc(p->f, r->target ? r->target : r->host);
 	fputc('"', p->f);
 	if (p->addr_labels) {
+		int fam;
+		const char *addr = result_addr(r, &fam);
+
 		fputs(",address=\"", p->f);
-		prom_value_esc(p->f, r->address);
-		fprintf(p->f, "\",family=\"%s\"", prom_family_name(r->family));
+		prom_value_esc(p->f, addr);
+		fprintf(p->f, "\",family=\"%s\"", prom_family_name(fam));
 	}
 	va_start(ap, npairs);
 	for (size_t i = 0; i < npairs; i++) {

@@ -179,6 +179,7 @@ static void put_login(struct jsonw *w, const struct result *lr)
 	key_str(w, "mechanism", lr->auth.mechanism[0] ? lr->auth.mechanism : NULL);
 	key_str(w, "reply", lr->auth.tested ? lr->auth.reply : NULL);
 	key_str(w, "skipped", lr->auth.skipped[0] ? lr->auth.skipped : NULL);
+	render_json_size(w, &lr->size);
 	jsonw_key(w, "findings");
 	jsonw_arr_begin(w);
 	for (size_t i = 0; i < lr->nfindings; i++) {

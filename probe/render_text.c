@@ -88,6 +88,13 @@ static void connection(FILE *f, const struct result *r)
 	char buf[512];
 
 	fputs("Connection\n", f);
+	if (r->host_unicode != NULL) {
+		struct safe_str u, h;
+
+		render_fmt(buf, sizeof(buf), "%s, in DNS, SNI and certificates %s (IDNA2008)",
+		           safe(&u, r->host_unicode), safe(&h, r->host));
+		field(f, "name", buf);
+	}
 	for (size_t i = 0; i < r->nattempts && i < RESULT_MAX_ATTEMPTS; i++) {
 		const struct attempt *a = &r->attempts[i];
 		struct safe_str sa, se;
@@ -113,6 +120,10 @@ static void connection(FILE *f, const struct result *r)
 		         family_word(r->family));
 		field(f, "address", buf);
 	}
+	if (r->source[0])
+		field(f, "from", r->source);           /* --bind: our own address text */
+	if (r->proxy[0])
+		field(f, "proxy", r->proxy);           /* --proxy: built from its address */
 	if (r->t.total_ms >= 0) {
 		int col = LABEL_COL;
 
@@ -499,6 +510,15 @@ static void chain(FILE *f, const struct result *r, const struct render_opts *o)
 		fingerprint(f, c->sha256);
 		render_fmt(buf, sizeof(buf), "sha256//%s", c->spki_sha256);
 		cert_field(f, "SPKI pin", buf);
+		if (i == 0 && render_tlsa_311(buf, sizeof(buf), r))
+			cert_field(f, "TLSA 3 1 1", safe(&s, buf));
+	}
+	/* --showcerts: as openssl s_client prints them, ready for a file. */
+	for (size_t i = 0; i < t->nchain && i < RESULT_MAX_CHAIN; i++) {
+		if (t->chain[i].der == NULL)
+			continue;
+		fprintf(f, "\n  #%zu PEM\n", i);
+		render_pem(f, t->chain[i].der, t->chain[i].der_len);
 	}
 }
 
@@ -564,6 +584,12 @@ static void limits(FILE *f, const struct result *r, const struct render_opts *o)
 	else
 		render_size_sentence(buf, sizeof(buf), &r->size, o->unicode);
 	field(f, "SIZE", buf);
+	if (r->size.checked) {
+		struct safe_str t;
+
+		render_size_check_sentence(buf, sizeof(buf), &r->size, o->unicode);
+		field(f, "size check", safe(&t, buf));
+	}
 }
 
 static const char *tlsv_word(enum tlsver_state v)
@@ -596,7 +622,7 @@ static void checks(FILE *f, const struct result *r)
 	struct safe_str t;
 
 	if (!r->tls_versions.tested && !r->injection.tested && !r->tls_required.tested &&
-	    !r->envelope.tested && !r->auth.skipped[0])
+	    r->envelope == NULL && !r->auth.skipped[0])
 		return;
 	fputs("Checks\n", f);
 	if (r->auth.skipped[0]) {
@@ -628,8 +654,8 @@ static void checks(FILE *f, const struct result *r)
 		           safe(&t, r->injection.detail));
 		field(f, "STARTTLS inj.", buf);
 	}
-	if (r->envelope.tested) {
-		const struct envelope_info *e = &r->envelope;
+	if (r->envelope != NULL && r->envelope->tested) {
+		const struct envelope_info *e = r->envelope;
 
 		reply_words(rb, sizeof(rb), &e->mail);
 		render_fmt(buf, sizeof(buf), "<%s>: %s", safe(&t, e->mail_from), rb);

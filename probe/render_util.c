@@ -3,10 +3,16 @@
  * Server text goes through sanitize.c (SAN_TEXT) before it is printed. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
+
+#include "ip.h"
 #include "render_util.h"
 #include "sanitize.h"
+#include "xmalloc.h"
 
 size_t render_utf8_len(const unsigned char *p, size_t n)
 {
@@ -132,6 +138,47 @@ void render_size_sentence(char *out, size_t outsz, const struct size_info *s, bo
 	         "(%s) as base64 with %s bytes reserved for headers, or %s bytes "
 	         "(%s) sent as binary (BINARYMIME + CHUNKING)",
 	         lim, lh, unicode ? "\u2248" : "~", att, ah, res, bin, bh);
+}
+
+void render_size_check_sentence(char *out, size_t outsz, const struct size_info *s,
+                                bool unicode)
+{
+	char v[32], rf[32], att[32], ah[48], pairs[48];
+	struct size_info c = *s;
+
+	snprintf(pairs, sizeof(pairs), "%u MAIL/RSET pair%s", s->pairs, s->pairs == 1 ? "" : "s");
+	if (s->enforced < 0) {
+		snprintf(out, outsz, "could not be verified: %s (%s)",
+		         s->note[0] ? s->note : "no answer about the size", pairs);
+		return;
+	}
+	if (s->enforced == 0) {
+		if (s->verified_known) {
+			render_thousands(v, sizeof(v), s->verified);
+			snprintf(out, outsz, "not enforced at MAIL FROM: SIZE=%s (the advertised limit) "
+			         "and one byte more were both accepted, so a too-large message is "
+			         "refused only after it is sent (%s)", v, pairs);
+		} else {
+			snprintf(out, outsz, "not enforced at MAIL FROM: even SIZE=1 TiB was accepted; "
+			         "a limit, if any, applies only after the message is sent (%s)", pairs);
+		}
+		return;
+	}
+	render_thousands(rf, sizeof(rf), s->refused);
+	if (!s->verified_known) {
+		snprintf(out, outsz, "every SIZE tried was refused as too big, down to %s bytes (%s)",
+		         rf, pairs);
+		return;
+	}
+	c.has_limit = true;
+	c.limit = s->verified;
+	size_compute(&c, c.reserve);
+	render_thousands(v, sizeof(v), s->verified);
+	render_thousands(att, sizeof(att), c.max_attachment_base64);
+	render_human(ah, sizeof(ah), c.max_attachment_base64, true);
+	snprintf(out, outsz, "verified at MAIL FROM: SIZE=%s accepted, SIZE=%s refused as too "
+	         "big (%s); largest attachment %s %s bytes (%s) as base64",
+	         v, rf, pairs, unicode ? "\u2248" : "~", att, ah);
 }
 
 /* Display columns of a UTF-8 string: one per code point (no East Asian
@@ -306,4 +353,41 @@ void render_transcript(FILE *f, const struct result *r)
 	}
 	if (r->transcript_dropped)
 		fprintf(f, "  (%zu more lines not kept)\n", r->transcript_dropped);
+}
+
+/* "_25._tcp.mx1.test. IN TLSA 3 1 1 <hex>": the record that would pin the
+ * leaf's current key (DANE-EE, SPKI, SHA-256). */
+bool render_tlsa_311(char *out, size_t outsz, const struct result *r)
+{
+	unsigned char d[48];
+	size_t dl = 0, o;
+	const struct cert_info *c = &r->tls.chain[0];
+	const char *name = r->tls.servername[0] ? r->tls.servername : r->host;
+
+	/* TLSA lives under a host name (RFC 7672 3.1), never an address. */
+	if (r->tls.nchain == 0 || name == NULL || ip_literal(name, NULL) != 0 ||
+	    mbedtls_base64_decode(d, sizeof(d), &dl, (const unsigned char *)c->spki_sha256,
+	                          strlen(c->spki_sha256)) != 0 || dl != 32)
+		return false;
+	o = (size_t)snprintf(out, outsz, "_%u._tcp.%s. IN TLSA 3 1 1 ", r->port, name);
+	for (size_t i = 0; i < dl && o + 3 <= outsz; i++, o += 2)
+		snprintf(out + o, outsz - o, "%02x", d[i]);
+	return o < outsz;
+}
+
+void render_pem(FILE *f, const unsigned char *der, size_t len)
+{
+	size_t cap = 4 * ((len + 2) / 3) + 1, n = 0;
+	unsigned char *b64;
+
+	if (der == NULL || len == 0 || len > RENDER_PEM_MAX)
+		return;
+	b64 = xmalloc(cap);
+	if (mbedtls_base64_encode(b64, cap, &n, der, len) == 0) {
+		fputs("-----BEGIN CERTIFICATE-----\n", f);
+		for (size_t i = 0; i < n; i += 64)
+			fprintf(f, "%.*s\n", (int)(n - i < 64 ? n - i : 64), (const char *)b64 + i);
+		fputs("-----END CERTIFICATE-----\n", f);
+	}
+	free(b64);
 }

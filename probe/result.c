@@ -47,6 +47,7 @@ void result_clear(struct result *r)
 
 	free(r->target);
 	free(r->host);
+	free(r->host_unicode);
 	findings_clear(r->findings, &r->nfindings);
 	free(r->ptr.name);
 	free(r->greeting.text);
@@ -66,6 +67,7 @@ void result_clear(struct result *r)
 		free(r->transcript[i].ev);
 	}
 	free(r->transcript);
+	free(r->envelope);
 	result_init(r);
 }
 
@@ -82,6 +84,31 @@ static bool findings_has(const struct finding *f, size_t n, const char *code)
 bool result_has(const struct result *r, const char *code)
 {
 	return findings_has(r->findings, r->nfindings, code);
+}
+
+void result_drop(struct result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nfindings; i++) {
+		if (strcmp(r->findings[i].code, code) != 0)
+			continue;
+		free(r->findings[i].message);
+		memmove(&r->findings[i], &r->findings[i + 1],
+		        (r->nfindings - i - 1) * sizeof(r->findings[0]));
+		r->nfindings--;
+		return;
+	}
+}
+
+/* A server whose best is TLS 1.0/1.1: modern clients cannot start TLS with it. */
+void result_legacy_only(struct result *r, uint16_t version, const char *how)
+{
+	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
+
+	result_add(r, SEV_CRITICAL, "tls-legacy-only",
+	           "the server offers nothing newer than %s (%s says so): current mail "
+	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
+	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
+	           "settings, or update the TLS library it uses", v, how);
 }
 
 void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *code,
@@ -229,4 +256,20 @@ enum tev tline_type(const struct tline *t)
 	if (t->dir == 'C' || t->dir == 'S')
 		return TEV_NONE;
 	return t->ev != NULL ? t->ev->type : TEV_NOTE;
+}
+
+const char *result_addr(const struct result *r, int *family)
+{
+	const struct attempt *a;
+
+	if (r->address[0] != '\0' || r->nattempts == 0) {
+		if (family != NULL)
+			*family = r->address[0] != '\0' ? r->family : 0;
+		return r->address;
+	}
+	a = &r->attempts[r->nattempts - 1 < RESULT_MAX_ATTEMPTS ? r->nattempts - 1 :
+	                 RESULT_MAX_ATTEMPTS - 1];
+	if (family != NULL)
+		*family = a->family;
+	return a->address;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dane.h"
+#include "fanout.h"
 #include "mx.h"
 #include "render.h"
 #include "render_util.h"
@@ -33,6 +34,7 @@ struct job {
 	struct result r;
 	struct domain_result *d;         /* owned, only for --mx jobs */
 	struct probe *s;                 /* owned */
+	struct fanout *fo;               /* owned: --all-addresses for a host name */
 	struct mx_audit *a;              /* owned */
 	struct dane_check *dc;           /* owned: --dane after the dialogue */
 	struct loop_timer deadline;
@@ -286,16 +288,25 @@ static struct render_opts ropts(const struct run *run)
 
 static enum status job_status(const struct job *j)
 {
-	return j->domain ? j->d->status : j->r.status;
+	return j->domain ? j->d->status : j->fo != NULL ? fanout_status(j->fo) : j->r.status;
 }
 
-/* One row of the batch table: target, address, TLS, days left, status. */
-static void table_row(struct run *run, const struct job *j)
+/* The probe results of a host job: one, or one per address. */
+static const struct result *job_results(const struct job *j, size_t *n)
+{
+	if (j->fo != NULL)
+		return fanout_results(j->fo, n);
+	*n = 1;
+	return &j->r;
+}
+
+/* One row of the batch table: target, address, TLS, days left, status;
+ * r is the job's result (or one of them, with --all-addresses). */
+static void table_row(struct run *run, const struct job *j, const struct result *r)
 {
 	const struct render_opts ro = ropts(run);
 	char target[40], addr[80], tls[24] = "-", days[24] = "-", first[120] = "";
-	const struct result *r = &j->r;
-	enum status st = job_status(j);
+	enum status st = j->domain ? j->d->status : r->status;
 
 	if (!run->header_done) {
 		printf("%-32s %-24s %-8s %6s  %s\n", "TARGET", "ADDRESS", "TLS", "DAYS", "STATUS");
@@ -335,31 +346,42 @@ static void table_row(struct run *run, const struct job *j)
 static void render_job(struct run *run, const struct job *j, size_t index)
 {
 	const struct options *o = run->opt;
-	const struct render_opts ro = ropts(run);
+	struct render_opts ro = ropts(run);
+	size_t n, k;
+	const struct result *rs = job_results(j, &n);
 
-	if (o->output == OUT_HTML) {
-		if (j->domain)
-			render_domain_html(stdout, j->d, &ro);
-		else
-			render_html(stdout, &j->r, &ro);
-	} else if (o->output == OUT_JSON) {
-		if (j->bad)
-			render_json_bad_target(stdout, j->spec, j->bad_why);
-		else if (j->domain)
-			render_domain_json(stdout, j->d, &ro);
-		else
-			render_json(stdout, &j->r, &ro);
-	} else if (!run->ordered) {
-		table_row(run, j);
-	} else {
-		if (index > 0)
-			fputc('\n', stdout);
-		if (j->domain)
-			render_domain_text(stdout, j->d, &ro);
-		else if (o->explain)
-			render_explain(stdout, &j->r, &ro);
-		else
-			render_text(stdout, &j->r, &ro);
+	if (n > 1)
+		ro.pretty = false;           /* JSON Lines: one document per address */
+
+	/* With --all-addresses, each address is reported as a target of its
+	 * own: a text report each, a JSON document (line) each, a row each. */
+	for (k = 0; k < (j->domain || j->bad ? 1 : n); k++) {
+		const struct result *r = &rs[k];
+
+		if (o->output == OUT_HTML) {
+			if (j->domain)
+				render_domain_html(stdout, j->d, &ro);
+			else
+				render_html(stdout, r, &ro);
+		} else if (o->output == OUT_JSON) {
+			if (j->bad)
+				render_json_bad_target(stdout, j->spec, j->bad_why);
+			else if (j->domain)
+				render_domain_json(stdout, j->d, &ro);
+			else
+				render_json(stdout, r, &ro);
+		} else if (!run->ordered) {
+			table_row(run, j, r);
+		} else {
+			if (index + k > 0)
+				fputc('\n', stdout);
+			if (j->domain)
+				render_domain_text(stdout, j->d, &ro);
+			else if (o->explain)
+				render_explain(stdout, r, &ro);
+			else
+				render_text(stdout, r, &ro);
+		}
 	}
 	fflush(stdout);
 }
@@ -432,18 +454,36 @@ static void on_dane_done(void *arg)
 	schedule_reap(j->run);
 }
 
+/* --mta-sts is a domain's policy: a host target cannot have one. */
+static void note_mta_sts(const struct options *o, struct result *r)
+{
+	if (!o->mta_sts)
+		return;
+	result_add(r, SEV_INFO, "mta-sts-needs-domain",
+	           "--mta-sts checks a mail domain's policy: give the domain (with --mx or "
+	           "as user@domain), not a single host");
+	result_finish(r);
+}
+
+static void on_fanout_done(void *arg, struct fanout *f)
+{
+	struct job *j = arg;
+	size_t n, i;
+	struct result *rs = fanout_results(f, &n);
+
+	for (i = 0; i < n; i++)
+		note_mta_sts(j->run->opt, &rs[i]);
+	j->finished = true;
+	schedule_reap(j->run);
+}
+
 static void on_probe_done(void *arg, struct probe *s)
 {
 	struct job *j = arg;
 	const struct options *o = j->run->opt;
 
 	(void)s;                         /* freed by the reaper, not here */
-	if (o->mta_sts) {
-		result_add(&j->r, SEV_INFO, "mta-sts-needs-domain",
-		           "--mta-sts checks a mail domain's policy: give the domain (with --mx or "
-		           "as user@domain), not a single host");
-		result_finish(&j->r);
-	}
+	note_mta_sts(o, &j->r);
 	/* --dane: the TLSA lookup runs once the chain is known; the job
 	 * finishes when it has been matched. */
 	if (o->dane && j->dc == NULL && j->r.host != NULL) {
@@ -476,6 +516,8 @@ static void on_deadline(struct loop *l, void *arg)
 	         j->run->opt->deadline_ms / 1000.0);
 	if (j->s != NULL)
 		probe_abort(j->s, why);
+	else if (j->fo != NULL)
+		fanout_abort(j->fo, why);
 	else if (j->a != NULL)
 		mx_audit_abort(j->a, why);   /* the DNS phase and every probe of the domain */
 }
@@ -486,9 +528,11 @@ static void job_reset(struct job *j)
 
 	loop_timer_stop(run->env->loop, &j->deadline);
 	probe_free(j->s);
+	fanout_free(j->fo);
 	mx_audit_free(j->a);
 	dane_check_free(j->dc);
 	j->s = NULL;
+	j->fo = NULL;
 	j->a = NULL;
 	j->dc = NULL;
 	result_clear(&j->r);
@@ -539,12 +583,16 @@ static void job_start(struct run *run, struct job *j, const char *spec)
 		j->d = xmalloc(sizeof(*j->d));
 		domain_result_init(j->d);
 		j->a = mx_audit_new(run->env, spec, t.host, j->d, on_domain_done, j);
+	} else if (o->all_addresses && !t.literal) {
+		j->fo = fanout_new(run->env, run->env->params, &t, spec, o->dane, on_fanout_done, j);
 	} else {
 		j->s = probe_new(run->env, run->env->params, &t, spec, &j->r, on_probe_done, j);
 	}
 	loop_timer_set(run->env->loop, &j->deadline, o->deadline_ms);
 	if (j->domain)
 		mx_audit_start(j->a);
+	else if (j->fo != NULL)
+		fanout_start(j->fo);
 	else
 		probe_start(j->s);
 }
@@ -659,6 +707,7 @@ static void on_reap(struct loop *l, void *arg)
 		if (run->ordered) {
 			/* Keep the result for the end; free the engine now. */
 			probe_free(j->s);
+			fanout_release(j->fo);
 			mx_audit_free(j->a);
 			dane_check_free(j->dc);
 			j->s = NULL;
@@ -731,17 +780,28 @@ enum status run_all(const struct probe_env *env, FILE *targets_file,
 	if (run.progress)
 		fputs("\r\033[K", stderr);
 	if (run.ordered && (o->output == OUT_NAGIOS || o->output == OUT_PROMETHEUS)) {
-		const struct result **all = xcalloc(run.njobs, sizeof(*all));
 		struct render_opts ro = ropts(&run);
+		const struct result **all;
+		size_t nall = 0, n, k;
 
-		for (i = 0; i < run.njobs; i++)
-			all[i] = &run.jobs[i].r;
+		for (i = 0; i < run.njobs; i++) {
+			job_results(&run.jobs[i], &n);
+			nall += n;
+		}
+		all = xcalloc(nall ? nall : 1, sizeof(*all));
+		nall = 0;
+		for (i = 0; i < run.njobs; i++) {
+			const struct result *rs = job_results(&run.jobs[i], &n);
+
+			for (k = 0; k < n; k++)
+				all[nall++] = &rs[k];
+		}
 		if (o->output == OUT_NAGIOS && run.njobs == 1 && run.jobs[0].domain)
 			render_domain_nagios(stdout, run.jobs[0].d, &ro);
 		else if (o->output == OUT_NAGIOS)
-			render_nagios(stdout, all, run.njobs, &ro);
+			render_nagios(stdout, all, nall, &ro);
 		else
-			render_prometheus(stdout, all, run.njobs, &ro);
+			render_prometheus(stdout, all, nall, &ro);
 		free(all);
 		fflush(stdout);
 	} else if (run.ordered) {

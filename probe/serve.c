@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "fanout.h"
 #include "render.h"
 #include "serve.h"
 #include "serve_module.h"
@@ -83,6 +84,7 @@ struct sconn {
 	char servername[254];
 	struct result r;
 	struct probe *s;                 /* owned */
+	struct fanout *fo;               /* owned: all_addresses, one probe per address */
 	bool probe_done;
 	bool shutdown_abort;             /* aborted by SIGTERM: answer 503 */
 	bool debug;                      /* debug=true: the dialogue, then the metrics */
@@ -622,9 +624,19 @@ static void on_probe_done(void *arg, struct probe *s)
 	srv_reap_soon(c->srv);
 }
 
+static void on_fanout_done(void *arg, struct fanout *f)
+{
+	struct sconn *c = arg;
+
+	(void)f;
+	c->probe_done = true;
+	srv_reap_soon(c->srv);
+}
+
 static void sconn_probe_start(struct sconn *c)
 {
 	struct server *srv = c->srv;
+	const struct options *o = c->module ? &c->opt : srv->opt;
 
 	c->st = SC_PROBE;
 	c->probe_done = false;
@@ -633,6 +645,13 @@ static void sconn_probe_start(struct sconn *c)
 	if (srv->nnets > 0) {
 		c->params.addr_ok = srv_addr_ok;
 		c->params.addr_ok_arg = srv;
+	}
+	/* all_addresses: a series per address of the name (the HTML page
+	 * stays one probe). */
+	if (o->all_addresses && !c->t.literal && !c->html) {
+		c->fo = fanout_new(srv->env, &c->params, &c->t, c->spec, false, on_fanout_done, c);
+		fanout_start(c->fo);
+		return;
 	}
 	c->s = probe_new(srv->env, &c->params, &c->t, c->spec, &c->r, on_probe_done, c);
 	/* The callback may run inside start (a literal of the wrong family):
@@ -675,13 +694,24 @@ static void html_answer(struct sconn *c, const struct render_opts *ro)
 static void probe_answer(struct sconn *c)
 {
 	struct server *srv = c->srv;
-	const struct result *rs[1] = { &c->r };
+	const struct result *rs[DNS_MAX_ADDRS];
 	struct render_opts ro;
 	char *body = NULL;
-	size_t len = 0;
+	size_t len = 0, n = 1, i;
+	bool failed = false;
 	FILE *f;
 
-	if (!render_prom_success(&c->r))
+	rs[0] = &c->r;
+	if (c->fo != NULL) {
+		const struct result *all = fanout_results(c->fo, &n);
+
+		for (i = 0; i < n && i < DNS_MAX_ADDRS; i++)
+			rs[i] = &all[i];
+		n = i;
+	}
+	for (i = 0; i < n; i++)
+		failed |= !render_prom_success(rs[i]);
+	if (failed)
 		srv->probe_failures++;
 	if (c->shutdown_abort) {
 		conn_text(c, 503, "the exporter is shutting down\n");
@@ -702,10 +732,14 @@ static void probe_answer(struct sconn *c)
 		/* As blackbox_exporter's debug=true: the probe's story (here the
 		 * report with the dialogue, secrets redacted), then the metrics. */
 		ro.transcript = true;
-		render_text(f, &c->r, &ro);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				fputc('\n', f);
+			render_text(f, rs[i], &ro);
+		}
 		fputs("\nMetrics that would have been returned:\n", f);
 	}
-	render_prometheus(f, rs, 1, &ro);
+	render_prometheus(f, rs, n, &ro);
 	/* blackbox_exporter's probe_duration_seconds: the whole request as
 	 * Prometheus saw it, queueing for a free probe slot included. */
 	fprintf(f, "# HELP smtp_probe_scrape_duration_seconds Time from the request's "
@@ -757,8 +791,11 @@ static void on_reap(struct loop *l, void *arg)
 			continue;
 		probe_free(c->s);
 		c->s = NULL;
+		fanout_release(c->fo);
 		srv->in_flight--;
 		probe_answer(c);
+		fanout_free(c->fo);
+		c->fo = NULL;
 	}
 	srv_start_queued(srv);
 }
@@ -776,6 +813,9 @@ static void on_conn_deadline(struct loop *l, void *arg)
 	if (c->st == SC_QUEUED) {
 		c->srv->queued--;
 		conn_text(c, 503, "too many probes in flight; try again later\n");
+	} else if (c->st == SC_PROBE && !c->probe_done && c->fo != NULL) {
+		fanout_abort(c->fo, c->shutdown_abort ? "the exporter is shutting down" :
+		             "the probe did not finish within the scrape timeout");
 	} else if (c->st == SC_PROBE && !c->probe_done) {
 		probe_abort(c->s, c->shutdown_abort ? "the exporter is shutting down" :
 		            "the probe did not finish within the scrape timeout");
@@ -1188,9 +1228,11 @@ static void sconn_close(struct sconn *c)
 	loop_timer_stop(srv->loop, &c->deadline);
 	if (c->st == SC_QUEUED)
 		srv->queued--;
-	if (c->s != NULL) {
+	if (c->s != NULL || c->fo != NULL) {
 		probe_free(c->s);
+		fanout_free(c->fo);
 		c->s = NULL;
+		c->fo = NULL;
 		srv->in_flight--;
 		srv_reap_soon(srv);      /* a probe slot is free for the queue */
 	}

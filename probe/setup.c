@@ -764,14 +764,18 @@ struct setup_run *setup_start(const struct probe_env *env, const char *address,
 	lo->npins = 0;
 	lo->dane = lo->mta_sts = lo->tls_versions = lo->starttls_injection = false;
 	lo->check_tls_required = false;
+	lo->size_check = false;
 	lo->auth_user = NULL;
 	lo->mail_from = NULL;
 	lo->nrcpt = 0;
 	lo->explain = false;
 	probe_params_from_options(&s->light, &s->light_opt);
-	/* The login connection: the same, plus AUTH. */
+	/* The login connection: the same, plus AUTH and, logged in (a
+	 * submission server refuses MAIL before), the size check: the
+	 * recommended size limit is then the one the server proved. */
 	s->login_opt = s->light_opt;
 	s->login_opt.auth_user = env->opt->auth_user;
+	s->login_opt.size_check = true;
 	probe_params_from_options(&s->login, &s->login_opt);
 	if (sr->address == NULL || sr->domain == NULL) {
 		free(s);

@@ -59,6 +59,8 @@ static const struct state_def {
 	[SMTP_ST_MAIL]         = { "the reply to MAIL FROM", steps_on_envelope },
 	[SMTP_ST_RCPT]         = { "the reply to RCPT TO", steps_on_envelope },
 	[SMTP_ST_RSET]         = { "the reply to RSET", steps_on_envelope },
+	[SMTP_ST_SIZE_MAIL]    = { "the reply to MAIL FROM ... SIZE=", steps_on_size },
+	[SMTP_ST_SIZE_RSET]    = { "the reply to RSET", steps_on_size },
 	[SMTP_ST_LEGACY]       = { "the server's answer to a legacy ClientHello", NULL },
 	[SMTP_ST_INJECT_QUIT]  = { "the first reply inside TLS", on_inject_reply },
 	[SMTP_ST_DONE]         = { "", NULL },
@@ -126,10 +128,10 @@ void sess_event_ev(struct smtp_session *s, const struct tevent *ev, const char *
  * back (in an error reply); such text never reaches any output. */
 bool sess_has_secret(const struct smtp_session *s, const char *p, size_t n)
 {
-	for (size_t i = 0; i < s->nsecrets; i++) {
-		size_t k = strlen(s->secrets[i]);
+	for (size_t i = 0; s->rare != NULL && i < s->rare->nsecrets; i++) {
+		size_t k = strlen(s->rare->secrets[i]);
 
-		if (k > 0 && memmem(p, n, s->secrets[i], k) != NULL)
+		if (k > 0 && memmem(p, n, s->rare->secrets[i], k) != NULL)
 			return true;
 	}
 	return false;
@@ -152,15 +154,19 @@ static void on_server_line(void *arg, const char *line, size_t len)
 
 void sess_secrets_add(struct smtp_session *s, const char *v)
 {
-	if (s->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
-		snprintf(s->secrets[s->nsecrets++], AUTH_MAX_MSG, "%s", v);
+	struct sess_rare *x = s->rare;
+
+	if (x != NULL && x->nsecrets < SECRETS_MAX && strlen(v) < AUTH_MAX_MSG)
+		snprintf(x->secrets[x->nsecrets++], AUTH_MAX_MSG, "%s", v);
 }
 
 static void secrets_wipe(struct smtp_session *s)
 {
+	if (s->rare == NULL)
+		return;
 	steps_wipe(s);
-	auth_wipe(s->secrets, sizeof(s->secrets));
-	s->nsecrets = 0;
+	auth_wipe(s->rare->secrets, sizeof(s->rare->secrets));
+	s->rare->nsecrets = 0;
 }
 
 /* The dialogue is over: no I/O may follow. */
@@ -326,6 +332,57 @@ static void note_size(struct smtp_session *s)
 	size_compute(sz, s->p->size_reserve);
 }
 
+/* RFC 5246 7.4.2 (RFC 8446 4.4.2 keeps it as a SHOULD): each certificate
+ * certifies the one before it. Said when an issuer the server sends comes
+ * later than right after its subject. */
+static void note_chain_order(struct smtp_session *s)
+{
+	const struct tls_info *ti = &s->r->tls;
+
+	for (size_t i = 1; i < ti->nchain; i++) {
+		const char *want = ti->chain[i - 1].issuer;
+
+		if (want == NULL || ti->chain[i - 1].self_signed)
+			return;
+		if (ti->chain[i].subject != NULL && strcmp(ti->chain[i].subject, want) == 0)
+			continue;
+		for (size_t j = i + 1; j < ti->nchain; j++)
+			if (ti->chain[j].subject != NULL && strcmp(ti->chain[j].subject, want) == 0) {
+				result_add(s->r, SEV_WARNING, "cert-chain-order",
+				           "the server sends its certificates out of order: the issuer "
+				           "of certificate %zu (%.100s) is certificate %zu, not %zu; TLS 1.2 "
+				           "wants each certificate to certify the one before it and strict "
+				           "clients fail: list the leaf first, then each issuer in turn",
+				           i - 1, want, j, i);
+				return;
+			}
+		return;   /* the issuer is not sent at all: a question of trust, not of order */
+	}
+}
+
+/* Expired certificates the verified chain does not use (trusted is only
+ * true when no certificate on the path has expired): a stale
+ * cross-signature or an old intermediate left in the server's file. */
+static void note_chain_extra_expired(struct smtp_session *s)
+{
+	const struct tls_info *ti = &s->r->tls;
+
+	if (!ti->trusted)
+		return;
+	for (size_t i = 1; i < ti->nchain; i++)
+		if (ti->chain[i].expired) {
+			result_add(s->r, SEV_WARNING, "cert-chain-extra-expired",
+			           "the server also sends certificate %zu (%.120s), expired %ld day%s "
+			           "ago, which the verified chain does not need (a stale "
+			           "cross-signature or an old intermediate): clients that build the "
+			           "path through it (older OpenSSL, some Java and Android versions) "
+			           "fail; remove it from the chain the server sends", i,
+			           ti->chain[i].subject ? ti->chain[i].subject : "?",
+			           -ti->chain[i].days_left, ti->chain[i].days_left == -1 ? "" : "s");
+			return;
+		}
+}
+
 static void note_tls(struct smtp_session *s)
 {
 	const struct probe_params *o = s->p;
@@ -345,9 +402,14 @@ static void note_tls(struct smtp_session *s)
 		           "the server presented no certificate");
 		return;
 	}
-	/* The first to expire; an expired one before any that is not. */
+	note_chain_order(s);
+	note_chain_extra_expired(s);
+	/* The first to expire; an expired one before any that is not; an
+	 * expired one off the verified path is reported above instead. */
 	for (i = 0; i < ti->nchain; i++)
-		if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
+		if (i > 0 && ti->trusted && ti->chain[i].expired)
+			continue;
+		else if (i == 0 || (ti->chain[i].expired && !ti->chain[worst].expired) ||
 		    (ti->chain[i].expired == ti->chain[worst].expired &&
 		     ti->chain[i].not_after < ti->chain[worst].not_after)) {
 			min_days = ti->chain[i].days_left;
@@ -515,7 +577,7 @@ static void legacy_begin(struct smtp_session *s)
 		memset(rnd, 0x5a, sizeof(rnd));   /* only the ServerHello is read */
 	n = tlsver_client_hello(hello, sizeof(hello), s->plan.legacy_hello,
 	                        o->servername ? o->servername : s->host, rnd);
-	s->legacy.len = 0;
+	s->rare->legacy.len = 0;
 	sess_event(s, TEV_LEGACY_HELLO, "ClientHello offering only %s sent", tlsver_name(s->plan.legacy_hello));
 	sess_set_state(s, SMTP_ST_LEGACY);
 	if (n == 0 || !sess_send_raw(s, hello, n))
@@ -527,7 +589,7 @@ static void legacy_begin(struct smtp_session *s)
 static void legacy_read(struct smtp_session *s)
 {
 	struct tlsvers_info *tv = &s->r->tls_versions;
-	struct legacy_state *lg = &s->legacy;
+	struct legacy_state *lg = &s->rare->legacy;
 	uint16_t want = s->plan.legacy_hello;
 	size_t i = (size_t)(want - 0x0301);
 	uint16_t ver = 0;
@@ -607,7 +669,10 @@ static void tls_begin(struct smtp_session *s, enum smtp_state st)
 		sess_quit(s);
 		return;
 	}
-	sess_event(s, TEV_TLS_START, "TLS handshake started (SNI %s)", name);
+	if (tlsio_sends_sni(s->tls))
+		sess_event(s, TEV_TLS_START, "TLS handshake started (SNI %s)", name);
+	else
+		sess_event(s, TEV_TLS_START, "TLS handshake started (no SNI; verifying %s)", name);
 	sess_set_state(s, st);
 	loop_mod_fd(s->loop, s->fd, LOOP_READ | LOOP_WRITE);
 }
@@ -691,19 +756,6 @@ static void tls_done(struct smtp_session *s)
 		sess_send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
 }
 
-/* A server whose best is TLS 1.0/1.1 (learnt from how = "its ServerHello"
- * or a legacy ClientHello): modern clients cannot start TLS with it. */
-static void note_legacy_only(struct result *r, uint16_t version, const char *how)
-{
-	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
-
-	result_add(r, SEV_CRITICAL, "tls-legacy-only",
-	           "the server offers nothing newer than %s (%s says so): current mail "
-	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
-	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
-	           "settings, or update the TLS library it uses", v, how);
-}
-
 static void tls_step(struct smtp_session *s)
 {
 	char err[160] = "";
@@ -732,12 +784,17 @@ static void tls_step(struct smtp_session *s)
 	tlsio_fail_info(s->tls, &s->r->tls);
 	sess_event(s, TEV_TLS_FAILED, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
 	if (tlsio_legacy_version(s->tls) != 0)
-		note_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
+		result_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
 	else
 		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
 		           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",
 		           err, s->state == SMTP_ST_TLS_IMPLICIT ?
 		           " (if this port expects STARTTLS, use smtp:// or --starttls)" : "");
+	if (tlsio_cert_requested(s->tls))
+		result_add(s->r, SEV_INFO, "tls-client-cert-requested",
+		           "the server asked for a client certificate before the handshake failed: "
+		           "it may accept only clients with a certificate it trusts "
+		           "(--client-cert FILE --client-key FILE)");
 	s->r->t.tls_ms = since(s->t_step);
 	sess_finish(s);     /* no QUIT: the channel is unusable */
 }
@@ -1241,10 +1298,21 @@ static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, siz
 		n = k;
 	}
 	sess_set_state(s, SMTP_ST_CONNECT);
+	if (o->conn.proxy_set) {
+		char pa[64];
+
+		conn_addr_text(&o->conn.proxy, pa, sizeof(pa));
+		snprintf(s->r->proxy, sizeof(s->r->proxy), strchr(pa, ':') ? "socks5://[%s]:%u" :
+		         "socks5://%s:%u", pa, o->conn.proxy_port);
+	}
+	if (o->conn.bind_set)
+		conn_addr_text(&o->conn.bind, s->r->source, sizeof(s->r->source));
 	conn_addr_text(&addrs[0], first, sizeof(first));
-	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s", n == 1 ? first : s->host, s->port,
-	      n > 1 ? " (Happy Eyeballs over its addresses)" : "");
-	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms,
+	sess_event(s, TEV_CONNECTING, "connecting to %s port %u%s%s%s%s%s", n == 1 ? first : s->host,
+	      s->port, n > 1 ? " (Happy Eyeballs over its addresses)" : "",
+	      s->r->source[0] ? " from " : "", s->r->source,
+	      s->r->proxy[0] ? " through the SOCKS5 proxy " : "", s->r->proxy + (s->r->proxy[0] ? 9 : 0));
+	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms, &o->conn,
 	                     s->r->attempts, &s->r->nattempts, RESULT_MAX_ATTEMPTS,
 	                     on_connected, s);
 	if (s->conn == NULL) {
@@ -1341,6 +1409,8 @@ struct smtp_session *smtp_session_new(struct loop *l, struct dns *dns,
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	s->port = port;
 	s->literal = literal;
+	if ((plan->steps & SESSION_STEP_AUTH) || plan->legacy_hello != 0)
+		s->rare = xcalloc(1, sizeof(*s->rare));
 	loop_timer_init(&s->timer, on_timeout, s);
 	reply_parser_init(&s->rp, on_server_line, s);
 	return s;
@@ -1413,5 +1483,6 @@ void smtp_session_free(struct smtp_session *s)
 	reply_parser_clear(&s->rp);
 	secrets_wipe(s);
 	auth_wipe(s->wbuf, sizeof(s->wbuf));
+	free(s->rare);
 	free(s);
 }

@@ -37,6 +37,8 @@ enum smtp_state {
 	SMTP_ST_MAIL,             /* SESSION_STEP_ENVELOPE */
 	SMTP_ST_RCPT,
 	SMTP_ST_RSET,
+	SMTP_ST_SIZE_MAIL,        /* SESSION_STEP_SIZE: MAIL FROM ... SIZE=N */
+	SMTP_ST_SIZE_RSET,
 	SMTP_ST_LEGACY,           /* plan.legacy_hello: waiting for a ServerHello */
 	SMTP_ST_INJECT_QUIT,      /* plan.inject: the first reply inside TLS */
 	SMTP_ST_DONE
@@ -57,10 +59,29 @@ struct envelope_state {
 	size_t rcpt_i;                /* the RCPT TO being answered */
 };
 
+/* --size-check: the MAIL/RSET pairs (smtp_steps.c). */
+struct size_state {
+	uint64_t n;                   /* SIZE=N of the pair in flight */
+	uint64_t lo, hi;              /* largest accepted, smallest refused as too big; 0 none */
+	int phase;                    /* enum size_phase in smtp_steps.c */
+	bool pipelined;               /* MAIL and RSET in one write (PIPELINING) */
+	const char *from;             /* the reverse-path: --from, an address login, or "" */
+};
+
 /* plan.legacy_hello: the answer to the hand-written ClientHello. */
 struct legacy_state {
 	unsigned char buf[TLSVER_READ_MAX];
 	size_t len;
+};
+
+/* What only some dialogues need, ~9.5 KiB a plain probe does not carry:
+ * allocated by smtp_session_new when the plan has a login (SESSION_STEP_AUTH)
+ * or a legacy hello, wiped and freed with the session. */
+struct sess_rare {
+	struct auth_state auth;
+	struct legacy_state legacy;
+	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
+	size_t nsecrets;
 };
 
 struct smtp_session {
@@ -97,11 +118,9 @@ struct smtp_session {
 	bool finished;
 
 	unsigned steps_done;          /* enum session_step bits started */
-	struct auth_state auth;
 	struct envelope_state envelope;
-	struct legacy_state legacy;
-	char secrets[SECRETS_MAX][AUTH_MAX_MSG];   /* never let the server echo these */
-	size_t nsecrets;
+	struct size_state size;
+	struct sess_rare *rare;       /* owned: only for a login or a legacy hello */
 };
 
 /* smtp_session.c: the dialogue's tools, used by the steps. */
@@ -127,6 +146,7 @@ void steps_before_tls(struct smtp_session *s);
 void steps_post(struct smtp_session *s);
 void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep);
+void steps_on_size(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_on_tlsreq(struct smtp_session *s, const struct smtp_reply *rep);
 void steps_wipe(struct smtp_session *s);
 

@@ -5,6 +5,7 @@
  * smtp_session_int.h; a new step gets a row in step_table below. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,39 +134,39 @@ static bool auth_start(struct smtp_session *s)
 		return false;
 	}
 	if (o->auth_mech != NULL) {
-		s->auth.mech = auth_mech_parse(o->auth_mech);
-		if (!auth_mech_offered(offered, s->auth.mech)) {
+		s->rare->auth.mech = auth_mech_parse(o->auth_mech);
+		if (!auth_mech_offered(offered, s->rare->auth.mech)) {
 			auth_skip(s, "%s is not among the mechanisms offered (%.100s)",
-			          auth_mech_name(s->auth.mech), offered);
+			          auth_mech_name(s->rare->auth.mech), offered);
 			return false;
 		}
-	} else if ((s->auth.mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
+	} else if ((s->rare->auth.mech = auth_mech_pick(offered)) == AUTH_MECH_NONE) {
 		auth_skip(s, "none of the mechanisms offered (%.100s) is one the probe "
 		          "speaks (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)", offered);
 		return false;
 	}
 	/* Read once at start (cli_parse); never from the file again here. */
 	if (o->password == NULL || o->password[0] == '\0' ||
-	    strlen(o->password) >= sizeof(s->auth.pw)) {
+	    strlen(o->password) >= sizeof(s->rare->auth.pw)) {
 		auth_skip(s, "no password");
 		return false;
 	}
-	memcpy(s->auth.pw, o->password, strlen(o->password) + 1);
-	sess_secrets_add(s, s->auth.pw);
-	if (auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form, sizeof(form)) == 0)
+	memcpy(s->rare->auth.pw, o->password, strlen(o->password) + 1);
+	sess_secrets_add(s, s->rare->auth.pw);
+	if (auth_b64((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), form, sizeof(form)) == 0)
 		sess_secrets_add(s, form);
-	if (strlen(s->auth.pw) * 2 < sizeof(form)) {
-		auth_hex((const unsigned char *)s->auth.pw, strlen(s->auth.pw), form);
+	if (strlen(s->rare->auth.pw) * 2 < sizeof(form)) {
+		auth_hex((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), form);
 		sess_secrets_add(s, form);
 	}
 	auth_wipe(form, sizeof(form));
 	a->tested = true;
-	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->auth.mech));
-	s->auth.step = 0;
+	snprintf(a->mechanism, sizeof(a->mechanism), "%s", auth_mech_name(s->rare->auth.mech));
+	s->rare->auth.step = 0;
 	sess_set_state(s, SMTP_ST_AUTH);
-	if (s->auth.mech == AUTH_MECH_PLAIN) {
+	if (s->rare->auth.mech == AUTH_MECH_PLAIN) {
 		/* RFC 4954 initial response: one round trip. */
-		if (auth_plain(o->auth_user, s->auth.pw, msg, sizeof(msg)) != 0) {
+		if (auth_plain(o->auth_user, s->rare->auth.pw, msg, sizeof(msg)) != 0) {
 			auth_wipe(msg, sizeof(msg));
 			a->tested = false;
 			auth_skip(s, "the user name and password are too long");
@@ -176,7 +177,7 @@ static bool auth_start(struct smtp_session *s)
 		ok = sess_send_secret(s, cmd, "AUTH PLAIN <redacted>");
 		auth_wipe(msg, sizeof(msg));
 		auth_wipe(cmd, sizeof(cmd));
-	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256) {
+	} else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256) {
 		/* The client-first message carries only the user name and a fresh
 		 * nonce: it goes out with AUTH (RFC 4954 initial response). */
 		unsigned char rnd[18];
@@ -184,7 +185,7 @@ static bool auth_start(struct smtp_session *s)
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
 		    auth_b64(rnd, sizeof(rnd), nonce, sizeof(nonce)) != 0 ||
-		    auth_scram_first(&s->auth.scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
+		    auth_scram_first(&s->rare->auth.scram, o->auth_user, nonce, msg, sizeof(msg)) != 0) {
 			a->tested = false;
 			auth_skip(s, "cannot start SCRAM (no randomness, or the user name is too long)");
 			return false;
@@ -192,7 +193,7 @@ static bool auth_start(struct smtp_session *s)
 		snprintf(cmd, sizeof(cmd), "AUTH SCRAM-SHA-256 %s", msg);
 		ok = sess_send_cmd(s, cmd);
 	} else {
-		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->auth.mech));
+		snprintf(cmd, sizeof(cmd), "AUTH %s", auth_mech_name(s->rare->auth.mech));
 		ok = sess_send_cmd(s, cmd);
 	}
 	if (!ok)
@@ -215,7 +216,7 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 	/* SCRAM succeeds only with the server's proof (RFC 5802 5): a 235
 	 * without a verified v= comes from a server that does not know the
 	 * password and only pretends to accept it. */
-	if (a->accepted && s->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->auth.scram.verified) {
+	if (a->accepted && s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && !s->rare->auth.scram.verified) {
 		a->accepted = false;
 		sess_event(s, TEV_NOTE, "%d without the server's SCRAM signature: the login is not "
 		           "counted as accepted", rep->code);
@@ -223,11 +224,11 @@ static void auth_end(struct smtp_session *s, const struct smtp_reply *rep)
 		           "the server answered %d to SCRAM-SHA-256 %s, without proving that it "
 		           "knows the password (no server signature v=): it only pretends to "
 		           "accept the login (an impostor, or a broken server)", rep->code,
-		           s->auth.step == 0 ? "at once, before any exchange" :
+		           s->rare->auth.step == 0 ? "at once, before any exchange" :
 		           "right after the client's proof");
 	}
-	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
-	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
+	auth_wipe(s->rare->auth.pw, sizeof(s->rare->auth.pw));
+	auth_wipe(&s->rare->auth.scram, sizeof(s->rare->auth.scram));
 	if (!a->accepted && !result_has(s->r, "auth-scram-server-unverified"))
 		result_add(s->r, SEV_CRITICAL, "auth-failed",
 		           "the server rejected the login of %.100s with %s: %.200s",
@@ -253,33 +254,33 @@ void steps_on_auth(struct smtp_session *s, const struct smtp_reply *rep)
 		auth_end(s, rep);
 		return;
 	}
-	s->auth.step++;
-	if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 1)
+	s->rare->auth.step++;
+	if (s->rare->auth.mech == AUTH_MECH_LOGIN && s->rare->auth.step == 1)
 		rc = auth_b64((const unsigned char *)o->auth_user, strlen(o->auth_user),
 		              msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_LOGIN && s->auth.step == 2)
-		rc = auth_b64((const unsigned char *)s->auth.pw, strlen(s->auth.pw), msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_CRAM_MD5 && s->auth.step == 1)
-		rc = auth_cram_md5(o->auth_user, s->auth.pw, rep->nlines ? rep->lines[0] : "",
+	else if (s->rare->auth.mech == AUTH_MECH_LOGIN && s->rare->auth.step == 2)
+		rc = auth_b64((const unsigned char *)s->rare->auth.pw, strlen(s->rare->auth.pw), msg, sizeof(msg));
+	else if (s->rare->auth.mech == AUTH_MECH_CRAM_MD5 && s->rare->auth.step == 1)
+		rc = auth_cram_md5(o->auth_user, s->rare->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                   msg, sizeof(msg));
-	else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 1) {
+	else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->rare->auth.step == 1) {
 		char err[160] = "";
 
-		rc = auth_scram_final(&s->auth.scram, s->auth.pw, rep->nlines ? rep->lines[0] : "",
+		rc = auth_scram_final(&s->rare->auth.scram, s->rare->auth.pw, rep->nlines ? rep->lines[0] : "",
 		                      msg, sizeof(msg), err, sizeof(err));
 		if (rc != 0)
 			result_add(s->r, SEV_WARNING, "auth-scram-invalid",
 			           "the SCRAM exchange was cancelled: %s", err);
-	} else if (s->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->auth.step == 2) {
+	} else if (s->rare->auth.mech == AUTH_MECH_SCRAM_SHA256 && s->rare->auth.step == 2) {
 		/* The server proves it knows the password as well; a server that
 		 * cannot is not the one the credentials belong to. */
-		if (auth_scram_verify(&s->auth.scram, rep->nlines ? rep->lines[0] : "") != 0) {
+		if (auth_scram_verify(&s->rare->auth.scram, rep->nlines ? rep->lines[0] : "") != 0) {
 			result_add(s->r, SEV_CRITICAL, "auth-scram-server-unverified",
 			           "the server's SCRAM signature is wrong: it does not know the "
 			           "password (an impostor, or a broken server); login cancelled");
 			rc = -1;
 		} else {
-			s->auth.scram.verified = true;
+			s->rare->auth.scram.verified = true;
 			sess_event(s, TEV_NOTE, "the server's SCRAM signature is correct");
 			msg[0] = '\0';   /* RFC 4954 4: an empty response ends the exchange */
 			rc = 0;
@@ -337,7 +338,7 @@ static bool rcpt_outside(const struct smtp_session *s, const char *addr)
 
 static void envelope_rset(struct smtp_session *s)
 {
-	s->r->envelope.rset.sent = true;
+	s->r->envelope->rset.sent = true;
 	sess_set_state(s, SMTP_ST_RSET);
 	if (!sess_send_cmd(s, "RSET"))
 		sess_finish(s);
@@ -345,7 +346,7 @@ static void envelope_rset(struct smtp_session *s)
 
 static void send_rcpt(struct smtp_session *s)
 {
-	struct envelope_info *e = &s->r->envelope;
+	struct envelope_info *e = s->r->envelope;
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", e->rcpt[s->envelope.rcpt_i].address);
@@ -358,9 +359,12 @@ static void send_rcpt(struct smtp_session *s)
 static bool mail_start(struct smtp_session *s)
 {
 	const struct probe_params *o = s->p;
-	struct envelope_info *e = &s->r->envelope;
+	struct envelope_info *e;
 	char cmd[300];
 
+	if (s->r->envelope == NULL)
+		s->r->envelope = xcalloc(1, sizeof(*s->r->envelope));
+	e = s->r->envelope;
 	e->tested = true;
 	snprintf(e->mail_from, sizeof(e->mail_from), "%s", o->mail_from);
 	for (size_t i = 0; i < o->nrcpt && i < RESULT_MAX_RCPT; i++) {
@@ -380,7 +384,7 @@ static bool mail_start(struct smtp_session *s)
 void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 {
 	struct result *r = s->r;
-	struct envelope_info *e = &r->envelope;
+	struct envelope_info *e = r->envelope;
 
 	if (sess_busy(s, rep))
 		return;
@@ -416,6 +420,196 @@ void steps_on_envelope(struct smtp_session *s, const struct smtp_reply *rep)
 	}
 }
 
+/* ---- --size-check: MAIL FROM ... SIZE=N and RSET, never DATA ---- */
+
+/* RFC 1870 6.1: a server that enforces its fixed limit refuses a MAIL
+ * whose SIZE= exceeds it, with 552 (RFC 3463: 5.3.4, "message too big for
+ * system"). So SIZE=limit and SIZE=limit+1 show whether the limit is
+ * enforced at MAIL, without a byte of message; where no limit is
+ * advertised, bisection finds the one enforced. Each MAIL is undone by
+ * RSET; with PIPELINING both go in one write. */
+#define SIZE_PAIRS_MAX 12
+#define SIZE_HUGE ((uint64_t)1 << 40)   /* 1 TiB: accepted, nothing is enforced at MAIL */
+
+enum size_phase {
+	SZ_AT_LIMIT,                  /* SIZE=limit: should be accepted */
+	SZ_OVER_LIMIT,                /* SIZE=limit+1: refused when enforced at MAIL */
+	SZ_HUGE,                      /* no limit advertised: is anything refused? */
+	SZ_BISECT                     /* between lo (accepted) and hi (refused) */
+};
+
+enum size_answer { SZ_ACCEPTED, SZ_TOO_BIG, SZ_OTHER };
+
+static enum size_answer size_answer(const struct smtp_reply *rep)
+{
+	if (rep->code / 100 == 2)
+		return SZ_ACCEPTED;
+	if (rep->code == 552 || strncmp(rep->enhanced, "5.3.4", 6) == 0)
+		return SZ_TOO_BIG;
+	return SZ_OTHER;
+}
+
+static void size_pair(struct smtp_session *s, uint64_t n)
+{
+	char cmd[320];
+
+	s->size.n = n;
+	s->r->size.pairs++;
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%.255s> SIZE=%llu", s->size.from, (unsigned long long)n);
+	sess_set_state(s, SMTP_ST_SIZE_MAIL);
+	if (!sess_send_cmd(s, cmd) || (s->size.pipelined && !sess_send_cmd(s, "RSET")))
+		sess_finish(s);
+}
+
+/* The next SIZE=N between lo and hi: a factor of 16 down from the top
+ * while nothing was accepted, the geometric middle while they are far
+ * apart, then the arithmetic one; 0 when the answer is close enough
+ * (within 1 in 1,000, or exact). */
+static uint64_t size_next(const struct size_state *z)
+{
+	if (z->hi <= z->lo + 1 || (z->lo > 0 && z->hi - z->lo <= z->lo / 1000))
+		return 0;
+	if (z->lo == 0)
+		return z->hi > 16 * 1024 ? z->hi / 16 : z->hi / 2;
+	if (z->hi / z->lo >= 4) {
+		uint64_t m = (uint64_t)sqrt((double)z->lo * (double)z->hi);
+
+		if (m > z->lo && m < z->hi)
+			return m;
+	}
+	return z->lo + (z->hi - z->lo) / 2;
+}
+
+static void size_done(struct smtp_session *s)
+{
+	struct size_info *sz = &s->r->size;
+
+	sz->verified_known = s->size.lo > 0;
+	sz->verified = s->size.lo;
+	sz->refused = s->size.hi;
+	if (sz->enforced == 1 && sz->has_limit && sz->verified_known &&
+	    sz->verified < sz->limit)
+		result_add(s->r, SEV_WARNING, "size-advertised-mismatch",
+		           "the server advertises SIZE %llu but refuses SIZE=%llu at MAIL FROM; "
+		           "the largest it accepted is %llu bytes: clients sizing messages by "
+		           "the advertised limit will see them bounced",
+		           (unsigned long long)sz->limit, (unsigned long long)sz->refused,
+		           (unsigned long long)sz->verified);
+	steps_post(s);
+}
+
+static bool size_start(struct smtp_session *s)
+{
+	const struct probe_params *o = s->p;
+	struct size_info *sz = &s->r->size;
+	const struct ehlo_info *e = s->r->ehlo_auth.present ? &s->r->ehlo_auth :
+	                            s->r->ehlo_tls.present ? &s->r->ehlo_tls : &s->r->ehlo;
+
+	memset(&s->size, 0, sizeof(s->size));
+	sz->checked = true;
+	sz->enforced = -1;
+	s->size.pipelined = smtp_ehlo_find(e, "PIPELINING") != NULL;
+	/* A submission server wants its user's address; an MX takes <>. */
+	s->size.from = o->mail_from != NULL ? o->mail_from :
+	               o->auth_user != NULL && s->r->auth.accepted && strchr(o->auth_user, '@') &&
+	               strlen(o->auth_user) < 256 ? o->auth_user : "";
+	if (sz->has_limit && sz->limit < SIZE_HUGE) {
+		s->size.phase = SZ_AT_LIMIT;
+		size_pair(s, sz->limit);
+	} else {
+		s->size.phase = SZ_HUGE;
+		size_pair(s, SIZE_HUGE);
+	}
+	return true;
+}
+
+/* The MAIL's answer decides the next pair; RSET's only lets it go out. */
+static void size_on_mail(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct size_state *z = &s->size;
+	struct size_info *sz = &s->r->size;
+	enum size_answer a = size_answer(rep);
+	uint64_t next = 0;
+
+	if (a == SZ_OTHER) {
+		/* 530 (log in first), 550 (sender refused), 451...: not about size. */
+		snprintf(sz->note, sizeof(sz->note), "MAIL FROM:<%.60s> SIZE=%llu was refused with "
+		         "%d%s%s, which is not about the size%s", z->from, (unsigned long long)z->n,
+		         rep->code, rep->enhanced[0] ? " " : "", rep->enhanced,
+		         sz->advertised ? "" : " (SIZE is not advertised)");
+		z->phase = -1;
+		return;
+	}
+	if (a == SZ_ACCEPTED && z->n > z->lo)
+		z->lo = z->n;
+	if (a == SZ_TOO_BIG && (z->hi == 0 || z->n < z->hi))
+		z->hi = z->n;
+	switch (z->phase) {
+	case SZ_AT_LIMIT:
+		if (a == SZ_ACCEPTED) {
+			z->phase = SZ_OVER_LIMIT;
+			next = z->n + 1;
+		} else {
+			z->phase = SZ_BISECT;          /* its own limit refused: find the real one */
+			sz->enforced = 1;
+			next = size_next(z);
+		}
+		break;
+	case SZ_OVER_LIMIT:
+		sz->enforced = a == SZ_TOO_BIG ? 1 : 0;
+		if (a == SZ_ACCEPTED) {
+			z->lo = sz->limit;             /* verified up to the advertised limit */
+			result_add(s->r, SEV_INFO, "size-not-enforced-at-mail",
+			           "MAIL FROM with SIZE=%llu, one byte over the advertised limit, was "
+			           "accepted: the limit is enforced only after the message is sent "
+			           "(clients learn of a too-large message after uploading it)",
+			           (unsigned long long)z->n);
+		}
+		break;
+	case SZ_HUGE:
+		if (a == SZ_ACCEPTED) {
+			sz->enforced = 0;
+			z->lo = 0;                     /* no limit verified */
+			result_add(s->r, SEV_INFO, "size-not-enforced-at-mail",
+			           "MAIL FROM with SIZE=%llu (1 TiB) was accepted: no size limit is "
+			           "enforced when the message is announced; a limit, if any, is "
+			           "applied only after the message is sent",
+			           (unsigned long long)z->n);
+		} else {
+			sz->enforced = 1;
+			z->phase = SZ_BISECT;
+			next = size_next(z);
+		}
+		break;
+	default:
+		next = size_next(z);
+		break;
+	}
+	if (sz->pairs >= SIZE_PAIRS_MAX)
+		next = 0;
+	z->n = next;
+}
+
+void steps_on_size(struct smtp_session *s, const struct smtp_reply *rep)
+{
+	struct size_state *z = &s->size;
+
+	if (sess_busy(s, rep))
+		return;
+	if (s->state == SMTP_ST_SIZE_MAIL) {
+		size_on_mail(s, rep);
+		sess_set_state(s, SMTP_ST_SIZE_RSET);
+		if (!z->pipelined && !sess_send_cmd(s, "RSET"))
+			sess_finish(s);
+		return;
+	}
+	/* RSET answered: the next pair, or the end. */
+	if (z->phase >= 0 && z->n > 0)
+		size_pair(s, z->n);
+	else
+		size_done(s);
+}
+
 /* ---- the step table ---- */
 
 /* The post-EHLO steps in the order they run. start() returns true when
@@ -430,6 +624,7 @@ static const struct step_def {
 } step_table[] = {
 	{ SESSION_STEP_TLSREQ,   true,  tlsreq_start },
 	{ SESSION_STEP_AUTH,     false, auth_start },
+	{ SESSION_STEP_SIZE,     false, size_start },
 	{ SESSION_STEP_ENVELOPE, false, mail_start },
 };
 
@@ -466,6 +661,6 @@ void steps_post(struct smtp_session *s)
 
 void steps_wipe(struct smtp_session *s)
 {
-	auth_wipe(s->auth.pw, sizeof(s->auth.pw));
-	auth_wipe(&s->auth.scram, sizeof(s->auth.scram));
+	auth_wipe(s->rare->auth.pw, sizeof(s->rare->auth.pw));
+	auth_wipe(&s->rare->auth.scram, sizeof(s->rare->auth.scram));
 }

@@ -1,14 +1,20 @@
 /* Target spec parser: turns what the user typed into {host, port, TLS mode}.
- * Pure (inet_pton only, never a resolver), so every form and every error is
- * unit-tested and fuzzed. Errors are one line that quotes the bad part. */
+ * Pure (inet_pton and libidn2 only, never a resolver), so every form and
+ * every error is unit-tested and fuzzed. Errors are one line that quotes
+ * the bad part. International names (IDNA2008, RFC 5890-5893, with the
+ * UTS #46 mapping browsers and mail clients apply) become A-labels: what
+ * DNS, SNI and certificates carry; the U-label form is kept for display. */
 #include "target.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+
+#include "sanitize.h"
 
 #define TARGET_MAX_SPEC  1024    /* longer than any host:port or URL we take */
 #define TARGET_MAX_NAME  253     /* RFC 1035 §2.3.4, text form without the root dot */
@@ -25,20 +31,38 @@ static const struct {
 	{ "submissions", 465, TLS_MODE_IMPLICIT },   /* RFC 8314 */
 };
 
-/* Copies s[0..n) for an error message: at most 60 bytes, control and
- * non-ASCII bytes shown as '?', so the message stays one printable line. */
+/* Copies s[0..n) for an error message: at most 60 bytes, whole UTF-8
+ * characters as typed (an international name reads as itself), control
+ * bytes, invalid UTF-8 and the code points that mislead a terminal (bidi,
+ * C1) shown as '?', so the message stays one printable line. */
 static void target_quote(char *out, size_t outlen, const char *s, size_t n)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (i == 60 && n > 63 && o + 4 < outlen) {
+		size_t k = c >= 0x80 ? san_utf8_len((const unsigned char *)s + i, n - i) : 1;
+		uint32_t cp = 0;
+
+		if (i >= 60 && n > 63 && o + 4 < outlen) {
 			memcpy(out + o, "...", 3);
 			o += 3;
 			break;
 		}
+		if (c >= 0x80 && k > 1 && o + k < outlen) {
+			cp = c & (0xff >> (k + 1));
+			for (size_t j = 1; j < k; j++)
+				cp = cp << 6 | ((unsigned char)s[i + j] & 0x3f);
+			if (!san_cp_unsafe(cp)) {
+				memcpy(out + o, s + i, k);
+				o += k;
+				i += k - 1;
+				continue;
+			}
+		}
 		out[o++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+		if (c >= 0x80 && k > 1)
+			i += k - 1;     /* one '?' per character */
 	}
 	out[o] = '\0';
 }
@@ -119,6 +143,41 @@ static const char *target_check_name(const char *h)
 	return NULL;
 }
 
+/* IDNA2008 through libidn2: in[0..n), with non-ASCII characters, into its
+ * A-label form in buf (lower case, no root dot) and its U-label form in
+ * uni. NULL, or why it is not a valid international name. */
+static const char *target_idna(char *buf, size_t bufsz, char *uni, size_t unisz,
+                               const char *in, size_t n)
+{
+	char tmp[TARGET_MAX_SPEC + 1];
+	char *a = NULL, *u = NULL;
+	int rc;
+
+	if (n >= sizeof tmp)
+		return "name too long";
+	memcpy(tmp, in, n);
+	tmp[n] = '\0';
+	if (n > 0 && tmp[n - 1] == '.')
+		tmp[--n] = '\0';
+	rc = idn2_to_ascii_8z(tmp, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK)
+		return idn2_strerror(rc);
+	if (strlen(a) >= bufsz) {
+		idn2_free(a);
+		return "name too long (as A-labels)";
+	}
+	for (size_t i = 0; a[i] != '\0'; i++)
+		buf[i] = target_lower(a[i]);
+	buf[strlen(a)] = '\0';
+	idn2_free(a);
+	uni[0] = '\0';
+	if (idn2_to_unicode_8z8z(buf, &u, 0) == IDN2_OK && strlen(u) < unisz &&
+	    strcmp(u, buf) != 0)
+		memcpy(uni, u, strlen(u) + 1);     /* "" when the name is ASCII after all */
+	idn2_free(u);
+	return NULL;
+}
+
 /* Host part [host_s, host_s+host_n): an IP literal (brackets already
  * removed, bracketed says they were there) or a name. */
 static int target_set_host(struct target *t, const char *host_s, size_t host_n,
@@ -134,13 +193,27 @@ static int target_set_host(struct target *t, const char *host_s, size_t host_n,
 		target_err(err, errlen, "missing host in '%s'", qs);
 		return -1;
 	}
-	if (host_n >= sizeof buf) {
-		target_err(err, errlen, "host name too long in '%s'", qs);
-		return -1;
-	}
 	for (size_t i = 0; i < host_n; i++)
-		buf[i] = target_lower(host_s[i]);
-	buf[host_n] = '\0';
+		if ((unsigned char)host_s[i] >= 0x80) {
+			why = target_idna(buf, sizeof buf, t->host_unicode, sizeof t->host_unicode,
+			                  host_s, host_n);
+			if (why != NULL) {
+				target_err(err, errlen, "bad host name '%s' in '%s': not a valid "
+				           "international name (IDNA2008: %s)", q, qs, why);
+				return -1;
+			}
+			host_n = strlen(buf);
+			break;
+		}
+	if (t->host_unicode[0] == '\0') {
+		if (host_n >= sizeof buf) {
+			target_err(err, errlen, "host name too long in '%s'", qs);
+			return -1;
+		}
+		for (size_t i = 0; i < host_n; i++)
+			buf[i] = target_lower(host_s[i]);
+		buf[host_n] = '\0';
+	}
 
 	if (inet_pton(AF_INET6, buf, addr) == 1) {
 		/* Canonical text, so "0:0::1" and "::1" are one target. */
@@ -165,6 +238,15 @@ static int target_set_host(struct target *t, const char *host_s, size_t host_n,
 		return -1;
 	}
 	memcpy(t->host, buf, host_n + 1);
+	/* Typed as A-labels: the U-label form for display, when they are valid. */
+	if (t->host_unicode[0] == '\0' && strstr(t->host, "xn--") != NULL) {
+		char *u = NULL;
+
+		if (idn2_to_unicode_8z8z(t->host, &u, 0) == IDN2_OK && strlen(u) < sizeof t->host_unicode &&
+		    strcmp(u, t->host) != 0)
+			memcpy(t->host_unicode, u, strlen(u) + 1);
+		idn2_free(u);
+	}
 	return 0;
 }
 
@@ -313,6 +395,9 @@ int target_parse(const char *spec, struct target *t, char *err, size_t errlen)
 			target_err(err, errlen, "empty local part in '%s'", qs);
 			goto done;
 		}
+		for (const char *p = buf; p < at; p++)
+			if ((unsigned char)*p >= 0x80)
+				t->utf8_local = true;   /* RFC 6531: only with SMTPUTF8 */
 		if (strchr(dom, '@') != NULL) {
 			target_err(err, errlen, "more than one '@' in '%s'", qs);
 			goto done;

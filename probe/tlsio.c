@@ -39,6 +39,10 @@ struct tlsio_cfg {
 	mbedtls_x509_crt ca;             /* owned: anchors parsed up front (directories, DER) */
 	struct castore *store;           /* owned: PEM anchors parsed on demand, verdict cache */
 	bool have_ca;
+	bool no_sni;                     /* --no-sni: the name is verified, not sent */
+	bool own_set;                    /* --client-cert: own_crt and own_key are loaded */
+	mbedtls_x509_crt own_crt;
+	mbedtls_pk_context own_key;
 };
 
 /* A passive reader of the server's handshake records up to the first
@@ -62,6 +66,7 @@ struct tlsio_sniff {
 	unsigned char ske[3];            /* first bytes of ServerKeyExchange */
 	size_t ske_len;
 	size_t dh_plen;                  /* TLS 1.2 DHE: length of p */
+	bool cert_request;               /* TLS 1.2 CertificateRequest seen (in clear) */
 };
 
 struct tlsio {
@@ -71,8 +76,10 @@ struct tlsio {
 	int sys_errno;                   /* errno of the last failed send/recv */
 	int last_error;                  /* mbedTLS code of the last failure, 0 none */
 	bool gave_up;                    /* ... a message mbedTLS cannot handle */
+	bool version_alert;              /* the server sent alert 70 protocol_version */
 	bool eof;                        /* recv returned 0 */
 	char name[TLSIO_NAME_MAX];       /* the name to verify, "" none */
+	bool sni;                        /* the name goes out as SNI */
 	struct tlsio_sniff sn;
 };
 
@@ -102,6 +109,10 @@ static void tlsio_sniff_message(struct tlsio_sniff *sn, unsigned char type)
 {
 	const unsigned char *b = sn->body, *end = sn->body + sn->body_len;
 
+	if (type == 13) {                /* CertificateRequest (TLS 1.2: still in clear) */
+		sn->cert_request = true;
+		return;
+	}
 	if (type == 12) {                /* ServerKeyExchange */
 		sn->ske_len = sn->body_len < 3 ? sn->body_len : 3;
 		memcpy(sn->ske, b, sn->ske_len);
@@ -339,13 +350,18 @@ static const char *tlsio_error_sentence(int ret)
 /* One readable line for an mbedTLS failure of this connection. */
 static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, size_t errlen)
 {
+	bool alert = ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+	             t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
+	             t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL;
+
 	t->last_error = ret;
+	/* protocol_version: the server speaks none of the versions offered. */
+	t->version_alert = alert && t->ssl.MBEDTLS_PRIVATE(in_msg)[1] == 70;
 	if (err == NULL || errlen == 0)
 		return;
-	if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
-	    t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
-	    t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL) {
+	if (alert) {
 		unsigned d = t->ssl.MBEDTLS_PRIVATE(in_msg)[1];
+
 		snprintf(err, errlen, "%s: server sent TLS alert %u (%s)", what, d, tlsver_alert_name(d));
 		return;
 	}
@@ -490,6 +506,8 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	cfg = xcalloc(1, sizeof(*cfg));
 	mbedtls_ssl_config_init(&cfg->conf);
 	mbedtls_x509_crt_init(&cfg->ca);
+	mbedtls_x509_crt_init(&cfg->own_crt);
+	mbedtls_pk_init(&cfg->own_key);
 
 	if ((cfg->store = castore_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -548,6 +566,8 @@ void tlsio_cfg_free(struct tlsio_cfg *cfg)
 	mbedtls_ssl_config_free(&cfg->conf);
 	castore_free(cfg->store);
 	mbedtls_x509_crt_free(&cfg->ca);
+	mbedtls_x509_crt_free(&cfg->own_crt);
+	mbedtls_pk_free(&cfg->own_key);
 	free(cfg);
 	if (--tlsio_psa_users == 0)
 		mbedtls_psa_crypto_free();
@@ -565,6 +585,48 @@ int tlsio_cfg_pin_version(struct tlsio_cfg *cfg, uint16_t version)
 		return -1;
 	mbedtls_ssl_conf_min_tls_version(&cfg->conf, v);
 	mbedtls_ssl_conf_max_tls_version(&cfg->conf, v);
+	return 0;
+}
+
+void tlsio_cfg_no_sni(struct tlsio_cfg *cfg)
+{
+	cfg->no_sni = true;
+}
+
+int tlsio_cfg_client_cert(struct tlsio_cfg *cfg, const char *certfile, const char *keyfile,
+                          char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cfg->own_set) {
+		ret = mbedtls_x509_crt_parse_file(&cfg->own_crt, certfile);
+		if (ret != 0) {
+			snprintf(err, errlen, "cannot read the client certificate '%s' (mbedTLS error "
+			         "-0x%04x): want a PEM certificate (and its chain)", certfile,
+			         (unsigned)-ret);
+			return -1;
+		}
+		ret = mbedtls_pk_parse_keyfile(&cfg->own_key, keyfile ? keyfile : certfile, NULL,
+		                               mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+		if (ret != 0) {
+			snprintf(err, errlen, "cannot read the client key '%s' (mbedTLS error -0x%04x): "
+			         "want an unencrypted PEM private key%s", keyfile ? keyfile : certfile,
+			         (unsigned)-ret, keyfile ? "" : " (give --client-key FILE)");
+			return -1;
+		}
+		if (mbedtls_pk_check_pair(&cfg->own_crt.pk, &cfg->own_key, mbedtls_psa_get_random,
+		                          MBEDTLS_PSA_RANDOM_STATE) != 0) {
+			snprintf(err, errlen, "the client key does not belong to the client certificate");
+			return -1;
+		}
+		cfg->own_set = true;
+	}
+	ret = mbedtls_ssl_conf_own_cert(&cfg->conf, &cfg->own_crt, &cfg->own_key);
+	if (ret != 0) {
+		snprintf(err, errlen, "cannot use the client certificate (mbedTLS error -0x%04x)",
+		         (unsigned)-ret);
+		return -1;
+	}
 	return 0;
 }
 
@@ -590,9 +652,10 @@ struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
 		}
 		memcpy(t->name, servername, n + 1);
 	}
-	if (t->name[0] == '\0' || ip_literal(t->name, NULL)) {
+	if (t->name[0] == '\0' || ip_literal(t->name, NULL) || cfg->no_sni) {
 		/* RFC 6066 3: no IP literals in SNI; the explicit NULL also tells
-		 * mbedTLS >= 3.6.3 that skipping its name check is deliberate. */
+		 * mbedTLS >= 3.6.3 that skipping its name check is deliberate (the
+		 * name is matched by tlsio_info either way). */
 		ret = mbedtls_ssl_set_hostname(&t->ssl, NULL);
 	} else {
 		size_t n = strlen(t->name);
@@ -600,6 +663,7 @@ struct tlsio *tlsio_new(struct tlsio_cfg *cfg, int fd, const char *servername,
 		if (sni[n - 1] == '.')       /* SNI is sent without the root dot */
 			sni[n - 1] = '\0';
 		ret = mbedtls_ssl_set_hostname(&t->ssl, sni);
+		t->sni = true;
 	}
 	if (ret != 0) {
 		tlsio_error(t, ret, "cannot set server name", err, errlen);
@@ -863,11 +927,22 @@ void tlsio_fail_info(const struct tlsio *t, struct tls_info *ti)
 {
 	ti->error_code = t->last_error;
 	ti->server_version = t->sn.version;
+	ti->version_refused = t->version_alert;
 }
 
 uint16_t tlsio_legacy_version(const struct tlsio *t)
 {
 	return t->sn.version != 0 && t->sn.version < 0x0303 ? t->sn.version : 0;
+}
+
+bool tlsio_sends_sni(const struct tlsio *t)
+{
+	return t->sni;
+}
+
+bool tlsio_cert_requested(const struct tlsio *t)
+{
+	return t->sn.cert_request;
 }
 
 bool tlsio_gave_up(const struct tlsio *t)

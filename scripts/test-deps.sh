@@ -29,6 +29,7 @@ bzip2            # the mbedTLS tarball
 patch            # scripts/patches/
 ca-certificates  # curl over HTTPS; the system trust store the probe defaults to
 libexpat1-dev    # the autoconfig XML parser of --setup (pkg-config expat)
+libidn2-dev      # international names, IDNA2008 (pkg-config libidn2)
 EOF
 }
 
@@ -62,6 +63,9 @@ man-db           # man(1) on the installed page
 zsh              # the zsh completion loads
 bash-completion  # the bash completion loads with its helpers
 msmtp            # tests/integ/test_setup.py runs the account --setup writes
+microsocks       # the SOCKS5 proxy of --proxy (tests/integ/test_conn_controls.py)
+unbound          # a validating resolver for DANE (tests/integ/test_dane_validating.py)
+ldnsutils        # ldns-keygen/ldns-signzone: the DNSSEC-signed zone it validates
 libgnutls30      # the next eight: shared libraries of Exim's binary (tests/env/exim.sh)
 libgnutls-dane0
 libidn12

@@ -240,6 +240,10 @@ def fake_part(env):
     # Extra servers with the valid chain for the TA, NXDOMAIN and SERVFAIL cases.
     extra = [FakeSMTP(certs["valid"]["chain"], certs["valid"]["key"]).start() for _ in range(3)]
     P_TA, P_NX, P_SF = (s.port for s in extra)
+    # RFC 7672: a self-signed certificate pinned by an authenticated DANE-EE record.
+    own = FakeSMTP(certs["selfsigned"]["chain"], certs["selfsigned"]["key"]).start()
+    extra.append(own)
+    P_OWN = own.port
     recs = {
         ("mx1.test", "A"): [A("127.0.0.1")],
         ("dane.test", "MX"): [MX("mx1.test", 10)],
@@ -254,6 +258,8 @@ def fake_part(env):
         ("_%d._tcp.mx1.test" % P["selfsigned"], "TLSA"): [TLSA_RD(3, 1, 1, sha256(valid_spki))],
         ("_%d._tcp.mx1.test" % P_TA, "TLSA"): [TLSA_RD(2, 1, 0, ca_spki),
                                                TLSA_RD(0, 0, 1, sha256(ca_der))],
+        ("_%d._tcp.mx1.test" % P_OWN, "TLSA"): [
+            TLSA_RD(3, 1, 1, sha256(spki_of(certs["selfsigned"]["pem"])))],
     }
     fake = FakeDNS(recs, servfail=["_%d._tcp.mx1.test" % P_SF]).start()
     base = ["--dane", "--cafile", ca_pem, "--resolver", "127.0.0.1:%d" % fake.port,
@@ -273,6 +279,30 @@ def fake_part(env):
         check("dane-ee-expired: records reported",
               [(r.get("usage"), r.get("usable"), r.get("matched")) for r in dn.get("records", [])]
               == [(3, True, True), (1, False, True)], dn.get("records"))
+
+        f = finding(d, "cert-expired") or {}
+        check("dane-ee-expired: DANE-EE decides trust: cert-expired is information",
+              f.get("severity") == "info" and "DANE senders trust this server anyway"
+              in f.get("message", "") and rc == 1 and
+              not [x for x in d.get("findings", []) if x.get("severity") == "critical"],
+              (rc, f))
+
+        rc, d, _, _ = probe_json("dane-ee-selfsigned", base + ["mx1.test:%d" % P_OWN])
+        f = finding(d, "cert-untrusted") or {}
+        check("dane-ee-selfsigned: trusted through DANE, exit 0",
+              rc == 0 and "dane-valid" in finding_codes(d), (rc, finding_codes(d)))
+        check("dane-ee-selfsigned: the PKIX verdict stays, as information, saying why",
+              f.get("severity") == "info" and "DANE-EE" in f.get("message", "") and
+              "self-signed" in f.get("message", ""), f)
+
+        rc, d, _, _ = probe_json("dane-ta-no-pkix", [a for a in base if a not in (
+            "--cafile", ca_pem)] + ["mx1.test:%d" % P_TA])
+        f = finding(d, "cert-untrusted") or {}
+        check("dane-ta-no-pkix: DANE-TA anchors the chain: untrusted becomes information "
+              "(the warning left is the unusable PKIX-TA record)",
+              rc == 1 and f.get("severity") == "info" and "DANE-TA" in f.get("message", "") and
+              [x.get("code") for x in d.get("findings", []) if x.get("severity") != "info"] ==
+              ["dane-unusable-records"], (rc, f, finding_codes(d)))
 
         rc, d, _, _ = probe_json("dane-ta-name", base + ["mx1.test:%d" % P["wrongname"]])
         codes, dn = finding_codes(d), dane_of(d)

@@ -298,6 +298,14 @@ def main():
               (rec.get("host"), rec.get("port"), rec.get("tls_mode")) ==
               ("mx1.test", smtps, "implicit"), rec)
         check("example: the login worked", rec.get("login_accepted") is True, rec)
+        check("example: the size limit proven at MAIL FROM after the login (--size-check)",
+              rec.get("size_verified") is True and
+              rec.get("size_limit") == env["relay_size_limit"], rec)
+        logins = [c.get("login") for c in d.get("candidates") or [] if c.get("login")]
+        chk = ((logins[0] or {}).get("size") or {}).get("check") if logins else None
+        check("example: the login's size check: enforced, limit+1 refused",
+              isinstance(chk, dict) and chk.get("enforced") is True and
+              chk.get("refused") == env["relay_size_limit"] + 1, chk)
         check("example: user and mechanism", rec.get("user") == env["setup_user"] and
               rec.get("auth_mechanism") in ("PLAIN", "LOGIN"), rec)
         srv = [x for x in d.get("discovery", []) if x.get("source") == "srv"]

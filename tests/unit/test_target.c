@@ -97,7 +97,8 @@ static const struct target_case cases[] = {
 	{ "mx-.example", ERR, "bad host name 'mx-.example' in 'mx-.example': label ends with '-'", 0, false, ST, 0, false },
 	{ "mx example", ERR, "bad host name 'mx example' in 'mx example': bad character", 0, false, ST, 0, false },
 	{ "mx\texample", ERR, "bad host name 'mx?example' in 'mx?example': bad character", 0, false, ST, 0, false },
-	{ "m\xc3\xa4il.example", ERR, "bad host name 'm??il.example' in 'm??il.example': bad character", 0, false, ST, 0, false },
+	{ "m\xc3\xa4il.example", OK, "xn--mil-qla.example", 0, false, ST, 0, false },   /* IDNA2008 */
+	{ "m\xff" "il.example", ERR, "bad host name 'm?il.example' in 'm?il.example': not a valid international name (IDNA2008: string encoding error)", 0, false, ST, 0, false },
 	{ "1.2.3", ERR, "bad host name '1.2.3' in '1.2.3': not a valid IP address or host name", 0, false, ST, 0, false },
 	{ "256.1.1.1", ERR, "bad host name '256.1.1.1' in '256.1.1.1': not a valid IP address or host name", 0, false, ST, 0, false },
 	{ "@example.org", ERR, "empty local part in '@example.org'", 0, false, ST, 0, false },
@@ -237,6 +238,40 @@ static void test_shard(void)
 	T_CHECK("target_shard: spread over every shard", ok);
 }
 
+/* International names: A-labels for DNS, SNI and certificates, the
+ * U-label form kept; refusals quote the name as typed. */
+static void test_idn(void)
+{
+	struct target t;
+	char err[200];
+
+	T_CHECK("idn: bücher.test to its A-label", target_parse("bücher.test:25", &t, err,
+	        sizeof err) == 0 && strcmp(t.host, "xn--bcher-kva.test") == 0 &&
+	        strcmp(t.host_unicode, "bücher.test") == 0 && t.port == 25 && t.literal == 0);
+	T_CHECK("idn: UTS #46 maps upper case", target_parse("BÜCHER.TEST", &t, err,
+	        sizeof err) == 0 && strcmp(t.host, "xn--bcher-kva.test") == 0);
+	T_CHECK("idn: typed as A-labels, U-label shown", target_parse("xn--bcher-kva.test", &t,
+	        err, sizeof err) == 0 && strcmp(t.host, "xn--bcher-kva.test") == 0 &&
+	        strcmp(t.host_unicode, "bücher.test") == 0);
+	T_CHECK("idn: ASCII names have no U-label form", target_parse("mx1.test", &t, err,
+	        sizeof err) == 0 && t.host_unicode[0] == '\0');
+	T_CHECK("idn: a URL", target_parse("smtps://bücher.test", &t, err, sizeof err) == 0 &&
+	        strcmp(t.host, "xn--bcher-kva.test") == 0 && t.port == 465);
+	T_CHECK("idn: user@domain, local part ASCII", target_parse("a@bücher.test", &t, err,
+	        sizeof err) == 0 && t.mail_domain && !t.utf8_local &&
+	        strcmp(t.host, "xn--bcher-kva.test") == 0);
+	T_CHECK("idn: user@domain, local part not ASCII", target_parse("ü@bücher.test", &t, err,
+	        sizeof err) == 0 && t.utf8_local);
+	T_CHECK("idn: disallowed code point refused, quoted as typed",
+	        target_parse("bad☃.test", &t, err, sizeof err) != 0 &&
+	        strstr(err, "'bad☃.test'") != NULL && strstr(err, "IDNA2008") != NULL &&
+	        strstr(err, "??") == NULL);
+	T_CHECK("idn: a bidi override is never echoed raw",
+	        target_parse("a\xe2\x80\xae" "b.test", &t, err, sizeof err) != 0 &&
+	        strstr(err, "\xe2\x80\xae") == NULL);
+	T_CHECK("idn: invalid UTF-8 refused", target_parse("a\xff" ".test", &t, err, sizeof err) != 0);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -244,5 +279,6 @@ int main(void)
 	test_lengths();
 	test_port();
 	test_shard();
+	test_idn();
 	T_DONE();
 }

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""DANE with a real validating setup (issue 12 part 4): a DNSSEC-signed zone
+(ldns-keygen / ldns-signzone) served by NSD, and Unbound validating it
+against the zone's own key as trust anchor, each on a kernel-chosen
+loopback port; the probe asks Unbound (--resolver), which sets AD only for
+answers it validated. A self-signed certificate (served by tls_server.py,
+OpenSSL) is pinned by an authenticated DANE-EE 3 1 1 record:
+  - signed zone: dane-valid, exit 0, cert-untrusted kept as info saying
+    DANE senders trust the server (RFC 7672 3.1.1);
+  - a TLSA record altered after signing (bogus): Unbound refuses it
+    (SERVFAIL), so dane-lookup-failed, critical;
+  - an unsigned zone: no AD, dane-unsigned, and the PKIX verdict stays
+    critical."""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helper import Helper  # noqa: E402
+from lib import check, finding, finding_codes, finish, load_env, probe_json  # noqa: E402
+
+ENV = load_env()
+HERE = os.path.dirname(os.path.abspath(__file__))
+SELF = ENV["certs"]["selfsigned"]
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s4 = socket.socket(socket.AF_INET, kind)
+    s4.bind(("127.0.0.1", 0))
+    port = s4.getsockname()[1]
+    s4.close()
+    return port
+
+
+def spki_sha256_hex(pem):
+    pub = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-pubkey"],
+                         capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         capture_output=True, check=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def zone(origin, port, digest):
+    return ("$ORIGIN %s.\n$TTL 300\n"
+            "@ SOA ns.%s. hostmaster.%s. ( 1 3600 600 86400 300 )\n"
+            "@ NS ns.%s.\nns A 127.0.0.1\nmx A 127.0.0.1\n"
+            "_%d._tcp.mx TLSA 3 1 1 %s\n") % (origin, origin, origin, origin, port, digest)
+
+
+def sign(d, origin, text):
+    path = os.path.join(d, origin + ".zone")
+    with open(path, "w") as f:
+        f.write(text)
+    keys = []
+    for extra in ([], ["-k"]):
+        r = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256"] + extra + [origin],
+                           cwd=d, capture_output=True, text=True, check=True)
+        keys.append(os.path.join(d, r.stdout.strip()))
+    subprocess.run(["ldns-signzone", "-n", path] + keys, cwd=d, capture_output=True, check=True)
+    with open(keys[1] + ".key") as f:
+        ksk = f.read().strip()
+    return path + ".signed", ksk
+
+
+def main():
+    for tool in ("ldns-keygen", "ldns-signzone", "nsd", "unbound"):
+        if not check("validating setup: %s installed" % tool, shutil.which(tool) is not None,
+                     "apt-get install ldnsutils nsd unbound (scripts/test-deps.sh)"):
+            finish()
+            return
+    d = tempfile.mkdtemp(prefix="sp-dnssec-")
+    os.chmod(d, 0o755)
+    tls = Helper([sys.executable, os.path.join(HERE, "tls_server.py"), "--cert", SELF["chain"],
+                  "--key", SELF["key"]])
+    nsd = unbound = None
+    try:
+        digest = spki_sha256_hex(SELF["pem"])
+        signed, ksk = sign(d, "dnssec.test", zone("dnssec.test", tls.port, digest))
+        bogus, ksk2 = sign(d, "bogus.test", zone("bogus.test", tls.port, digest))
+        # Alter the TLSA data after signing: its RRSIG no longer fits.
+        with open(bogus) as f:
+            text = f.read()
+        with open(bogus, "w") as f:
+            f.write(text.replace(digest, "00" * 32, 1))
+        plain = os.path.join(d, "plain.test.zone")
+        with open(plain, "w") as f:
+            f.write(zone("plain.test", tls.port, digest))
+        p_nsd, p_unb = free_port(), free_port()
+        conf = os.path.join(d, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write('server:\n\tip-address: 127.0.0.1\n\tport: %d\n\tusername: ""\n\tchroot: ""\n'
+                    '\tzonesdir: "%s"\n\tdatabase: ""\n\tpidfile: "%s/nsd.pid"\n'
+                    '\txfrdfile: "%s/xfrd.state"\n\tzonelistfile: "%s/zone.list"\n'
+                    '\tlogfile: "%s/nsd.log"\n\tserver-count: 1\n'
+                    'remote-control:\n\tcontrol-enable: no\n' % (p_nsd, d, d, d, d, d))
+            for name, path in (("dnssec.test", signed), ("bogus.test", bogus),
+                               ("plain.test", plain)):
+                f.write('zone:\n\tname: "%s"\n\tzonefile: "%s"\n' % (name, path))
+        nsd = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        uconf = os.path.join(d, "unbound.conf")
+        with open(uconf, "w") as f:
+            f.write('server:\n\tinterface: 127.0.0.1\n\tport: %d\n\tdo-ip6: no\n'
+                    '\tusername: ""\n\tchroot: ""\n\tdirectory: "%s"\n\tpidfile: ""\n'
+                    '\tuse-syslog: no\n\tlogfile: "%s/unbound.log"\n\tdo-daemonize: no\n'
+                    '\tdo-not-query-localhost: no\n\tmodule-config: "validator iterator"\n'
+                    '\tval-log-level: 2\n\tharden-dnssec-stripped: yes\n'
+                    '\ttrust-anchor: "%s"\n\ttrust-anchor: "%s"\n'
+                    '\tdomain-insecure: "plain.test"\n'
+                    # test. is one of Unbound's built-in empty zones (RFC 6761).
+                    '\tlocal-zone: "test." nodefault\n' % (p_unb, d, d, ksk, ksk2))
+            for name in ("dnssec.test", "bogus.test", "plain.test"):
+                f.write('stub-zone:\n\tname: "%s"\n\tstub-addr: 127.0.0.1@%d\n' % (name, p_nsd))
+        unbound = subprocess.Popen(["unbound", "-d", "-c", uconf], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        base = ["--dane", "--resolver", "127.0.0.1:%d" % p_unb, "--timeout", "5", "-4"]
+
+        rc, doc, _, _ = probe_json("dnssec signed", base + ["mx.dnssec.test:%d" % tls.port])
+        dn = doc.get("dane") or {}
+        f = finding(doc, "cert-untrusted") or {}
+        check("signed: Unbound validated the answer (AD)", dn.get("authenticated") is True, dn)
+        check("signed: dane-valid, exit 0 for a self-signed certificate pinned by DANE-EE",
+              rc == 0 and "dane-valid" in finding_codes(doc), (rc, finding_codes(doc)))
+        check("signed: the PKIX verdict kept as information, saying why",
+              f.get("severity") == "info" and "DANE senders trust this server anyway" in
+              f.get("message", ""), f)
+
+        rc, doc, _, _ = probe_json("dnssec bogus", base + ["mx.bogus.test:%d" % tls.port])
+        check("bogus: Unbound refuses the altered record: dane-lookup-failed, critical",
+              rc == 2 and "dane-lookup-failed" in finding_codes(doc), (rc, finding_codes(doc)))
+
+        rc, doc, _, _ = probe_json("unsigned", base + ["mx.plain.test:%d" % tls.port])
+        f = finding(doc, "cert-untrusted") or {}
+        check("unsigned: no AD, dane-unsigned; the PKIX verdict stays critical",
+              rc == 2 and "dane-unsigned" in finding_codes(doc) and
+              f.get("severity") == "critical", (rc, finding_codes(doc)))
+    finally:
+        for p in (unbound, nsd):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        tls.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
