@@ -3,6 +3,7 @@
  * guessed), the reasons, and snippets that carry placeholders and refuse
  * values that cannot be quoted safely. */
 #include <stdlib.h>
+#include "render.h"
 #include "setup.h"
 #include "t.h"
 
@@ -104,6 +105,45 @@ int main(void)
 	setup_snippets(sr);
 	T_CHECK("unsafe CA path: no snippets, a finding", sr->config_curl == NULL &&
 	        sr->nfindings == 1 && strcmp(sr->findings[0].code, "setup-config-unsafe") == 0);
+	setup_result_clear(sr);
+
+	/* -o html: server and DNS text in every field the page shows arrives
+	 * escaped; the page runs nothing and shows the recommendation first. */
+	fresh(sr);
+	cand(sr, "sub.example.test", 587, TLS_MODE_STARTTLS, SRC_SRV, true, true, "PLAIN");
+	cand(sr, "x.example.test", 465, TLS_MODE_IMPLICIT, SRC_GUESS, false, false, NULL);
+	setup_recommend(sr);
+	setup_snippets(sr);
+	snprintf(sr->cand[1].verdict, sizeof(sr->cand[1].verdict),
+	         "not usable: <script>alert(1)</script>\x1b[2J");
+	snprintf(sr->cand[0].via, sizeof(sr->cand[0].via), "SRV \"><img src=x onerror=alert(1)>");
+	snprintf(sr->disc[0].source, sizeof(sr->disc[0].source), "srv");
+	snprintf(sr->disc[0].name, sizeof(sr->disc[0].name), "_submission._tcp.example.test");
+	snprintf(sr->disc[0].answer, sizeof(sr->disc[0].answer), "0 1 587 <b>\xe2\x80\xae</b>");
+	sr->ndisc = 1;
+	{
+		char *page = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&page, &len);
+		struct render_opts ro = { 0 };
+
+		render_setup_html(m, sr, &ro);
+		fclose(m);
+		T_CHECK("html: recommendation first", strstr(page, "<p id=\"recommended\">Recommended: "
+		        "<strong class=\"mono\">sub.example.test</strong> port 587, STARTTLS") != NULL &&
+		        strstr(page, "recommended") < strstr(page, "<h2>Findings"));
+		T_CHECK("html: candidate rows", strstr(page, "<td class=\"mono\">x.example.test</td>"
+		        "<td class=\"port\">465</td><td class=\"tls\">implicit TLS</td>") != NULL);
+		T_CHECK("html: server text escaped", strstr(page, "&lt;script&gt;alert(1)") != NULL &&
+		        strstr(page, "&quot;&gt;&lt;img src=x") != NULL &&
+		        strstr(page, "&lt;b&gt;") != NULL && strstr(page, "\\x1B[2J") != NULL);
+		T_CHECK("html: nothing injected", strstr(page, "<script") == NULL &&
+		        strstr(page, "<img") == NULL && strstr(page, "<b>") == NULL &&
+		        strchr(page, 0x1b) == NULL && strstr(page, "\xe2\x80\xae") == NULL);
+		T_CHECK("html: snippets, a placeholder", strstr(page, "<pre class=\"snippet\">") &&
+		        strstr(page, "YOUR-PASSWORD") != NULL && strstr(page, "\\x0A") == NULL);
+		free(page);
+	}
 	setup_result_clear(sr);
 
 	T_CHECK("config parse", setup_config_parse("curl,msmtp") == (SETUP_CFG_CURL | SETUP_CFG_MSMTP) &&
