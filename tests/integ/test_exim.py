@@ -91,6 +91,12 @@ for fmt in (["-o", "text"], ["-o", "nagios"], ["-o", "prometheus"], ["--explain"
     outputs[" ".join(fmt)] = o + e
     check("exim legacy %s: no library text" % " ".join(fmt),
           o and not LIBTEXT.search(o + e), (o + e)[:600])
+check("exim legacy text: tls-legacy-only naming TLS 1.1",
+      re.search(r"\[CRITICAL\] tls-legacy-only: the server offers nothing newer than\s+TLS 1\.1",
+                outputs["-o text"]) is not None, outputs["-o text"][-1200:])
+check("exim legacy nagios: CRITICAL naming TLS 1.1",
+      outputs["-o nagios"].startswith("SMTP CRITICAL") and
+      "nothing newer than TLS 1.1" in outputs["-o nagios"], outputs["-o nagios"][:400])
 ex = outputs["--explain"]
 check("exim legacy explain: no blanket 'mail clients will fail the same way'",
       "Mail clients will fail the same way" not in ex, ex[-1500:])
