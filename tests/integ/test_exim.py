@@ -165,6 +165,11 @@ check("expired: message counts whole days",
 rc, _, out, err = run_probe(TLS + ["%s:%d" % (V4, ENV["ports"]["expired"])])
 check("expired text: EXPIRED N days ago", ("EXPIRED %d days ago" % days) in out,
       [ln for ln in out.splitlines() if "EXPIRED" in ln])
+rc, _, out, err = run_probe(TLS + ["--explain", "%s:%d" % (V4, ENV["ports"]["expired"])])
+check("expired explain: the same whole days (-N days)",
+      ("(-%d days)" % days) in re.sub(r"\s+", " ", out) and
+      ("(-%d days)" % (days + 1)) not in re.sub(r"\s+", " ", out),
+      [ln for ln in out.splitlines() if "days" in ln])
 
 # ------------------------------------------------ item 3: TLS 1.3 KeyUpdate
 # openssl s_server (implicit TLS): after the client's EHLO, a line "k" on
