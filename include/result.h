@@ -106,6 +106,11 @@ struct tls_info {
 	char error[160];                  /* handshake failure, "" if none */
 	int error_code;                   /* its mbedTLS code (JSON only), 0 none */
 	uint16_t server_version;          /* ServerHello's version, 0 none seen */
+	bool version_refused;             /* the handshake ended with alert 70
+	                                     (protocol_version) */
+	uint16_t legacy_best;             /* version_refused: the newest version a
+	                                     legacy ClientHello on an extra
+	                                     connection got a ServerHello for */
 	bool verified;                    /* verification ran (a chain was seen) */
 	bool trusted;
 	bool hostname_match;
@@ -328,6 +333,11 @@ void result_clear(struct result *r);
 void result_add(struct result *r, enum severity sev, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool result_has(const struct result *r, const char *code);
+/* Removes the finding with this code, if any (a later connection told more). */
+void result_drop(struct result *r, const char *code);
+/* tls-legacy-only: the server's newest version is 'version' (0x0300..0x0302),
+ * learnt as 'how' says ("its ServerHello", ...). */
+void result_legacy_only(struct result *r, uint16_t version, const char *how);
 
 /* The same for any findings array (a domain's, say). */
 void findings_add(struct finding *f, size_t *n, enum severity sev, const char *code,

@@ -30,7 +30,7 @@ enum probe_kind {
 
 static const char *const kind_names[KIND_END] = {
 	"main", "TLS 1.2 only (--tls-versions)", "TLS 1.3 only (--tls-versions)",
-	"TLS 1.0 ClientHello (--tls-versions)", "TLS 1.1 ClientHello (--tls-versions)",
+	"TLS 1.0 ClientHello", "TLS 1.1 ClientHello",
 	"STARTTLS then NOOP in one packet (--starttls-injection)"
 };
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == KIND_END, "kind names");
@@ -63,6 +63,7 @@ struct probe {
 	struct result *scratch;           /* owned: the extra connection's result */
 	struct loop_timer next;           /* the next extra connection is due */
 	bool aborted, finished;
+	bool legacy_followup;             /* legacy ClientHellos after alert 70 */
 };
 
 void probe_params_from_options(struct probe_params *p, const struct options *o)
@@ -135,8 +136,23 @@ static void probe_final(struct probe *p)
 	const struct tlsvers_info *tv = &r->tls_versions;
 	/* "Also accepts" needs 1.2 or 1.3 to have worked somewhere. */
 	bool modern = r->tls.ok || tv->v[2] == TLSV_ACCEPTED || tv->v[3] == TLSV_ACCEPTED;
+	uint16_t best = tv->v[1] == TLSV_ACCEPTED ? 0x0302 : tv->v[0] == TLSV_ACCEPTED ? 0x0301 : 0;
 
-	if ((tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED) && !modern)
+	/* Alert protocol_version to our 1.2/1.3 hello, a ServerHello to a
+	 * legacy one: the server's newest version is older than TLS 1.2. */
+	if (r->tls.attempted && !r->tls.ok && r->tls.version_refused && best != 0 &&
+	    !result_has(r, "tls-legacy-only")) {
+		r->tls.legacy_best = best;
+		result_drop(r, "tls-handshake-failed");
+		result_legacy_only(r, best, best == 0x0302 ?
+		                   "its answer to a TLS 1.1 ClientHello, after alert "
+		                   "protocol_version to TLS 1.2/1.3," :
+		                   "its answer to a TLS 1.0 ClientHello, after alert "
+		                   "protocol_version to TLS 1.2/1.3,");
+	}
+	if (!tv->tested)
+		;       /* the legacy follow-up alone: no version list was asked for */
+	else if ((tv->v[0] == TLSV_ACCEPTED || tv->v[1] == TLSV_ACCEPTED) && !modern)
 		result_add(r, SEV_WARNING, "tls-legacy-version",
 		           "the server accepts only %s%s%s, no TLS 1.2 or 1.3: both are "
 		           "deprecated (RFC 8996); allow TLS 1.2 and 1.3 only",
@@ -195,6 +211,13 @@ static void plan_extras(struct probe *p)
 				         "%s", why);
 			}
 	}
+	/* The server refused our 1.2/1.3 hello as a version it does not
+	 * speak: which older one does it? (--tls-versions asks anyway.) */
+	p->legacy_followup = !o->tls_versions && p->mode != TLS_MODE_NONE && reached &&
+	                     tls_there && r->tls.attempted && !r->tls.ok &&
+	                     r->tls.version_refused;
+	if (p->legacy_followup)
+		p->extras |= 1u << KIND_TLS10 | 1u << KIND_TLS11;
 	if (o->starttls_injection && p->mode == TLS_MODE_STARTTLS) {
 		if (reached && tls_there) {
 			p->extras |= 1u << KIND_INJECT;
@@ -228,6 +251,8 @@ static void harvest(struct probe *p)
 			/* The answer to a legacy ClientHello. */
 			tv->v[i] = x->tls_versions.v[i];
 			memcpy(tv->detail[i], x->tls_versions.detail[i], sizeof(tv->detail[i]));
+			if (p->legacy_followup && tv->v[i] == TLSV_ACCEPTED)
+				p->extras &= ~(1u << KIND_TLS10);   /* the newest is known */
 		} else if (x->tls.ok) {
 			tv->v[i] = TLSV_ACCEPTED;
 			snprintf(tv->detail[i], sizeof(tv->detail[i]), "%s %s", x->tls.version,
@@ -314,6 +339,9 @@ static void start_extra(struct loop *l, void *arg)
 	(void)l;
 	for (k = KIND_TLS12; k < KIND_END && !(p->extras & (1u << k)); k++)
 		;
+	/* The legacy follow-up asks for TLS 1.1 first: 1.0 only if refused. */
+	if (p->legacy_followup && (p->extras & (1u << KIND_TLS11)))
+		k = KIND_TLS11;
 	if (k == KIND_END) {            /* nothing left to do */
 		probe_final(p);
 		return;
@@ -331,7 +359,10 @@ static void start_extra(struct loop *l, void *arg)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = TEV_EXTRA;
 	ev.u.extra.injection = k == KIND_INJECT;
-	probe_event(p, p->scratch, &ev, "extra connection: %s", kind_names[k]);
+	probe_event(p, p->scratch, &ev, "extra connection: %s%s", kind_names[k],
+	            (k != KIND_TLS10 && k != KIND_TLS11) ? "" : p->legacy_followup ?
+	            " (the server refused TLS 1.2 and 1.3: which older version does it speak?)" :
+	            " (--tls-versions)");
 
 	memset(&plan, 0, sizeof(plan));
 	plan.mode = p->mode;

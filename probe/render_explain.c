@@ -567,6 +567,20 @@ static void explain_tls_failed(FILE *f, const struct result *r)
 		    "the same way; only old clients that still allow TLS 1.0 would "
 		    "connect, over a deprecated protocol. Enable TLS 1.2 and 1.3 on the "
 		    "server.");
+	else if (r->tls.legacy_best != 0)
+		say(f, r->tls.legacy_best == 0x0302 ? "The server refused TLS 1.2 and 1.3 "
+		    "(alert protocol_version: \"I do not speak that version\"); asked with "
+		    "TLS 1.1 on another connection, it answered: TLS 1.1 is the newest it "
+		    "speaks. Clients that require TLS 1.2 or later (current mail software, "
+		    "OpenSSL's defaults, browsers) fail the same way; only old clients that "
+		    "still allow TLS 1.0/1.1 would connect, over a deprecated protocol. "
+		    "Enable TLS 1.2 and 1.3 on the server." :
+		    "The server refused TLS 1.2 and 1.3 (alert protocol_version: \"I do not "
+		    "speak that version\"); asked with TLS 1.0 on another connection, it "
+		    "answered: TLS 1.0 is the newest it speaks. Clients that require TLS 1.2 "
+		    "or later (current mail software, OpenSSL's defaults, browsers) fail the "
+		    "same way; only old clients that still allow TLS 1.0 would connect, over "
+		    "a deprecated protocol. Enable TLS 1.2 and 1.3 on the server.");
 	else
 		say(f, "The encrypted connection could not be set up (the reason is "
 		    "on the line). Usually the server and the probe have no TLS version "

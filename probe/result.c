@@ -87,6 +87,31 @@ bool result_has(const struct result *r, const char *code)
 	return findings_has(r->findings, r->nfindings, code);
 }
 
+void result_drop(struct result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nfindings; i++) {
+		if (strcmp(r->findings[i].code, code) != 0)
+			continue;
+		free(r->findings[i].message);
+		memmove(&r->findings[i], &r->findings[i + 1],
+		        (r->nfindings - i - 1) * sizeof(r->findings[0]));
+		r->nfindings--;
+		return;
+	}
+}
+
+/* A server whose best is TLS 1.0/1.1: modern clients cannot start TLS with it. */
+void result_legacy_only(struct result *r, uint16_t version, const char *how)
+{
+	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
+
+	result_add(r, SEV_CRITICAL, "tls-legacy-only",
+	           "the server offers nothing newer than %s (%s says so): current mail "
+	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
+	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
+	           "settings, or update the TLS library it uses", v, how);
+}
+
 void findings_vadd(struct finding *f, size_t *n, enum severity sev, const char *code,
                    const char *fmt, va_list ap)
 {

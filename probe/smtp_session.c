@@ -756,19 +756,6 @@ static void tls_done(struct smtp_session *s)
 		sess_send_ehlo(s, SMTP_ST_EHLO_TLS);   /* at once: no extra round trip */
 }
 
-/* A server whose best is TLS 1.0/1.1 (learnt from how = "its ServerHello"
- * or a legacy ClientHello): modern clients cannot start TLS with it. */
-static void note_legacy_only(struct result *r, uint16_t version, const char *how)
-{
-	const char *v = version == 0x0300 ? "SSL 3.0" : version == 0x0301 ? "TLS 1.0" : "TLS 1.1";
-
-	result_add(r, SEV_CRITICAL, "tls-legacy-only",
-	           "the server offers nothing newer than %s (%s says so): current mail "
-	           "software and TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so they "
-	           "cannot encrypt with this server; enable TLS 1.2 and 1.3 in its TLS "
-	           "settings, or update the TLS library it uses", v, how);
-}
-
 static void tls_step(struct smtp_session *s)
 {
 	char err[160] = "";
@@ -797,7 +784,7 @@ static void tls_step(struct smtp_session *s)
 	tlsio_fail_info(s->tls, &s->r->tls);
 	sess_event(s, TEV_TLS_FAILED, "%s%s", strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ", err);
 	if (tlsio_legacy_version(s->tls) != 0)
-		note_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
+		result_legacy_only(s->r, tlsio_legacy_version(s->tls), "its ServerHello");
 	else
 		result_add(s->r, SEV_CRITICAL, "tls-handshake-failed", "%s%s%s",
 		           strncmp(err, "TLS handshake", 13) == 0 ? "" : "TLS handshake failed: ",

@@ -76,6 +76,7 @@ struct tlsio {
 	int sys_errno;                   /* errno of the last failed send/recv */
 	int last_error;                  /* mbedTLS code of the last failure, 0 none */
 	bool gave_up;                    /* ... a message mbedTLS cannot handle */
+	bool version_alert;              /* the server sent alert 70 protocol_version */
 	bool eof;                        /* recv returned 0 */
 	char name[TLSIO_NAME_MAX];       /* the name to verify, "" none */
 	bool sni;                        /* the name goes out as SNI */
@@ -349,13 +350,18 @@ static const char *tlsio_error_sentence(int ret)
 /* One readable line for an mbedTLS failure of this connection. */
 static void tlsio_error(struct tlsio *t, int ret, const char *what, char *err, size_t errlen)
 {
+	bool alert = ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+	             t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
+	             t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL;
+
 	t->last_error = ret;
+	/* protocol_version: the server speaks none of the versions offered. */
+	t->version_alert = alert && t->ssl.MBEDTLS_PRIVATE(in_msg)[1] == 70;
 	if (err == NULL || errlen == 0)
 		return;
-	if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
-	    t->ssl.MBEDTLS_PRIVATE(in_msgtype) == MBEDTLS_SSL_MSG_ALERT &&
-	    t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL) {
+	if (alert) {
 		unsigned d = t->ssl.MBEDTLS_PRIVATE(in_msg)[1];
+
 		snprintf(err, errlen, "%s: server sent TLS alert %u (%s)", what, d, tlsver_alert_name(d));
 		return;
 	}
@@ -921,6 +927,7 @@ void tlsio_fail_info(const struct tlsio *t, struct tls_info *ti)
 {
 	ti->error_code = t->last_error;
 	ti->server_version = t->sn.version;
+	ti->version_refused = t->version_alert;
 }
 
 uint16_t tlsio_legacy_version(const struct tlsio *t)

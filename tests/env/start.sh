@@ -17,6 +17,7 @@
 #   10026 expired, 10027 expires in 5 days, 10028 in 20 days,
 #   10029 self-signed, 10030 wrong name (all STARTTLS, may)
 #   10031 no TLS at all (STARTTLS not offered)
+#   10032 STARTTLS, TLS 1.0 and 1.1 only (OpenSSL at @SECLEVEL=0)
 #   10125 aiosmtpd (127.0.0.1 only): STARTTLS, AUTH PLAIN LOGIN after TLS, SIZE 10485760
 #   11465 / 11587 relay for --setup: implicit TLS / STARTTLS required, SASL
 #         (probe@test and you@example.test), SIZE 20971520 enforced at MAIL
@@ -53,7 +54,7 @@ V4=127.0.0.1
 V6=::1
 P_STARTTLS=10025 P_SUBMISSION=10587 P_SMTPS=10465
 P_EXPIRED=10026 P_SOON5=10027 P_SOON20=10028 P_SELFSIGNED=10029 P_WRONGNAME=10030
-P_NOTLS=10031 P_AIOSMTPD=10125 P_DNS=10053 P_CRAM=10589
+P_NOTLS=10031 P_LEGACY=10032 P_AIOSMTPD=10125 P_DNS=10053 P_CRAM=10589
 P_EXIM="10040 10041 10042 10043 10044 10045"
 P_RELAY_SMTPS=11465 P_RELAY_SUB=11587
 SIZE_LIMIT=104857600 AIO_SIZE=10485760 RELAY_SIZE=20971520
@@ -65,7 +66,7 @@ bash "$here/stop.sh" "$state" >/dev/null 2>&1 || true
 # Another program (or an instance from another STATEDIR) on our ports would
 # answer in our place: refuse to start rather than test the wrong server.
 ports="$P_STARTTLS"
-[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_AIOSMTPD $P_DNS $P_EXIM $P_CRAM $P_RELAY_SMTPS $P_RELAY_SUB"
+[ "$minimal" = 1 ] || ports="$P_STARTTLS $P_SUBMISSION $P_SMTPS $P_EXPIRED $P_SOON5 $P_SOON20 $P_SELFSIGNED $P_WRONGNAME $P_NOTLS $P_LEGACY $P_AIOSMTPD $P_DNS $P_EXIM $P_CRAM $P_RELAY_SMTPS $P_RELAY_SUB"
 free=""
 for p in $ports; do
 	free="$free $V4,$p"
@@ -171,6 +172,10 @@ EOF
 		listen $P_SELFSIGNED smtpd_tls_chain_files=$certs/selfsigned.all.pem
 		listen $P_WRONGNAME smtpd_tls_chain_files=$certs/wrongname.all.pem
 		listen $P_NOTLS smtpd_tls_security_level=none
+		# TLS 1.0 and 1.1 only. Debian 12's OpenSSL refuses both below
+		# security level 0, hence the cipher list.
+		listen $P_LEGACY 'smtpd_tls_protocols=!SSLv2,!SSLv3,!TLSv1.2,!TLSv1.3' \
+			tls_medium_cipherlist=DEFAULT:@SECLEVEL=0 syslog_name=postfix/legacy
 		# Extra MX hosts for the --mx tests: mx3 differs (smaller SIZE, no
 		# STARTTLS) and its PTR does not resolve back; mx4 has no PTR.
 		printf '127.0.0.3:%s inet n - n - - smtpd -o message_size_limit=52428800 -o smtpd_tls_security_level=none\n' "$P_STARTTLS"
@@ -426,7 +431,8 @@ if not minimal:
     env["ports"].update({
         "submission": $P_SUBMISSION, "smtps": $P_SMTPS, "expired": $P_EXPIRED,
         "soon5": $P_SOON5, "soon20": $P_SOON20, "selfsigned": $P_SELFSIGNED,
-        "wrongname": $P_WRONGNAME, "notls": $P_NOTLS, "aiosmtpd": $P_AIOSMTPD,
+        "wrongname": $P_WRONGNAME, "notls": $P_NOTLS, "legacy": $P_LEGACY,
+        "aiosmtpd": $P_AIOSMTPD,
         "dns": $P_DNS, "cram": $P_CRAM, "relay_smtps": $P_RELAY_SMTPS,
         "relay_submission": $P_RELAY_SUB,
     })
