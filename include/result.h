@@ -312,7 +312,7 @@ struct result {
 	size_t transcript_dropped;
 
 	struct ptr_info ptr;
-	struct dane_info dane;            /* --dane */
+	struct dane_info *dane;           /* owned: --dane (3 KiB), NULL when not asked */
 
 	int warn_days, crit_days;         /* thresholds used (for renderers) */
 	double warn_time_ms, crit_time_ms; /* --warn-time/--crit-time, 0 unset */

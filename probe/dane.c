@@ -183,7 +183,7 @@ static void hex_cut(char *out, size_t outlen, const unsigned char *p, size_t n)
 
 void dane_evaluate(struct result *r, enum dns_err e, bool ad, const ares_dns_record_t *rec)
 {
-	struct dane_info *di = &r->dane;
+	struct dane_info *di = r->dane;
 	size_t i, n, usable = 0, valid = 0, unusable = 0;
 	char why[160] = "", list[200] = "";
 	bool ee_valid = false;
@@ -393,8 +393,8 @@ static void dane_on_alias(void *arg, enum dns_err e, bool ad, const ares_dns_rec
 		dane_on_tlsa(c, e, ad, rec);
 		return;
 	}
-	snprintf(c->r->dane.name, sizeof(c->r->dane.name), "%s", c->host_name);
-	q = dns_query_dnssec(c->dns, c->r->dane.name, ARES_REC_TYPE_TLSA, dane_on_tlsa, c);
+	snprintf(c->r->dane->name, sizeof(c->r->dane->name), "%s", c->host_name);
+	q = dns_query_dnssec(c->dns, c->r->dane->name, ARES_REC_TYPE_TLSA, dane_on_tlsa, c);
 	if (q != NULL)
 		c->q = q;
 	else if (!c->answered) {
@@ -417,6 +417,8 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
 	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
+	if (r->dane == NULL)
+		r->dane = xcalloc(1, sizeof(*r->dane));
 	loop_timer_init(&c->deliver, dane_deliver, c);
 	if (ip_literal(host, NULL) != 0) {
 		/* RFC 7672 2.2: TLSA records hang off the MX host *name*. */
@@ -430,13 +432,13 @@ struct dane_check *dane_check_start(struct loop *l, struct dns *dns, const char 
 	}
 	tlsa_name(c->host_name, sizeof(c->host_name), port, host);
 	if (via_alias)
-		tlsa_name(r->dane.name, sizeof(r->dane.name), port, alias);
+		tlsa_name(r->dane->name, sizeof(r->dane->name), port, alias);
 	else
-		snprintf(r->dane.name, sizeof(r->dane.name), "%s", c->host_name);
+		snprintf(r->dane->name, sizeof(r->dane->name), "%s", c->host_name);
 	{
 		/* A cached answer calls back from inside the call and may start
 		 * the next query: keep the handle only when one is pending. */
-		struct dns_query *q = dns_query_dnssec(dns, r->dane.name, ARES_REC_TYPE_TLSA,
+		struct dns_query *q = dns_query_dnssec(dns, r->dane->name, ARES_REC_TYPE_TLSA,
 		                                       via_alias ? dane_on_alias : dane_on_tlsa, c);
 
 		if (q != NULL)

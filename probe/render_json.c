@@ -438,7 +438,7 @@ static void put_ptr(struct jsonw *w, const struct ptr_info *p)
 /* --dane only: like the transcript, the key is there when it was asked for. */
 static void put_dane(struct jsonw *w, const struct dane_info *d)
 {
-	if (!d->checked)
+	if (d == NULL || !d->checked)
 		return;
 	jsonw_key(w, "dane");
 	jsonw_obj_begin(w);
@@ -599,7 +599,7 @@ void render_json_members(struct jsonw *w, const struct result *r, const struct r
 
 	put_tls(w, &r->tls, &r->tls_versions);
 	put_ptr(w, &r->ptr);
-	put_dane(w, &r->dane);
+	put_dane(w, r->dane);
 	put_timings(w, &r->t);
 	if ((o && (o->transcript || o->explain)) || r->want_transcript)
 		put_transcript(w, r);

@@ -532,10 +532,10 @@ static const char *dane_usage_word(unsigned u)
 /* --dane: the TLSA records and how each matched. */
 static void dane(FILE *f, const struct result *r)
 {
-	const struct dane_info *d = &r->dane;
+	const struct dane_info *d = r->dane;
 	char buf[600];
 
-	if (!d->checked)
+	if (d == NULL || !d->checked)
 		return;
 	fputs("DANE\n", f);
 	render_fmt(buf, sizeof(buf), "%s: %s%s", d->name[0] ? d->name : "-",

@@ -68,6 +68,7 @@ void result_clear(struct result *r)
 	}
 	free(r->transcript);
 	free(r->envelope);
+	free(r->dane);
 	result_init(r);
 }
 

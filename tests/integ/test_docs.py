@@ -98,6 +98,19 @@ sev_table = design.split("## Findings and severities", 1)[-1].split("\n## ", 1)[
 named = set(re.findall(r"`(%s)`" % CODE, sev_table))
 check("docs: design.md names emitted codes", len(named) > 10 and not (named - code),
       sorted(named - code) or len(named))
+# ... each in the row of the severity findings.md gives it (cert-weak-key
+# was once a "warning" example there while the program says critical).
+wrong = []
+for row in sev_table.splitlines():
+    m = re.match(r"\| `(critical|warning|info)` \|", row)
+    if not m:
+        continue
+    for c in re.findall(r"`(%s)`" % CODE, row.split("|", 4)[-1]):
+        col = rows.get("`%s`" % c, "").split("|")
+        if len(col) < 3 or m.group(1) not in col[2]:
+            wrong.append("%s: design.md %s, findings.md %s" % (c, m.group(1),
+                                                              col[2].strip() if len(col) > 2 else "?"))
+check("docs: design.md severity examples agree with findings.md", not wrong, wrong)
 
 # No comment in the code or the tests cites a file the repository lacks.
 cited = []

@@ -91,6 +91,12 @@ for fmt in (["-o", "text"], ["-o", "nagios"], ["-o", "prometheus"], ["--explain"
     outputs[" ".join(fmt)] = o + e
     check("exim legacy %s: no library text" % " ".join(fmt),
           o and not LIBTEXT.search(o + e), (o + e)[:600])
+check("exim legacy text: tls-legacy-only naming TLS 1.1",
+      re.search(r"\[CRITICAL\] tls-legacy-only: the server offers nothing newer than\s+TLS 1\.1",
+                outputs["-o text"]) is not None, outputs["-o text"][-1200:])
+check("exim legacy nagios: CRITICAL naming TLS 1.1",
+      outputs["-o nagios"].startswith("SMTP CRITICAL") and
+      "nothing newer than TLS 1.1" in outputs["-o nagios"], outputs["-o nagios"][:400])
 ex = outputs["--explain"]
 check("exim legacy explain: no blanket 'mail clients will fail the same way'",
       "Mail clients will fail the same way" not in ex, ex[-1500:])
@@ -159,6 +165,11 @@ check("expired: message counts whole days",
 rc, _, out, err = run_probe(TLS + ["%s:%d" % (V4, ENV["ports"]["expired"])])
 check("expired text: EXPIRED N days ago", ("EXPIRED %d days ago" % days) in out,
       [ln for ln in out.splitlines() if "EXPIRED" in ln])
+rc, _, out, err = run_probe(TLS + ["--explain", "%s:%d" % (V4, ENV["ports"]["expired"])])
+check("expired explain: the same whole days (-N days)",
+      ("(-%d days)" % days) in re.sub(r"\s+", " ", out) and
+      ("(-%d days)" % (days + 1)) not in re.sub(r"\s+", " ", out),
+      [ln for ln in out.splitlines() if "days" in ln])
 
 # ------------------------------------------------ item 3: TLS 1.3 KeyUpdate
 # openssl s_server (implicit TLS): after the client's EHLO, a line "k" on

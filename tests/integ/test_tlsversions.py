@@ -4,7 +4,9 @@
 fake STARTTLS server capped at TLS 1.2 (tests/fake/fakesmtp.py --tls-max
 1.2), an openssl s_server that speaks only TLS 1.0 (implicit TLS), and a
 fake server with the STARTTLS injection flaw. Also: without these options the
-probe makes exactly one connection (docs/design.md, "Rules that are never broken")."""
+probe makes exactly one connection (docs/design.md, "Rules that are never broken"),
+except against a server that refuses TLS 1.2/1.3 with alert protocol_version
+(the TLS 1.0-only s_server: tls-legacy-only naming TLS 1.0)."""
 import os
 import shutil
 import socket
@@ -132,7 +134,7 @@ try:
     ss = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
                            "-cert", os.path.join(certdir, "leaf.pem"),
                            "-key", os.path.join(certdir, "leaf.key"), "-tls1",
-                           "-cipher", "DEFAULT:@SECLEVEL=0", "-quiet", "-naccept", "10"],
+                           "-cipher", "DEFAULT:@SECLEVEL=0", "-quiet", "-naccept", "20"],
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
     try:
@@ -152,6 +154,25 @@ try:
         fd = finding(d, "tls-legacy-version")
         check("tls10-only: legacy-warning", fd is not None and fd.get("severity") == "warning",
               summary(rc, d, err))
+        # Without --tls-versions: alert protocol_version to the probe's hello,
+        # then a TLS 1.1 ClientHello (refused) and a TLS 1.0 one (answered)
+        # on extra connections: tls-legacy-only naming TLS 1.0 (issue 11 item 2).
+        rc, d, out, err = probe_json("tls10-only default", FT + ["--implicit-tls",
+                                                                 "127.0.0.1:%d" % port])
+        fd = finding(d, "tls-legacy-only")
+        check("tls10-only default: tls-legacy-only critical naming TLS 1.0, exit 2",
+              fd is not None and fd.get("severity") == "critical" and rc == 2 and
+              "nothing newer than TLS 1.0" in fd["message"], summary(rc, d, err))
+        check("tls10-only default: no tls-handshake-failed, no tls-legacy-version",
+              not {"tls-handshake-failed", "tls-legacy-version"} & set(finding_codes(d)),
+              finding_codes(d))
+        rc, _, out, err = run_probe(FT + ["--explain", "--implicit-tls", "127.0.0.1:%d" % port])
+        flat = " ".join(out.split())
+        check("tls10-only default explain: 1.1 asked and refused, then 1.0 answered",
+              "extra connection: TLS 1.1 ClientHello" in flat and
+              "extra connection: TLS 1.0 ClientHello" in flat and
+              flat.index("extra connection: TLS 1.1") < flat.index("extra connection: TLS 1.0") and
+              "TLS 1.0 is the newest it speaks" in flat, out[-2500:])
     finally:
         if ss.poll() is None:
             ss.terminate()

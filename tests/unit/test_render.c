@@ -3,6 +3,7 @@
  * server) rendered as text, JSON and explain, diffed against
  * tests/golden/NAME.ref. Run from the repository root; UPDATE_GOLDEN=1
  * rewrites the .ref files. Times are fixed: renderers never read the clock. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -511,6 +512,20 @@ static void check_json(const char *name, char *out)
 	free(out);
 }
 
+/* Runs of white space as one space (explain wraps its lines). */
+static char *squash(char *s)
+{
+	char *w = s;
+
+	if (s == NULL)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if (!isspace((unsigned char)*p) || (w > s && w[-1] != ' '))
+			*w++ = isspace((unsigned char)*p) ? ' ' : *p;
+	*w = '\0';
+	return s;
+}
+
 int main(void)
 {
 	struct result *r = calloc(1, sizeof(*r));
@@ -570,6 +585,40 @@ int main(void)
 	s = render_to_string(render_json, r, &expl);
 	T_CHECK("empty result: valid JSON", json_check_doc(s, strlen(s)));
 	free(s);
+	result_clear(r);
+
+	/* result_drop: the finding goes, the others keep their order. */
+	result_init(r);
+	result_add(r, SEV_CRITICAL, "first", "one");
+	result_add(r, SEV_CRITICAL, "tls-handshake-failed", "two");
+	result_add(r, SEV_WARNING, "third", "three");
+	result_drop(r, "tls-handshake-failed");
+	result_drop(r, "not-there");
+	T_CHECK("result_drop: one gone, order kept", r->nfindings == 2 &&
+	        strcmp(r->findings[0].code, "first") == 0 && strcmp(r->findings[1].code, "third") == 0 &&
+	        strcmp(r->findings[1].message, "three") == 0);
+	result_clear(r);
+
+	/* Alert protocol_version, then a TLS 1.0 ServerHello on the legacy
+	 * follow-up: --explain names TLS 1.0 and who would still connect. */
+	result_init(r);
+	r->want_transcript = true;
+	r->tls.attempted = true;
+	r->tls.version_refused = true;
+	r->tls.legacy_best = 0x0301;
+	snprintf(r->tls.error, sizeof(r->tls.error), "TLS handshake failed: server sent TLS "
+	         "alert 70 (protocol_version)");
+	evt(r, 1.0, TEV_TLS_FAILED, r->tls.error);
+	result_legacy_only(r, 0x0301, "a test");
+	s = squash(render_to_string(render_explain, r, &expl));
+	T_CHECK("legacy 1.0 explain: newest named", s != NULL &&
+	        strstr(s, "TLS 1.0 is the newest it") != NULL);
+	T_CHECK("legacy 1.0 explain: who would connect", s != NULL &&
+	        strstr(s, "still allow TLS 1.0 would") != NULL &&
+	        strstr(s, "most likely fail the same way") == NULL);
+	free(s);
+	T_CHECK("legacy 1.0 finding: names TLS 1.0", r->nfindings == 1 &&
+	        strstr(r->findings[0].message, "nothing newer than TLS 1.0") != NULL);
 	result_clear(r);
 
 	free(r);
