@@ -120,6 +120,9 @@ static const struct {
 	  "1.1; enable TLS 1.2 and 1.3 on the server." },
 	{ "tls-legacy-version", "Old protocol versions stay available to attackers "
 	  "who can force a downgrade; switch them off when no old client needs them." },
+	{ "smtputf8-missing", "Mail to an address with a non-ASCII local part fails "
+	  "at the MX hosts without SMTPUTF8; enable it (Postfix: smtputf8_enable)." },
+	{ "smtputf8-ready", "Every MX host accepts internationalised addresses." },
 	{ "tls-client-cert-requested", "The server may accept only clients that show a "
 	  "certificate it trusts; give one with --client-cert." },
 	{ "tls-no-forward-secrecy", "Whoever gets the server's private key later can "

@@ -68,6 +68,28 @@ def sign(d, origin, text):
     return path + ".signed", ksk
 
 
+def wait_answer(port, name, seconds=20):
+    """True once the resolver on port answers a TLSA query for name (any RCODE
+    but SERVFAIL), polling; the query is written by hand (RFC 1035 4.1)."""
+    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    packet = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname + b"\x00\x34\x00\x01"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(1.0)
+        try:
+            s.sendto(packet, ("127.0.0.1", port))
+            data = s.recv(4096)
+            if len(data) >= 4 and (data[3] & 0x0f) != 2:
+                return True
+        except OSError:
+            pass
+        finally:
+            s.close()
+        time.sleep(0.2)
+    return False
+
+
 def main():
     for tool in ("ldns-keygen", "ldns-signzone", "nsd", "unbound"):
         if not check("validating setup: %s installed" % tool, shutil.which(tool) is not None,
@@ -119,8 +141,12 @@ def main():
                 f.write('stub-zone:\n\tname: "%s"\n\tstub-addr: 127.0.0.1@%d\n' % (name, p_nsd))
         unbound = subprocess.Popen(["unbound", "-d", "-c", uconf], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
-        base = ["--dane", "--resolver", "127.0.0.1:%d" % p_unb, "--timeout", "5", "-4"]
+        # Ready when Unbound answers the signed TLSA name (it then holds the
+        # zone's keys): on a loaded machine its first validation takes a
+        # while, and the probe's DNS timeout is not the thing under test.
+        check("validating setup: Unbound answers",
+              wait_answer(p_unb, "_%d._tcp.mx.dnssec.test" % tls.port), "no answer in 20 s")
+        base = ["--dane", "--resolver", "127.0.0.1:%d" % p_unb, "--timeout", "10", "-4"]
 
         rc, doc, _, _ = probe_json("dnssec signed", base + ["mx.dnssec.test:%d" % tls.port])
         dn = doc.get("dane") or {}
