@@ -27,6 +27,7 @@
  * own signature (CertificateVerify, ServerKeyExchange) is checked by mbedTLS
  * on every connection regardless. */
 #include "castore.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -309,10 +310,9 @@ static size_t castore_b64_more(struct castore_b64dec *d, unsigned char *out, siz
 
 struct castore *castore_new(void)
 {
-	struct castore *cs = calloc(1, sizeof(*cs));
+	struct castore *cs = xcalloc(1, sizeof(*cs));
 
-	if (cs != NULL)
-		cs->clock = time;
+	cs->clock = time;
 	return cs;
 }
 
@@ -344,8 +344,7 @@ static uint64_t castore_block_key(const char *b64, size_t n)
 
 	/* Decoded in steps as the walk needs more: subjects end within the
 	 * first few hundred bytes (the system bundle: at most ~500). */
-	if ((der = malloc(cap)) == NULL)
-		return 0;
+	der = xmalloc(cap);
 	for (;;) {
 		size_t now = castore_b64_more(&d, der, got, want < cap ? want : cap);
 		bool more = now > got;
@@ -376,17 +375,15 @@ static mbedtls_x509_crt *castore_anchor_crt(struct castore *cs, struct castore_a
 	an->tried = true;
 	cs->st.parsed++;
 	/* mbedTLS's PEM reader wants a NUL-terminated block. */
-	if ((pem = malloc(an->len + 1)) == NULL)
-		return NULL;
+	pem = xmalloc(an->len + 1);
 	memcpy(pem, an->pem, an->len);
 	pem[an->len] = '\0';
-	if ((an->crt = malloc(sizeof(*an->crt))) != NULL) {
-		mbedtls_x509_crt_init(an->crt);
-		if (mbedtls_x509_crt_parse(an->crt, pem, an->len + 1) != 0 || an->crt->raw.p == NULL) {
-			mbedtls_x509_crt_free(an->crt);
-			free(an->crt);
-			an->crt = NULL;
-		}
+	an->crt = xmalloc(sizeof(*an->crt));
+	mbedtls_x509_crt_init(an->crt);
+	if (mbedtls_x509_crt_parse(an->crt, pem, an->len + 1) != 0 || an->crt->raw.p == NULL) {
+		mbedtls_x509_crt_free(an->crt);
+		free(an->crt);
+		an->crt = NULL;
 	}
 	free(pem);
 	return an->crt;
@@ -414,8 +411,7 @@ static int castore_add_text(struct castore *cs, char *text, size_t len, bool che
 	 * file is left to it. */
 	if (len == 0 || memchr(text, '\0', len) != NULL)
 		goto fail;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		goto fail;
+	t = xcalloc(1, sizeof(*t));
 	while (off < len) {
 		const char *b = memmem(text + off, len - off, castore_begin, sizeof(castore_begin) - 1);
 		const char *body, *e;
@@ -434,10 +430,8 @@ static int castore_add_text(struct castore *cs, char *text, size_t len, bool che
 			end++;
 		if (cs->n == cs->cap) {
 			size_t ncap = cs->cap ? cs->cap * 2 : 256;
-			struct castore_anchor *na = realloc(cs->a, ncap * sizeof(*na));
-			if (na == NULL)
-				goto fail;
-			cs->a = na;
+
+			cs->a = xreallocarray(cs->a, ncap, sizeof(*cs->a));
 			cs->cap = ncap;
 		}
 		cs->a[cs->n++] = (struct castore_anchor){
@@ -466,10 +460,11 @@ fail:
 
 int castore_add_pem(struct castore *cs, const char *pem, size_t len, bool check)
 {
-	char *text = len > 0 ? malloc(len) : NULL;
+	char *text;
 
-	if (text == NULL)
+	if (len == 0)
 		return -1;
+	text = xmalloc(len);
 	memcpy(text, pem, len);
 	return castore_add_text(cs, text, len, check);
 }
@@ -486,8 +481,7 @@ int castore_add_pem_file(struct castore *cs, const char *path, bool check)
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
 	    (unsigned long long)sb.st_size > CASTORE_FILE_MAX)
 		goto done;
-	if ((buf = malloc((size_t)sb.st_size)) == NULL)
-		goto done;
+	buf = xmalloc((size_t)sb.st_size);
 	while (got < (size_t)sb.st_size) {
 		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
 		if (r < 0 && errno == EINTR)

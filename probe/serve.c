@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "fanout.h"
+#include "http.h"
 #include "render.h"
 #include "serve.h"
 #include "serve_module.h"
@@ -475,49 +476,6 @@ static void conn_linger(struct sconn *c)
 
 /* ---- the query string ---- */
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* One component of application/x-www-form-urlencoded, decoded strictly:
- * %XX needs two hex digits, '+' is a space, and the result must be
- * printable ASCII (host names are; IDNs come as punycode), which also
- * keeps NUL and CR/LF out of everything downstream. */
-static int pct_decode(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int ch = (unsigned char)s[i];
-
-		if (ch == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				return -1;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			ch = hi * 16 + lo;
-			i += 2;
-		} else if (ch == '+') {
-			ch = ' ';
-		}
-		if (ch < 0x20 || ch > 0x7e || o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* Strict decimal 0..max. */
 static int parse_num(const char *s, long max, long *v)
 {
@@ -541,46 +499,25 @@ static const char *const param_names[P_COUNT] = {
 	"target", "module", "servername", "warn_days", "crit_days", "debug"
 };
 
-/* Splits and decodes the query into vals[] (NULL when absent). The answer
- * never quotes the request: a message names only what we expected. */
+/* Splits and decodes the query into vals[] (have[] says which came). The
+ * answer never quotes the request: a message names only what we expected. */
 static const char *query_parse(const char *q, size_t qlen,
                                char vals[P_COUNT][SERVE_MAX_VALUE + 1], bool have[P_COUNT])
 {
-	const char *p = q, *end = q + qlen;
-
-	memset(have, 0, P_COUNT * sizeof(have[0]));
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
-		char name[32];
-		size_t k;
-
-		if (amp == NULL)
-			amp = end;
-		if (amp == p) {
-			p++;
-			continue;
-		}
-		eq = memchr(p, '=', (size_t)(amp - p));
-		if (eq == NULL)
-			return "a query parameter has no value\n";
-		if (pct_decode(p, (size_t)(eq - p), name, sizeof(name)) != 0)
-			return "unknown query parameter: /probe knows target, module, servername, "
-			       "warn_days, crit_days and debug\n";
-		for (k = 0; k < P_COUNT; k++)
-			if (strcmp(name, param_names[k]) == 0)
-				break;
-		if (k == P_COUNT)
-			return "unknown query parameter: /probe knows target, module, servername, "
-			       "warn_days, crit_days and debug\n";
-		if (have[k])
-			return "a query parameter is given twice\n";
-		if (pct_decode(eq + 1, (size_t)(amp - eq - 1), vals[k], SERVE_MAX_VALUE + 1) != 0)
-			return "a query value is too long, badly percent-encoded or not printable "
-			       "ASCII\n";
-		have[k] = true;
-		p = amp;
+	switch (http_query_parse(q, qlen, param_names, P_COUNT, &vals[0][0], SERVE_MAX_VALUE + 1,
+	                         have)) {
+	case HTTPQ_OK:
+		return NULL;
+	case HTTPQ_NO_VALUE:
+		return "a query parameter has no value\n";
+	case HTTPQ_TWICE:
+		return "a query parameter is given twice\n";
+	case HTTPQ_BAD_VALUE:
+		return "a query value is too long, badly percent-encoded or not printable ASCII\n";
+	default:
+		return "unknown query parameter: /probe knows target, module, servername, "
+		       "warn_days, crit_days and debug\n";
 	}
-	return NULL;
 }
 
 /* The answer to an unknown module= value: the names this exporter has
@@ -1098,63 +1035,33 @@ static void route_index(struct sconn *c)
 /* A complete head of len bytes is in c->in. */
 static void conn_request(struct sconn *c, size_t len)
 {
-	const char *in = c->in, *eol, *sp1, *sp2, *uri, *q, *why;
-	size_t linelen, urilen, pathlen;
-	int code = 400;
+	struct http_request rq;
+	const char *why;
+	int code;
 
 	loop_timer_stop(c->srv->loop, &c->io_timer);
-	why = "bad request\n";
-	if (memchr(in, '\0', len) != NULL)
-		goto refuse;
-	eol = memchr(in, '\n', len);
-	linelen = (size_t)(eol - in);
-	if (linelen > 0 && in[linelen - 1] == '\r')
-		linelen--;
-	sp1 = memchr(in, ' ', linelen);
-	sp2 = memrchr(in, ' ', linelen);
-	why = "bad request line\n";
-	if (sp1 == NULL || sp1 == sp2 || sp1 == in)
-		goto refuse;
-	why = "bad request line: want HTTP/1.0 or HTTP/1.1\n";
-	if ((size_t)(in + linelen - sp2 - 1) != 8 ||
-	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
-		goto refuse;
-	if ((size_t)(sp1 - in) == 3 && memcmp(in, "GET", 3) == 0) {
-		c->head_only = false;
-	} else if ((size_t)(sp1 - in) == 4 && memcmp(in, "HEAD", 4) == 0) {
-		c->head_only = true;
-	} else {
-		code = 405;
-		why = "method not allowed: GET or HEAD\n";
-		goto refuse;
+	code = http_parse_request(c->in, len, &rq, &why);
+	if (code != 0) {
+		conn_text(c, code, why);
+		return;
 	}
-	uri = sp1 + 1;
-	urilen = (size_t)(sp2 - uri);
-	why = "bad request target\n";
-	if (urilen == 0 || uri[0] != '/' || memchr(uri, ' ', urilen) != NULL)
-		goto refuse;
-	q = memchr(uri, '?', urilen);
-	pathlen = q ? (size_t)(q - uri) : urilen;
-	c->html = pathlen == 7 && memcmp(uri, "/report", 7) == 0;
-	if ((pathlen == 6 && memcmp(uri, "/probe", 6) == 0) || c->html)
-		route_probe(c, q ? q + 1 : "", q ? (size_t)(uri + urilen - q - 1) : 0,
-		            eol + 1, len - (size_t)(eol + 1 - in));
-	else if (pathlen == 8 && memcmp(uri, "/metrics", 8) == 0)
+	c->head_only = rq.method == HTTP_HEAD;
+	c->html = rq.pathlen == 7 && memcmp(rq.path, "/report", 7) == 0;
+	if ((rq.pathlen == 6 && memcmp(rq.path, "/probe", 6) == 0) || c->html)
+		route_probe(c, rq.query ? rq.query : "", rq.querylen, rq.headers, rq.headerslen);
+	else if (rq.pathlen == 8 && memcmp(rq.path, "/metrics", 8) == 0)
 		route_metrics(c);
-	else if (pathlen == 1)
+	else if (rq.pathlen == 1)
 		route_index(c);
 	else
 		conn_text(c, 404, "not found: try /probe?target=HOST or /metrics\n");
-	return;
-refuse:
-	conn_text(c, code, why);
 }
 
 /* Reads until the blank line that ends the head; a head that does not fit
  * SERVE_MAX_HEAD is refused as soon as the buffer is full. */
 static void conn_read(struct sconn *c)
 {
-	size_t from = c->nin > 3 ? c->nin - 3 : 0, i;
+	size_t from = c->nin > 3 ? c->nin - 3 : 0, end;
 	ssize_t n = read(c->fd, c->in + c->nin, sizeof(c->in) - c->nin);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -1164,17 +1071,9 @@ static void conn_read(struct sconn *c)
 		return;
 	}
 	c->nin += (size_t)n;
-	for (i = from; i < c->nin; i++) {
-		if (c->in[i] != '\n')
-			continue;
-		if (i >= 1 && c->in[i - 1] == '\n') {
-			conn_request(c, i + 1);
-			return;
-		}
-		if (i >= 3 && memcmp(c->in + i - 3, "\r\n\r\n", 4) == 0) {
-			conn_request(c, i + 1);
-			return;
-		}
+	if ((end = http_head_end(c->in, c->nin, from)) > 0) {
+		conn_request(c, end);
+		return;
 	}
 	if (c->nin == sizeof(c->in))
 		conn_text(c, 431, "request head too large\n");

@@ -20,6 +20,7 @@
 #include "autoconfig.h"
 #include "https.h"
 #include "target.h"
+#include "xmalloc.h"
 
 #define SETUP_SRV_KEEP   4            /* targets taken from each SRV name */
 #define SETUP_MX_KEEP    2            /* MX hosts tried as a last resort */
@@ -511,8 +512,8 @@ static bool session_start(struct setup_run *s, struct setup_slot *sl, size_t i,
 	sl->done = false;
 	sl->s = NULL;
 	if (target_parse(c->host, &t, err, sizeof(err)) != 0) {
-		r->target = strdup(c->host);
-		r->host = strdup(c->host);
+		r->target = xstrdup(c->host);
+		r->host = xstrdup(c->host);
 		r->port = c->port;
 		result_add(r, SEV_CRITICAL, "bad-target", "%s", err);
 		result_finish(r);
@@ -578,9 +579,7 @@ static bool login_start(struct setup_run *s)
 	if (i < 0)
 		return false;
 	c = &s->sr->cand[i];
-	c->login = calloc(1, sizeof(*c->login));
-	if (c->login == NULL)
-		return false;
+	c->login = xcalloc(1, sizeof(*c->login));
 	result_init(c->login);
 	s->nlogins++;
 	s->phase = PH_LOGIN;
@@ -733,14 +732,13 @@ static void on_deadline(struct loop *l, void *arg)
 struct setup_run *setup_start(const struct probe_env *env, const char *address,
                               struct setup_result *sr, setup_done_cb cb, void *arg)
 {
-	struct setup_run *s = calloc(1, sizeof(*s));
 	const char *at = strrchr(address, '@');
+	struct setup_run *s;
 	struct options *lo;
 
-	if (s == NULL || at == NULL) {
-		free(s);
+	if (at == NULL)
 		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->env = env;
 	s->sr = sr;
 	s->cb = cb;
@@ -749,8 +747,8 @@ struct setup_run *setup_start(const struct probe_env *env, const char *address,
 	snprintf(s->domain, sizeof(s->domain), "%s", at + 1);
 	for (char *c = s->domain; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	sr->address = strdup(address);
-	sr->domain = strdup(s->domain);
+	sr->address = xstrdup(address);
+	sr->domain = xstrdup(s->domain);
 	/* A configuration file outlives the directory it was written from. */
 	sr->cafile = env->opt->cafile ? realpath(env->opt->cafile, NULL) : NULL;
 	sr->auth_user = env->opt->auth_user;
@@ -777,10 +775,6 @@ struct setup_run *setup_start(const struct probe_env *env, const char *address,
 	s->login_opt.auth_user = env->opt->auth_user;
 	s->login_opt.size_check = true;
 	probe_params_from_options(&s->login, &s->login_opt);
-	if (sr->address == NULL || sr->domain == NULL) {
-		free(s);
-		return NULL;
-	}
 	loop_timer_init(&s->advance, on_advance, s);
 	loop_timer_init(&s->deadline, on_deadline, s);
 	loop_timer_set(env->loop, &s->deadline, env->opt->deadline_ms);

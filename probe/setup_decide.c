@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "xmalloc.h"
 
 /* ---- judging one candidate ---- */
 
@@ -282,7 +283,7 @@ static void size_comment(struct sbuf *b, const struct setup_result *sr, const ch
 
 static char *snippet_curl(const struct setup_result *sr, const struct setup_candidate *c)
 {
-	struct sbuf b = { malloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
+	struct sbuf b = { xmalloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
 	bool implicit = c->mode == TLS_MODE_IMPLICIT;
 
 	sb_add(&b, "# curl: send the message in message.eml (headers and body, CRLF line ends) "
@@ -314,7 +315,7 @@ static char *snippet_curl(const struct setup_result *sr, const struct setup_cand
 
 static char *snippet_postfix(const struct setup_result *sr, const struct setup_candidate *c)
 {
-	struct sbuf b = { malloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
+	struct sbuf b = { xmalloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
 	bool implicit = c->mode == TLS_MODE_IMPLICIT;
 
 	/* main.cf takes comments only on lines of their own. */
@@ -365,7 +366,7 @@ static char *snippet_postfix(const struct setup_result *sr, const struct setup_c
 
 static char *snippet_msmtp(const struct setup_result *sr, const struct setup_candidate *c)
 {
-	struct sbuf b = { malloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
+	struct sbuf b = { xmalloc(SNIPPET_MAX), 0, SNIPPET_MAX, false };
 	bool implicit = c->mode == TLS_MODE_IMPLICIT;
 
 	sb_add(&b, "# ~/.msmtprc (chmod 600): an account for %s.\n", sr->address);

@@ -509,10 +509,7 @@ struct tlsio_cfg *tlsio_cfg_new(const char *cafile, const char *capath,
 	mbedtls_x509_crt_init(&cfg->own_crt);
 	mbedtls_pk_init(&cfg->own_key);
 
-	if ((cfg->store = castore_new()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	cfg->store = castore_new();
 	/* PEM files are indexed and parsed certificate by certificate when a
 	 * chain needs them (probe/castore.c); whatever the index cannot take
 	 * (DER, directories) is parsed here, which also names the error. */
@@ -913,13 +910,11 @@ static void tlsio_explain_missing_intermediate(struct tls_info *ti, uint32_t fla
 
 		if (ti->errors[i] == NULL || strncmp(ti->errors[i], "issuer not trusted", 18) != 0)
 			continue;
-		e = strdup("issuer not trusted: the server sent only its own certificate, "
-		           "and its issuer is not a trusted root; the server most likely "
-		           "omits its intermediate certificate");
-		if (e != NULL) {
-			free(ti->errors[i]);
-			ti->errors[i] = e;
-		}
+		e = xstrdup("issuer not trusted: the server sent only its own certificate, "
+		            "and its issuer is not a trusted root; the server most likely "
+		            "omits its intermediate certificate");
+		free(ti->errors[i]);
+		ti->errors[i] = e;
 	}
 }
 
