@@ -1180,7 +1180,6 @@ enum cli_rc cli_parse(int argc, char **argv, struct options *o, char *err, size_
 		/* Run bare, the tool says how it is used, not only what is missing. */
 		snprintf(err, errlen, "no target given");
 		return CLI_ERROR_USAGE;
-		return CLI_ERROR;
 	}
 	o->targets = argv + optind;
 	o->ntargets = (size_t)(argc - optind);

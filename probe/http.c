@@ -6,6 +6,8 @@
 
 #include "http.h"
 
+/* The empty line may end in CRLF or a bare LF, whatever ended the line
+ * before it (clients mix them): LF LF, LF CR LF, CRLF LF, CRLF CRLF. */
 size_t http_head_end(const char *buf, size_t n, size_t from)
 {
 	for (size_t i = from; i < n; i++) {
@@ -13,7 +15,7 @@ size_t http_head_end(const char *buf, size_t n, size_t from)
 			continue;
 		if (i >= 1 && buf[i - 1] == '\n')
 			return i + 1;
-		if (i >= 3 && memcmp(buf + i - 3, "\r\n\r\n", 4) == 0)
+		if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')
 			return i + 1;
 	}
 	return 0;

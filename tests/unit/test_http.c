@@ -52,6 +52,11 @@ static void test_head_end(void)
 	T_CHECK("head end: CRLF CRLF", http_head_end(crlf, sizeof(crlf) - 1, 0) == sizeof(crlf) - 5);
 	T_CHECK("head end: LF LF", http_head_end(lf, sizeof(lf) - 1, 0) == sizeof(lf) - 1);
 	T_CHECK("head end: not yet", http_head_end(crlf, 20, 0) == 0);
+	T_CHECK("head end: LF then CRLF", http_head_end(REQ("GET / HTTP/1.1\nHost: x\n\r\n"), 0) ==
+	        sizeof("GET / HTTP/1.1\nHost: x\n\r\n") - 1);
+	T_CHECK("head end: CRLF then LF", http_head_end(REQ("GET / HTTP/1.1\r\nHost: x\r\n\n"), 0) ==
+	        sizeof("GET / HTTP/1.1\r\nHost: x\r\n\n") - 1);
+	T_CHECK("head end: a lone CR is not a line", http_head_end(REQ("GET / HTTP/1.1\r\r\r"), 0) == 0);
 	T_CHECK("head end: found from a later offset", http_head_end(crlf, sizeof(crlf) - 1, 20) ==
 	        sizeof(crlf) - 5);
 }
