@@ -366,5 +366,8 @@ enum tev tline_type(const struct tline *t);
 
 /* Attachment limit arithmetic (docs/design.md "The attachment limit"). */
 void size_compute(struct size_info *s, uint64_t reserve);
+/* s as if the server had advertised what --size-check verified (the limit
+ * and attachment sizes from s->verified); s itself when nothing was. */
+struct size_info size_verified(const struct size_info *s);
 
 #endif

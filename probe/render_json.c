@@ -127,17 +127,12 @@ static void key_bytes(struct jsonw *w, const char *key, bool known, uint64_t v)
  * from the verified figure. */
 static void put_size_check(struct jsonw *w, const struct size_info *s)
 {
-	struct size_info v = *s;
+	struct size_info v = size_verified(s);
 
 	jsonw_key(w, "check");
 	if (!s->checked) {
 		jsonw_null(w);
 		return;
-	}
-	if (v.verified_known) {
-		v.has_limit = true;
-		v.limit = v.verified;
-		size_compute(&v, v.reserve);
 	}
 	jsonw_obj_begin(w);
 	key_bytes(w, "verified", s->verified_known, s->verified);

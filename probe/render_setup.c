@@ -48,11 +48,8 @@ bool render_setup_size(char *out, size_t outsz, const struct setup_result *sr, b
 	const struct result *lr = c->login;
 
 	if (lr != NULL && lr->size.checked && lr->size.verified_known) {
-		struct size_info v = lr->size;
+		struct size_info v = size_verified(&lr->size);
 
-		v.advertised = v.has_limit = true;
-		v.limit = v.verified;
-		size_compute(&v, v.reserve);
 		render_size_sentence(out, outsz, &v, unicode);
 		return true;
 	}

@@ -144,7 +144,7 @@ void render_size_check_sentence(char *out, size_t outsz, const struct size_info 
                                 bool unicode)
 {
 	char v[32], rf[32], att[32], ah[48], pairs[48];
-	struct size_info c = *s;
+	struct size_info c;
 
 	snprintf(pairs, sizeof(pairs), "%u MAIL/RSET pair%s", s->pairs, s->pairs == 1 ? "" : "s");
 	if (s->enforced < 0) {
@@ -170,9 +170,7 @@ void render_size_check_sentence(char *out, size_t outsz, const struct size_info 
 		         rf, pairs);
 		return;
 	}
-	c.has_limit = true;
-	c.limit = s->verified;
-	size_compute(&c, c.reserve);
+	c = size_verified(s);
 	render_thousands(v, sizeof(v), s->verified);
 	render_thousands(att, sizeof(att), c.max_attachment_base64);
 	render_human(ah, sizeof(ah), c.max_attachment_base64, true);

@@ -25,3 +25,15 @@ void size_compute(struct size_info *s, uint64_t reserve)
 	if (s->binary)
 		s->max_attachment_binary = room;
 }
+
+struct size_info size_verified(const struct size_info *s)
+{
+	struct size_info v = *s;
+
+	if (s->checked && s->verified_known) {
+		v.advertised = v.has_limit = true;
+		v.limit = s->verified;
+		size_compute(&v, s->reserve);
+	}
+	return v;
+}

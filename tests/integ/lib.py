@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -190,3 +191,13 @@ def rfc3339_to_epoch(s):
         except ValueError:
             pass
     return None
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port on 127.0.0.1 the kernel says is free (TCP, or UDP with
+    kind=socket.SOCK_DGRAM), for a server the test starts itself."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

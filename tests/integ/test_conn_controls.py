@@ -6,10 +6,8 @@ handshake (peer address, SNI, client certificate) since Postfix logs none
 of it; --proxy through microsocks (Debian's SOCKS5 server) to Postfix,
 including the proxy's refusals. Every check reads what a user reads: exit
 code, JSON fields, the text report, and the server's own account."""
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helper import Helper  # noqa: E402
-from lib import check, finding, finish, load_env, probe_json, run_probe  # noqa: E402
+from lib import check, finding, finish, free_port, load_env, probe_json, run_probe  # noqa: E402
 import schema_check  # noqa: E402
 
 ENV = load_env()
@@ -26,14 +24,6 @@ CERTS = os.path.dirname(ENV["ca"])
 HERE = os.path.dirname(os.path.abspath(__file__))
 TLS = ["--cafile", ENV["ca"], "--servername", "mx1.test", "--timeout", "5"]
 PF = "127.0.0.1:%d" % P["starttls"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def client_cert(tmp):

@@ -23,19 +23,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helper import Helper  # noqa: E402
-from lib import check, finding, finding_codes, finish, load_env, probe_json  # noqa: E402
+from lib import (check, finding, finding_codes, finish, free_port, load_env,  # noqa: E402
+                 probe_json)
 
 ENV = load_env()
 HERE = os.path.dirname(os.path.abspath(__file__))
 SELF = ENV["certs"]["selfsigned"]
-
-
-def free_port(kind=socket.SOCK_DGRAM):
-    s4 = socket.socket(socket.AF_INET, kind)
-    s4.bind(("127.0.0.1", 0))
-    port = s4.getsockname()[1]
-    s4.close()
-    return port
 
 
 def spki_sha256_hex(pem):
@@ -113,7 +106,7 @@ def main():
         plain = os.path.join(d, "plain.test.zone")
         with open(plain, "w") as f:
             f.write(zone("plain.test", tls.port, digest))
-        p_nsd, p_unb = free_port(), free_port()
+        p_nsd, p_unb = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
         conf = os.path.join(d, "nsd.conf")
         with open(conf, "w") as f:
             f.write('server:\n\tip-address: 127.0.0.1\n\tport: %d\n\tusername: ""\n\tchroot: ""\n'

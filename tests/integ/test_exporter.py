@@ -22,7 +22,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import PROBE, check, finish, load_env, cert_not_after  # noqa: E402
+from lib import PROBE, check, finish, free_port, load_env, cert_not_after  # noqa: E402
 from prom import promtool, samples  # noqa: E402
 
 ENV = load_env()
@@ -128,14 +128,6 @@ def value(text, metric, labels=""):
         if n == metric and labels in lab:
             return v
     return None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((V4, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def probe_path(target, **params):

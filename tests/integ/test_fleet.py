@@ -21,7 +21,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import PROBE, ROOT, check, finish, load_env  # noqa: E402
+from lib import PROBE, ROOT, check, finish, free_port, load_env  # noqa: E402
 
 ENV = load_env()
 V4 = "127.0.0.1"
@@ -46,14 +45,6 @@ def hashmod(value, modulus):
     """Prometheus's relabel action hashmod: the last 8 bytes of MD5, big
     endian, modulo."""
     return int.from_bytes(hashlib.md5(value.encode()).digest()[8:], "big") % modulus
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((V4, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_exporter(allow):

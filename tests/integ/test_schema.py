@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schema_check  # noqa: E402
+from lib import free_port  # noqa: E402
 
 ROOT = schema_check.ROOT
 PROBE = os.environ.get("SMTP_PROBE", os.path.join(ROOT, "build", "smtp-probe"))
@@ -141,14 +142,6 @@ def mini_smtp(c):
             return
         else:
             c.sendall(b"502 not here\r\n")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def no_server_cases():

@@ -17,8 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helper import Helper  # noqa: E402
-from lib import (ROOT, check, finish, finding, finding_codes, get, load_env,  # noqa: E402
-                 probe_json, run_probe, summary)
+from lib import (ROOT, check, finish, finding, finding_codes, free_port, get,  # noqa: E402
+                 load_env, probe_json, run_probe, summary)
 
 ENV = load_env()
 CA = ENV["ca"]
@@ -42,14 +42,6 @@ class Fake(Helper):
     def __init__(self, scenario, certdir, extra=()):
         super().__init__([PY, FAKE, "--port", "0", "--scenario", os.path.join(SCEN, scenario),
                           "--certdir", certdir, "--lifetime", "40"] + list(extra))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ------------------------------------------------ the default flow is untouched
