@@ -172,6 +172,14 @@ void render_json_size(struct jsonw *w, const struct size_info *s)
 		jsonw_uint(w, s->max_attachment_binary);
 	else
 		jsonw_null(w);
+	/* --size-check's verdict beside the advertised limit (null when not
+	 * asked or not learnt); its details in "check". */
+	key_bytes(w, "verified", s->checked && s->verified_known, s->verified);
+	jsonw_key(w, "enforced");
+	if (!s->checked || s->enforced < 0)
+		jsonw_null(w);
+	else
+		jsonw_bool(w, s->enforced == 1);
 	put_size_check(w, s);
 	jsonw_obj_end(w);
 }

@@ -62,6 +62,10 @@ def test_postfix():
     check("postfix: SIZE=limit+1 refused, enforced at MAIL", c.get("refused") == limit + 1 and
           c.get("enforced") is True, c)
     check("postfix: two pairs", c.get("pairs") == 2, c)
+    sz = (doc or {}).get("size") or {}
+    check("postfix: size.verified and size.enforced beside the advertised limit",
+          sz.get("verified") == limit and sz.get("enforced") is True and sz.get("limit") == limit,
+          sz)
     check("postfix: attachment limit from the verified figure",
           c.get("max_attachment_base64") == (limit - 4096) * 57 // 78, c)
     cmds = sent(doc or {})
@@ -76,8 +80,10 @@ def test_postfix():
           out[out.find("Limits"):][:400])
     # Without the option nothing of it happens.
     rc, doc, _, _ = probe_json("postfix-plain", ["-v"] + TLS + ["127.0.0.1:%d" % P["starttls"]])
-    check("without --size-check: check is null and no SIZE= sent",
+    check("without --size-check: check, verified and enforced are null, no SIZE= sent",
           rc == 0 and (doc.get("size") or {}).get("check", 1) is None and
+          (doc.get("size") or {}).get("verified", 1) is None and
+          (doc.get("size") or {}).get("enforced", 1) is None and
           not any("SIZE=" in c for c in sent(doc)), (doc.get("size"), sent(doc)))
     rc, _, out, err = run_probe(["--size-check", "--mx", "example.test"])
     check("--size-check --mx: refused (one server)", rc == 3 and "--size-check" in err, (rc, err))
@@ -90,6 +96,8 @@ def test_lax():
         c = size_check(doc)
         f = finding(doc, "size-not-enforced-at-mail")
         check("lax: exit 0 (info only)", rc == 0, (rc, doc.get("findings")))
+        check("lax: size.enforced false", (doc.get("size") or {}).get("enforced") is False,
+              doc.get("size"))
         check("lax: not enforced at MAIL", c.get("enforced") is False and
               c.get("verified") == 26214400 and c.get("refused") is None, c)
         check("lax: info finding size-not-enforced-at-mail",
