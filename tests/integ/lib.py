@@ -193,11 +193,27 @@ def rfc3339_to_epoch(s):
     return None
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    """A port on 127.0.0.1 the kernel says is free (TCP, or UDP with
-    kind=socket.SOCK_DGRAM), for a server the test starts itself."""
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_port(dns=False):
+    """A port on 127.0.0.1 the kernel says is free for a TCP listener, for a
+    server the test starts itself; with dns=True also free for UDP (a DNS
+    server binds both). The kernel picks it (bind to port 0): a port merely
+    free for UDP may still be held for TCP by a client connection in
+    TIME_WAIT from an earlier test, and a listener cannot bind there even with
+    SO_REUSEADDR."""
+    for _ in range(100):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            if not dns:
+                return port
+            try:
+                u.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+        finally:
+            t.close()
+            u.close()
+    raise OSError("no port free for both TCP and UDP on 127.0.0.1")

@@ -61,26 +61,52 @@ def sign(d, origin, text):
     return path + ".signed", ksk
 
 
-def wait_answer(port, name, seconds=20):
-    """True once the resolver on port answers a TLSA query for name (any RCODE
-    but SERVFAIL), polling; the query is written by hand (RFC 1035 4.1)."""
+def rcode(port, name, qtype):
+    """The RCODE of the answer the DNS server on 127.0.0.1:port gives to one
+    query for name/qtype, or None without an answer in a second; the query is
+    written by hand (RFC 1035 4.1)."""
     qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
-    packet = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname + b"\x00\x34\x00\x01"
+    packet = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname +
+              qtype.to_bytes(2, "big") + b"\x00\x01")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    try:
+        s.sendto(packet, ("127.0.0.1", port))
+        data = s.recv(4096)
+        return data[3] & 0x0f if len(data) >= 4 and data[:2] == b"\x12\x34" else None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def wait_answer(port, name, qtype, seconds=20):
+    """True once the server on port answers name/qtype with any RCODE but
+    SERVFAIL, polling for up to seconds."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(1.0)
-        try:
-            s.sendto(packet, ("127.0.0.1", port))
-            data = s.recv(4096)
-            if len(data) >= 4 and (data[3] & 0x0f) != 2:
-                return True
-        except OSError:
-            pass
-        finally:
-            s.close()
+        rc = rcode(port, name, qtype)
+        if rc is not None and rc != 2:
+            return True
         time.sleep(0.2)
     return False
+
+
+def diagnose(d, procs):
+    """When a server does not answer, say why on '#' lines: whether each
+    process still runs, and the end of its log and stderr."""
+    for name, p in procs:
+        print("# %s: %s" % (name, "running" if p is not None and p.poll() is None else
+                            "not running (exit %s)" % (p.returncode if p else None)))
+        for suffix in (".log", ".err"):
+            try:
+                with open(os.path.join(d, name + suffix), errors="replace") as f:
+                    lines = f.read().splitlines()[-12:]
+            except OSError:
+                continue
+            for line in lines:
+                print("# %s%s: %s" % (name, suffix, line))
+    sys.stdout.flush()
 
 
 def main():
@@ -106,7 +132,10 @@ def main():
         plain = os.path.join(d, "plain.test.zone")
         with open(plain, "w") as f:
             f.write(zone("plain.test", tls.port, digest))
-        p_nsd, p_unb = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+        p_nsd = free_port(dns=True)
+        p_unb = free_port(dns=True)
+        while p_unb == p_nsd:
+            p_unb = free_port(dns=True)
         conf = os.path.join(d, "nsd.conf")
         with open(conf, "w") as f:
             f.write('server:\n\tip-address: 127.0.0.1\n\tport: %d\n\tusername: ""\n\tchroot: ""\n'
@@ -118,7 +147,10 @@ def main():
                                ("plain.test", plain)):
                 f.write('zone:\n\tname: "%s"\n\tzonefile: "%s"\n' % (name, path))
         nsd = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=open(os.path.join(d, "nsd.err"), "w"))
+        if not check("validating setup: NSD serves the signed zone",
+                     wait_answer(p_nsd, "dnssec.test", 6), "no SOA answer in 20 s"):
+            diagnose(d, [("nsd", nsd)])
         uconf = os.path.join(d, "unbound.conf")
         with open(uconf, "w") as f:
             f.write('server:\n\tinterface: 127.0.0.1\n\tport: %d\n\tdo-ip6: no\n'
@@ -133,12 +165,14 @@ def main():
             for name in ("dnssec.test", "bogus.test", "plain.test"):
                 f.write('stub-zone:\n\tname: "%s"\n\tstub-addr: 127.0.0.1@%d\n' % (name, p_nsd))
         unbound = subprocess.Popen(["unbound", "-d", "-c", uconf], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+                                   stderr=open(os.path.join(d, "unbound.err"), "w"))
         # Ready when Unbound answers the signed TLSA name (it then holds the
         # zone's keys): on a loaded machine its first validation takes a
         # while, and the probe's DNS timeout is not the thing under test.
-        check("validating setup: Unbound answers",
-              wait_answer(p_unb, "_%d._tcp.mx.dnssec.test" % tls.port), "no answer in 20 s")
+        if not check("validating setup: Unbound answers",
+                     wait_answer(p_unb, "_%d._tcp.mx.dnssec.test" % tls.port, 52),
+                     "no answer but SERVFAIL in 20 s"):
+            diagnose(d, [("nsd", nsd), ("unbound", unbound)])
         base = ["--dane", "--resolver", "127.0.0.1:%d" % p_unb, "--timeout", "10", "-4"]
 
         rc, doc, _, _ = probe_json("dnssec signed", base + ["mx.dnssec.test:%d" % tls.port])
