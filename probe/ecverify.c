@@ -1,0 +1,487 @@
+/* ECDSA verification for mbedTLS (its MBEDTLS_ECDSA_VERIFY_ALT hook).
+ *
+ * Why: a probe verifies two ECDSA P-256 signatures, the server's
+ * CertificateVerify and (unless the chain's verdict is cached) the leaf's
+ * signature by its CA. mbedTLS 3.6 spends ~13 million instructions on each,
+ * in generic bignum code and constant-time modular inversions that protect
+ * secrets a verification does not have: the hash, the signature and the
+ * public key are all public. Here P-256 is computed with 4 x 64-bit
+ * Montgomery arithmetic in variable time, in a few hundred thousand.
+ *
+ * Scope: P-256 with the public key an affine point on the curve (which is
+ * what mbedTLS's key parsers produce). Anything else, other curves first,
+ * goes through ecverify_generic(): mbedTLS's own algorithm (SEC1 4.1.4, as
+ * in its ecdsa.c) on its public ECP API, so results cannot differ from the
+ * library's. tests/unit/test_ecverify.c compares the two on random, forged
+ * and edge-case signatures, and tests/fuzz/fuzz_ecverify.c on anything.
+ *
+ * Only the pinned mbedTLS is built with MBEDTLS_ECDSA_VERIFY_ALT
+ * (scripts/mbedtls-config.h); a system mbedTLS keeps its own code and this
+ * file then defines only the two ecverify_* functions. */
+/* An alternative implementation reads mbedTLS's structures (points,
+ * groups) the way mbedTLS documents for it. */
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
+#include "ecverify.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <mbedtls/ecdsa.h>
+
+typedef unsigned __int128 u128;
+
+/* A 256-bit odd modulus m > 2^255 (P-256's p and n) and its Montgomery
+ * constants for R = 2^256. Numbers are little-endian 64-bit limbs, always
+ * fully reduced (< m), so zero and equality are plain comparisons. */
+struct mod {
+	uint64_t m[4];
+	uint64_t m0inv;   /* -m^-1 mod 2^64 */
+	uint64_t one[4];  /* R mod m: 1 in Montgomery form */
+	uint64_t rr[4];   /* R^2 mod m: turns x into x*R */
+};
+
+static int is_zero(const uint64_t a[4])
+{
+	return (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+static int geq(const uint64_t a[4], const uint64_t b[4])
+{
+	for (int i = 3; i >= 0; i--)
+		if (a[i] != b[i])
+			return a[i] > b[i];
+	return 1;
+}
+
+static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t carry = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 t = (u128)a[i] + b[i] + carry;
+		r[i] = (uint64_t)t;
+		carry = (uint64_t)(t >> 64);
+	}
+	return carry;
+}
+
+static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t borrow = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 t = (u128)a[i] - b[i] - borrow;
+		r[i] = (uint64_t)t;
+		borrow = (uint64_t)(t >> 64) & 1;
+	}
+	return borrow;
+}
+
+static void mod_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
+                    const struct mod *M)
+{
+	uint64_t t[4], u[4];
+	uint64_t carry = add4(t, a, b);
+	uint64_t borrow = sub4(u, t, M->m);
+	memcpy(r, carry || !borrow ? u : t, sizeof t);
+}
+
+static void mod_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
+                    const struct mod *M)
+{
+	uint64_t t[4];
+	if (sub4(t, a, b))
+		add4(t, t, M->m);
+	memcpy(r, t, sizeof t);
+}
+
+/* r = a*b/R mod m (CIOS Montgomery multiplication), for a, b < m. Written
+ * out in full so that the intermediate limbs stay in registers, and inlined
+ * into callers that pass constant moduli: this is nearly all of a
+ * verification's time. */
+static inline __attribute__((always_inline)) void
+mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
+           uint64_t m1, uint64_t m2, uint64_t m3, uint64_t m0inv)
+{
+	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+	u128 c;
+#define MM_ROUND(bi) do { \
+		c = (u128)a0 * (bi) + t0;            t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)a1 * (bi) + t1;           t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)a2 * (bi) + t2;           t2 = (uint64_t)c; c >>= 64; \
+		c += (u128)a3 * (bi) + t3;           t3 = (uint64_t)c; c >>= 64; \
+		c += t4;                             t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64); \
+		uint64_t q = t0 * m0inv; \
+		c = ((u128)q * m0 + t0) >> 64; \
+		c += (u128)q * m1 + t1;              t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)q * m2 + t2;              t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)q * m3 + t3;              t2 = (uint64_t)c; c >>= 64; \
+		c += t4;                             t3 = (uint64_t)c; \
+		t4 = t5 + (uint64_t)(c >> 64); \
+	} while (0)
+	MM_ROUND(b[0]);
+	MM_ROUND(b[1]);
+	MM_ROUND(b[2]);
+	MM_ROUND(b[3]);
+#undef MM_ROUND
+	/* t < 2m: one conditional subtraction */
+	u128 d;
+	uint64_t u0, u1, u2, u3, borrow;
+	d = (u128)t0 - m0;                   u0 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t1 - m1 - borrow;          u1 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t2 - m2 - borrow;          u2 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t3 - m3 - borrow;          u3 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	if (t4 || !borrow) {
+		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
+	} else {
+		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+	}
+}
+
+/* Any modulus (P-256's n here). */
+static void mont_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
+                     const struct mod *M)
+{
+	mont_mul_k(r, a, b, M->m[0], M->m[1], M->m[2], M->m[3], M->m0inv);
+}
+
+/* P-256's p = 2^256 - 2^224 + 2^192 + 2^96 - 1 as constants (ecverify_p256
+ * checks the group's p against them); -p^-1 mod 2^64 = 1. */
+#define P256_P0 0xffffffffffffffffULL
+#define P256_P1 0x00000000ffffffffULL
+#define P256_P2 0x0000000000000000ULL
+#define P256_P3 0xffffffff00000001ULL
+
+static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
+                   const struct mod *F)
+{
+	(void)F;
+	mont_mul_k(r, a, b, P256_P0, P256_P1, P256_P2, P256_P3, 1);
+}
+
+/* r = a^e in Montgomery form (a in Montgomery form). */
+typedef void mulfn(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
+                   const struct mod *M);
+
+static void mont_pow(uint64_t r[4], const uint64_t a[4], const uint64_t e[4],
+                     const struct mod *M, mulfn *mul)
+{
+	uint64_t x[4];
+	memcpy(x, M->one, sizeof x);
+	for (int i = 255; i >= 0; i--) {
+		mul(x, x, x, M);
+		if ((e[i / 64] >> (i % 64)) & 1)
+			mul(x, x, a, M);
+	}
+	memcpy(r, x, sizeof x);
+}
+
+/* The inverse by Fermat, a^(m-2): m is prime, a != 0. */
+static void mont_inv(uint64_t r[4], const uint64_t a[4], const struct mod *M, mulfn *mul)
+{
+	static const uint64_t two[4] = { 2, 0, 0, 0 };
+	uint64_t e[4];
+	sub4(e, M->m, two);
+	mont_pow(r, a, e, M, mul);
+}
+
+static int mod_init(struct mod *M, const uint64_t m[4])
+{
+	if (!(m[0] & 1) || !(m[3] >> 63))
+		return -1;
+	memcpy(M->m, m, sizeof M->m);
+	uint64_t inv = m[0];            /* right to 3 bits; Newton doubles them */
+	for (int i = 0; i < 5; i++)
+		inv *= 2 - m[0] * inv;
+	M->m0inv = (uint64_t)0 - inv;
+	static const uint64_t zero[4];
+	sub4(M->one, zero, m);          /* 2^256 - m = R mod m, as m > 2^255 */
+	memcpy(M->rr, M->one, sizeof M->rr);
+	for (int i = 0; i < 256; i++)   /* doubled 256 times: R^2 mod m */
+		mod_add(M->rr, M->rr, M->rr, M);
+	return 0;
+}
+
+/* X (0 <= X < 2^256) into limbs; -1 if it does not fit or is negative. */
+static int load(uint64_t r[4], const mbedtls_mpi *X)
+{
+	unsigned char b[32];
+	if (mbedtls_mpi_cmp_int(X, 0) < 0 || mbedtls_mpi_write_binary(X, b, sizeof b) != 0)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = 0;
+		for (int k = 0; k < 8; k++)
+			v = v << 8 | b[24 - 8 * i + k];
+		r[i] = v;
+	}
+	return 0;
+}
+
+/* A point in Jacobian coordinates, Montgomery form; z == 0 is infinity. */
+struct jac {
+	uint64_t x[4], y[4], z[4];
+};
+
+/* r = 2a on y^2 = x^3 - 3x + b ("dbl-2001-b"); r may be a. */
+static void dbl(struct jac *r, const struct jac *a, const struct mod *F)
+{
+	uint64_t delta[4], gamma[4], beta[4], alpha[4], t[4], u[4], x3[4];
+	if (is_zero(a->z)) {
+		*r = *a;
+		return;
+	}
+	fe_mul(delta, a->z, a->z, F);
+	fe_mul(gamma, a->y, a->y, F);
+	fe_mul(beta, a->x, gamma, F);
+	mod_sub(t, a->x, delta, F);
+	mod_add(u, a->x, delta, F);
+	fe_mul(alpha, t, u, F);
+	mod_add(t, alpha, alpha, F);
+	mod_add(alpha, t, alpha, F);            /* 3(x - delta)(x + delta) */
+	mod_add(t, a->y, a->z, F);
+	fe_mul(t, t, t, F);
+	mod_sub(t, t, gamma, F);
+	mod_sub(r->z, t, delta, F);             /* (y + z)^2 - gamma - delta */
+	mod_add(beta, beta, beta, F);
+	mod_add(beta, beta, beta, F);           /* 4 beta */
+	fe_mul(t, alpha, alpha, F);
+	mod_sub(t, t, beta, F);
+	mod_sub(x3, t, beta, F);                /* alpha^2 - 8 beta */
+	mod_sub(u, beta, x3, F);
+	fe_mul(u, alpha, u, F);
+	fe_mul(gamma, gamma, gamma, F);
+	mod_add(gamma, gamma, gamma, F);
+	mod_add(gamma, gamma, gamma, F);
+	mod_add(gamma, gamma, gamma, F);        /* 8 gamma^2 */
+	mod_sub(r->y, u, gamma, F);
+	memcpy(r->x, x3, sizeof x3);
+}
+
+/* r = a + b ("add-2007-bl"), with the cases that formula cannot take:
+ * an infinite operand, a == b (doubling), a == -b (infinity). */
+static void add(struct jac *r, const struct jac *a, const struct jac *b, const struct mod *F)
+{
+	uint64_t z1z1[4], z2z2[4], u1[4], u2[4], s1[4], s2[4], h[4], i[4], j[4], rr[4], v[4];
+	uint64_t t[4], x3[4], y3[4], z3[4];
+	if (is_zero(a->z)) {
+		*r = *b;
+		return;
+	}
+	if (is_zero(b->z)) {
+		*r = *a;
+		return;
+	}
+	fe_mul(z1z1, a->z, a->z, F);
+	fe_mul(z2z2, b->z, b->z, F);
+	fe_mul(u1, a->x, z2z2, F);
+	fe_mul(u2, b->x, z1z1, F);
+	fe_mul(s1, a->y, b->z, F);
+	fe_mul(s1, s1, z2z2, F);
+	fe_mul(s2, b->y, a->z, F);
+	fe_mul(s2, s2, z1z1, F);
+	mod_sub(h, u2, u1, F);
+	mod_sub(rr, s2, s1, F);
+	if (is_zero(h)) {
+		if (is_zero(rr))
+			dbl(r, a, F);
+		else
+			memset(r, 0, sizeof *r);
+		return;
+	}
+	mod_add(rr, rr, rr, F);                 /* r = 2(s2 - s1) */
+	mod_add(i, h, h, F);
+	fe_mul(i, i, i, F);                   /* I = (2h)^2 */
+	fe_mul(j, h, i, F);                   /* J = h I */
+	fe_mul(v, u1, i, F);                  /* V = u1 I */
+	fe_mul(t, a->z, b->z, F);
+	fe_mul(t, t, h, F);
+	mod_add(z3, t, t, F);                   /* 2 z1 z2 h */
+	fe_mul(x3, rr, rr, F);
+	mod_sub(x3, x3, j, F);
+	mod_sub(x3, x3, v, F);
+	mod_sub(x3, x3, v, F);                  /* r^2 - J - 2V */
+	mod_sub(t, v, x3, F);
+	fe_mul(t, rr, t, F);
+	fe_mul(s1, s1, j, F);
+	mod_add(s1, s1, s1, F);
+	mod_sub(y3, t, s1, F);                  /* r(V - x3) - 2 s1 J */
+	memcpy(r->x, x3, sizeof x3);
+	memcpy(r->y, y3, sizeof y3);
+	memcpy(r->z, z3, sizeof z3);
+}
+
+/* An affine point (plain coordinates < p) into Montgomery Jacobian form. */
+static void from_affine(struct jac *r, const uint64_t x[4], const uint64_t y[4],
+                        const struct mod *F)
+{
+	fe_mul(r->x, x, F->rr, F);
+	fe_mul(r->y, y, F->rr, F);
+	memcpy(r->z, F->one, sizeof r->z);
+}
+
+/* u1 G + u2 Q, four bits of both scalars at a time (Shamir's trick). */
+static void muladd(struct jac *acc, const uint64_t u1[4], const struct jac *g,
+                   const uint64_t u2[4], const struct jac *q, const struct mod *F)
+{
+	struct jac tg[16], tq[16];
+	tg[1] = *g;
+	tq[1] = *q;
+	dbl(&tg[2], g, F);
+	dbl(&tq[2], q, F);
+	for (int i = 3; i < 16; i++) {
+		add(&tg[i], &tg[i - 1], g, F);
+		add(&tq[i], &tq[i - 1], q, F);
+	}
+	memset(acc, 0, sizeof *acc);
+	for (int k = 63; k >= 0; k--) {
+		for (int d = 0; d < 4; d++)
+			dbl(acc, acc, F);
+		unsigned d1 = (unsigned)(u1[k / 16] >> (k % 16 * 4)) & 15;
+		unsigned d2 = (unsigned)(u2[k / 16] >> (k % 16 * 4)) & 15;
+		if (d1)
+			add(acc, acc, &tg[d1], F);
+		if (d2)
+			add(acc, acc, &tq[d2], F);
+	}
+}
+
+int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_t hlen,
+                  const mbedtls_ecp_point *Q, const mbedtls_mpi *r, const mbedtls_mpi *s)
+{
+	uint64_t p[4], n[4], b[4], gx[4], gy[4], qx[4], qy[4], rl[4], sl[4], e[4];
+	struct mod F, N;
+
+	if (grp->id != MBEDTLS_ECP_DP_SECP256R1 || grp->nbits != 256 ||
+	    mbedtls_mpi_cmp_int(&Q->Z, 1) != 0 || mbedtls_mpi_cmp_int(&grp->G.Z, 1) != 0 ||
+	    load(p, &grp->P) || load(n, &grp->N) || load(b, &grp->B) ||
+	    load(gx, &grp->G.X) || load(gy, &grp->G.Y) || load(qx, &Q->X) || load(qy, &Q->Y) ||
+	    geq(qx, p) || geq(qy, p) || mod_init(&F, p) || mod_init(&N, n))
+		return ECVERIFY_NOT_HANDLED;
+	if (p[0] != P256_P0 || p[1] != P256_P1 || p[2] != P256_P2 || p[3] != P256_P3)
+		return ECVERIFY_NOT_HANDLED;
+
+	/* Q on y^2 = x^3 - 3x + b, else the library's path says what it is. */
+	struct jac G, q;
+	uint64_t lhs[4], rhs[4], t[4], bm[4];
+	from_affine(&G, gx, gy, &F);
+	from_affine(&q, qx, qy, &F);
+	fe_mul(lhs, q.y, q.y, &F);
+	fe_mul(rhs, q.x, q.x, &F);
+	fe_mul(rhs, rhs, q.x, &F);
+	mod_add(t, q.x, q.x, &F);
+	mod_add(t, t, q.x, &F);
+	mod_sub(rhs, rhs, t, &F);
+	fe_mul(bm, b, F.rr, &F);
+	mod_add(rhs, rhs, bm, &F);
+	if (memcmp(lhs, rhs, sizeof lhs) != 0)
+		return ECVERIFY_NOT_HANDLED;
+
+	/* SEC1 4.1.4 step 1: 1 <= r, s < n */
+	if (mbedtls_mpi_cmp_int(r, 1) < 0 || mbedtls_mpi_cmp_mpi(r, &grp->N) >= 0 ||
+	    mbedtls_mpi_cmp_int(s, 1) < 0 || mbedtls_mpi_cmp_mpi(s, &grp->N) >= 0)
+		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+	if (load(rl, r) || load(sl, s))
+		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+
+	/* Step 3: e = the hash's leftmost 256 bits, reduced mod n. */
+	unsigned char eb[32] = { 0 };
+	size_t use = hlen < sizeof eb ? hlen : sizeof eb;
+	if (use)
+		memcpy(eb + sizeof eb - use, hash, use);
+	for (int i = 0; i < 4; i++) {
+		uint64_t v = 0;
+		for (int k = 0; k < 8; k++)
+			v = v << 8 | eb[24 - 8 * i + k];
+		e[i] = v;
+	}
+	if (geq(e, n))
+		sub4(e, e, n);
+
+	/* Step 4: u1 = e/s, u2 = r/s mod n. mont_mul of a plain number by
+	 * one in Montgomery form gives the plain product. */
+	uint64_t w[4], u1[4], u2[4];
+	mont_mul(w, sl, N.rr, &N);
+	mont_inv(w, w, &N, mont_mul);
+	mont_mul(u1, e, w, &N);
+	mont_mul(u2, rl, w, &N);
+
+	/* Step 5: R = u1 G + u2 Q, not infinity. */
+	struct jac R;
+	muladd(&R, u1, &G, u2, &q, &F);
+	if (is_zero(R.z))
+		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+
+	/* Steps 6-8: x(R) mod n == r; x = X/Z^2, out of Montgomery form. */
+	static const uint64_t plain_one[4] = { 1, 0, 0, 0 };
+	uint64_t zi[4], x[4];
+	mont_inv(zi, R.z, &F, fe_mul);
+	fe_mul(zi, zi, zi, &F);
+	fe_mul(x, R.x, zi, &F);
+	fe_mul(x, x, plain_one, &F);
+	if (geq(x, n))
+		sub4(x, x, n);                  /* x < p < 2n */
+	return memcmp(x, rl, sizeof x) == 0 ? 0 : MBEDTLS_ERR_ECP_VERIFY_FAILED;
+}
+
+int ecverify_generic(mbedtls_ecp_group *grp, const unsigned char *hash, size_t hlen,
+                     const mbedtls_ecp_point *Q, const mbedtls_mpi *r, const mbedtls_mpi *s)
+{
+	int ret;
+	mbedtls_mpi e, s_inv, u1, u2;
+	mbedtls_ecp_point R;
+
+	if (!mbedtls_ecdsa_can_do(grp->id) || grp->N.p == NULL)
+		return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
+	if (mbedtls_mpi_cmp_int(r, 1) < 0 || mbedtls_mpi_cmp_mpi(r, &grp->N) >= 0 ||
+	    mbedtls_mpi_cmp_int(s, 1) < 0 || mbedtls_mpi_cmp_mpi(s, &grp->N) >= 0)
+		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+
+	mbedtls_ecp_point_init(&R);
+	mbedtls_mpi_init(&e);
+	mbedtls_mpi_init(&s_inv);
+	mbedtls_mpi_init(&u1);
+	mbedtls_mpi_init(&u2);
+
+	/* e: the hash's leftmost nbits bits, reduced mod n */
+	size_t n_size = (grp->nbits + 7) / 8;
+	size_t use = hlen > n_size ? n_size : hlen;
+	MBEDTLS_MPI_CHK(mbedtls_mpi_read_binary(&e, hash, use));
+	if (use * 8 > grp->nbits)
+		MBEDTLS_MPI_CHK(mbedtls_mpi_shift_r(&e, use * 8 - grp->nbits));
+	if (mbedtls_mpi_cmp_mpi(&e, &grp->N) >= 0)
+		MBEDTLS_MPI_CHK(mbedtls_mpi_sub_mpi(&e, &e, &grp->N));
+
+	MBEDTLS_MPI_CHK(mbedtls_mpi_inv_mod(&s_inv, s, &grp->N));
+	MBEDTLS_MPI_CHK(mbedtls_mpi_mul_mpi(&u1, &e, &s_inv));
+	MBEDTLS_MPI_CHK(mbedtls_mpi_mod_mpi(&u1, &u1, &grp->N));
+	MBEDTLS_MPI_CHK(mbedtls_mpi_mul_mpi(&u2, r, &s_inv));
+	MBEDTLS_MPI_CHK(mbedtls_mpi_mod_mpi(&u2, &u2, &grp->N));
+
+	MBEDTLS_MPI_CHK(mbedtls_ecp_muladd(grp, &R, &u1, &grp->G, &u2, Q));
+	if (mbedtls_ecp_is_zero(&R)) {
+		ret = MBEDTLS_ERR_ECP_VERIFY_FAILED;
+		goto cleanup;
+	}
+	MBEDTLS_MPI_CHK(mbedtls_mpi_mod_mpi(&R.X, &R.X, &grp->N));
+	if (mbedtls_mpi_cmp_mpi(&R.X, r) != 0)
+		ret = MBEDTLS_ERR_ECP_VERIFY_FAILED;
+
+cleanup:
+	mbedtls_ecp_point_free(&R);
+	mbedtls_mpi_free(&e);
+	mbedtls_mpi_free(&s_inv);
+	mbedtls_mpi_free(&u1);
+	mbedtls_mpi_free(&u2);
+	return ret;
+}
+
+#if defined(MBEDTLS_ECDSA_VERIFY_ALT)
+/* The hook: mbedTLS calls this for every ECDSA verification (X.509
+ * signatures, TLS 1.3 CertificateVerify, TLS 1.2 ServerKeyExchange). */
+int mbedtls_ecdsa_verify(mbedtls_ecp_group *grp, const unsigned char *buf, size_t blen,
+                         const mbedtls_ecp_point *Q, const mbedtls_mpi *r,
+                         const mbedtls_mpi *s)
+{
+	int ret = ecverify_p256(grp, buf, blen, Q, r, s);
+	return ret == ECVERIFY_NOT_HANDLED ? ecverify_generic(grp, buf, blen, Q, r, s) : ret;
+}
+#endif
