@@ -117,7 +117,8 @@ struct tls_info {
 	char servername[256];             /* the name verified / sent as SNI */
 	char *errors[16];                 /* owned: verification problems */
 	size_t nerrors;
-	struct cert_info chain[RESULT_MAX_CHAIN];
+	struct cert_info *chain;          /* owned: nchain certificates, at most
+	                                     RESULT_MAX_CHAIN (tls_chain_alloc) */
 	size_t nchain;
 	size_t chain_total;               /* certificates presented, even if > kept */
 	bool pin_checked, pin_match;
@@ -278,11 +279,16 @@ struct result {
 	enum tls_mode tls_mode;
 	enum status status;               /* computed by result_finish() */
 
-	struct finding findings[RESULT_MAX_FINDINGS];
-	size_t nfindings;
+	/* Both arrays grow as needed (most probes have a few findings and
+	 * one or two attempts: fixed arrays of the maximum made every probe in
+	 * flight 6 KiB larger). */
+	struct finding *findings;         /* owned: nfindings of findings_cap, at most
+	                                     RESULT_MAX_FINDINGS (result_add) */
+	size_t nfindings, findings_cap;
 
-	struct attempt attempts[RESULT_MAX_ATTEMPTS];
-	size_t nattempts;
+	struct attempt *attempts;         /* owned: nattempts of attempts_cap, at most
+	                                     RESULT_MAX_ATTEMPTS (result_attempts_reserve) */
+	size_t nattempts, attempts_cap;
 	char address[64];                 /* the address the dialogue ran on, "" none */
 	char proxy[80];                   /* --proxy: "socks5://ADDR:PORT", "" direct */
 	char source[64];                  /* --bind: the local address, "" the kernel's choice */
@@ -327,6 +333,18 @@ struct result {
 
 void result_init(struct result *r);
 void result_clear(struct result *r);
+
+/* Room for n certificates (at most RESULT_MAX_CHAIN) in ti->chain, zeroed,
+ * nchain 0; what the chain held before is freed. A chain is allocated at
+ * its size because most are 2 or 3 certificates: a fixed array of 10 made
+ * every probe in flight 4 KiB larger. tls_chain_free frees it. */
+void tls_chain_alloc(struct tls_info *ti, size_t n);
+
+/* Room for more attempts in r->attempts (up to RESULT_MAX_ATTEMPTS in all);
+ * attempts_cap says how many fit. Not while a connection records into the
+ * array (conn_start borrows it). */
+void result_attempts_reserve(struct result *r, size_t more);
+void tls_chain_free(struct tls_info *ti);
 
 /* Adds a finding; the message is printf-formatted and truncated to 400
  * bytes. A code already present is not added twice. */

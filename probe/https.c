@@ -354,8 +354,7 @@ static void https_step(struct https_get *g)
 			else if (!ti.hostname_match)
 				snprintf(g->resp.cert_error, sizeof(g->resp.cert_error),
 				         "certificate does not match %s", g->host);
-			for (size_t i = 0; i < ti.nchain; i++)
-				cert_info_clear(&ti.chain[i]);
+			tls_chain_free(&ti);
 			for (size_t i = 0; i < ti.nerrors; i++)
 				free(ti.errors[i]);
 			if (!g->resp.cert_valid) {

@@ -49,6 +49,8 @@ void result_clear(struct result *r)
 	free(r->host);
 	free(r->host_unicode);
 	findings_clear(r->findings, &r->nfindings);
+	free(r->findings);
+	free(r->attempts);
 	free(r->ptr.name);
 	free(r->greeting.text);
 	free(r->greeting.hostname);
@@ -60,8 +62,7 @@ void result_clear(struct result *r)
 	free(r->auth.reply);
 	for (i = 0; i < r->tls.nerrors; i++)
 		free(r->tls.errors[i]);
-	for (i = 0; i < r->tls.nchain; i++)
-		cert_info_clear(&r->tls.chain[i]);
+	tls_chain_free(&r->tls);
 	for (i = 0; i < r->ntranscript; i++) {
 		free(r->transcript[i].line);
 		free(r->transcript[i].ev);
@@ -70,6 +71,36 @@ void result_clear(struct result *r)
 	free(r->envelope);
 	free(r->dane);
 	result_init(r);
+}
+
+void tls_chain_free(struct tls_info *ti)
+{
+	for (size_t i = 0; i < ti->nchain; i++)
+		cert_info_clear(&ti->chain[i]);
+	free(ti->chain);
+	ti->chain = NULL;
+	ti->nchain = 0;
+}
+
+void tls_chain_alloc(struct tls_info *ti, size_t n)
+{
+	tls_chain_free(ti);
+	if (n > RESULT_MAX_CHAIN)
+		n = RESULT_MAX_CHAIN;
+	ti->chain = n ? xcalloc(n, sizeof(*ti->chain)) : NULL;
+}
+
+void result_attempts_reserve(struct result *r, size_t more)
+{
+	size_t want = more > RESULT_MAX_ATTEMPTS - r->nattempts ? RESULT_MAX_ATTEMPTS :
+	              r->nattempts + more;
+
+	if (want <= r->attempts_cap)
+		return;
+	r->attempts = xreallocarray(r->attempts, want, sizeof(*r->attempts));
+	memset(r->attempts + r->attempts_cap, 0,
+	       (want - r->attempts_cap) * sizeof(*r->attempts));
+	r->attempts_cap = want;
 }
 
 static bool findings_has(const struct finding *f, size_t n, const char *code)
@@ -151,6 +182,15 @@ void result_add(struct result *r, enum severity sev, const char *code,
 {
 	va_list ap;
 
+	/* findings_vadd writes slot nfindings, or replaces the last of
+	 * RESULT_MAX_FINDINGS: grow before it can need either. */
+	if (r->nfindings == r->findings_cap && r->findings_cap < RESULT_MAX_FINDINGS) {
+		size_t cap = r->findings_cap ? 2 * r->findings_cap : 4;
+		if (cap > RESULT_MAX_FINDINGS)
+			cap = RESULT_MAX_FINDINGS;
+		r->findings = xreallocarray(r->findings, cap, sizeof(*r->findings));
+		r->findings_cap = cap;
+	}
 	va_start(ap, fmt);
 	findings_vadd(r->findings, &r->nfindings, sev, code, fmt, ap);
 	va_end(ap);

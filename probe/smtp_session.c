@@ -1312,8 +1312,9 @@ static void connect_to(struct smtp_session *s, const struct dns_addr *addrs, siz
 	      s->port, n > 1 ? " (Happy Eyeballs over its addresses)" : "",
 	      s->r->source[0] ? " from " : "", s->r->source,
 	      s->r->proxy[0] ? " through the SOCKS5 proxy " : "", s->r->proxy + (s->r->proxy[0] ? 9 : 0));
+	result_attempts_reserve(s->r, n);
 	s->conn = conn_start(s->loop, addrs, n, s->port, 250.0, o->connect_timeout_ms, &o->conn,
-	                     s->r->attempts, &s->r->nattempts, RESULT_MAX_ATTEMPTS,
+	                     s->r->attempts, &s->r->nattempts, s->r->attempts_cap,
 	                     on_connected, s);
 	if (s->conn == NULL) {
 		result_add(s->r, SEV_CRITICAL, "internal-error", "cannot start connecting");

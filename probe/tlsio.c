@@ -842,11 +842,14 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	/* Copied first: the caller may pass ti->servername itself. */
 	snprintf(name, sizeof(name), "%s", servername != NULL ? servername : t->name);
 
-	for (size_t i = 0; i < ti->nchain; i++)
-		cert_info_clear(&ti->chain[i]);
+	size_t ncrt = 0;
+	for (const mbedtls_x509_crt *c = crt; c != NULL && c->raw.p != NULL; c = c->next)
+		ncrt++;
+	size_t cap = ncrt < RESULT_MAX_CHAIN ? ncrt : RESULT_MAX_CHAIN;
+	tls_chain_alloc(ti, cap);
 	for (size_t i = 0; i < ti->nerrors; i++)
 		free(ti->errors[i]);
-	ti->nchain = ti->chain_total = ti->nerrors = 0;
+	ti->chain_total = ti->nerrors = 0;
 
 	snprintf(ti->version, sizeof(ti->version), "%s", mbedtls_ssl_get_version(&t->ssl));
 	if (suite != NULL)
@@ -859,7 +862,7 @@ void tlsio_info(struct tlsio *t, const char *servername, time_t now,
 	ti->server_version = t->sn.version;
 
 	for (const mbedtls_x509_crt *c = crt; c != NULL && c->raw.p != NULL; c = c->next) {
-		if (ti->nchain < RESULT_MAX_CHAIN && cert_extract(c, now, &ti->chain[ti->nchain]) == 0)
+		if (ti->nchain < cap && cert_extract(c, now, &ti->chain[ti->nchain]) == 0)
 			ti->nchain++;
 		ti->chain_total++;
 	}

@@ -36,6 +36,7 @@ static void fixture_base(struct result *r, const char *target, long days)
 	snprintf(r->tls.version, sizeof(r->tls.version), "TLSv1.3");
 	snprintf(r->tls.cipher, sizeof(r->tls.cipher), "TLS1-3-AES-256-GCM-SHA384");
 	snprintf(r->tls.group, sizeof(r->tls.group), "x25519");
+	tls_chain_alloc(&r->tls, 2);
 	r->tls.nchain = r->tls.chain_total = 2;
 	c = &r->tls.chain[0];
 	c->subject = strdup("CN=mx1.test");
@@ -57,21 +58,10 @@ static void fixture_base(struct result *r, const char *target, long days)
 	r->started = FIXTURE_NOW;
 }
 
-/* As if no certificate had been seen (frees what result_clear would:
- * names and SANs). */
+/* As if no certificate had been seen. */
 static void drop_chain(struct result *r)
 {
-	for (size_t i = 0; i < r->tls.nchain; i++) {
-		free(r->tls.chain[i].subject);
-		free(r->tls.chain[i].issuer);
-		r->tls.chain[i].subject = r->tls.chain[i].issuer = NULL;
-		for (size_t k = 0; k < r->tls.chain[i].nsan; k++) {
-			free(r->tls.chain[i].san[k]);
-			r->tls.chain[i].san[k] = NULL;
-		}
-		r->tls.chain[i].nsan = 0;
-	}
-	r->tls.nchain = 0;
+	tls_chain_free(&r->tls);
 }
 
 #endif

@@ -100,6 +100,7 @@ static void build_postfix(struct result *r)
 	double t;
 
 	result_init(r);
+	tls_chain_alloc(&r->tls, 2);
 	r->target = strdup("mx1.test");
 	r->host = strdup("mx1.test");
 	r->port = 25;
@@ -107,11 +108,13 @@ static void build_postfix(struct result *r)
 	r->started = now_fixed();
 	r->want_transcript = true;
 
+	result_attempts_reserve(r, 1);
 	a = &r->attempts[r->nattempts++];
 	snprintf(a->address, sizeof(a->address), "::1");
 	a->family = AF_INET6;
 	a->connect_ms = -1;
 	snprintf(a->error, sizeof(a->error), "connection refused");
+	result_attempts_reserve(r, 1);
 	a = &r->attempts[r->nattempts++];
 	snprintf(a->address, sizeof(a->address), "127.0.0.1");
 	a->family = AF_INET;
@@ -229,6 +232,7 @@ static void build_refused(struct result *r)
 	r->tls_mode = TLS_MODE_STARTTLS;
 	r->started = now_fixed();
 	r->want_transcript = true;
+	result_attempts_reserve(r, 1);
 	a = &r->attempts[r->nattempts++];
 	snprintf(a->address, sizeof(a->address), "127.0.0.2");
 	a->family = AF_INET;
@@ -256,6 +260,7 @@ static void build_hostile(struct result *r)
 	r->port = 2525;
 	r->tls_mode = TLS_MODE_STARTTLS;
 	r->started = now_fixed();
+	result_attempts_reserve(r, 1);
 	a = &r->attempts[r->nattempts++];
 	snprintf(a->address, sizeof(a->address), "127.0.0.9");
 	a->family = AF_INET;
@@ -298,12 +303,14 @@ static void build_badcert(struct result *r)
 	struct attempt *a;
 
 	result_init(r);
+	tls_chain_alloc(&r->tls, 1);
 	r->target = strdup("smtps://smtps.test");
 	r->host = strdup("smtps.test");
 	r->port = 465;
 	r->tls_mode = TLS_MODE_IMPLICIT;
 	r->started = now_fixed();
 	r->want_transcript = true;
+	result_attempts_reserve(r, 1);
 	a = &r->attempts[r->nattempts++];
 	snprintf(a->address, sizeof(a->address), "127.0.0.3");
 	a->family = AF_INET;
@@ -597,6 +604,40 @@ int main(void)
 	T_CHECK("result_drop: one gone, order kept", r->nfindings == 2 &&
 	        strcmp(r->findings[0].code, "first") == 0 && strcmp(r->findings[1].code, "third") == 0 &&
 	        strcmp(r->findings[1].message, "three") == 0);
+	result_clear(r);
+
+	/* The findings grow one by one up to RESULT_MAX_FINDINGS; past it a
+	 * worse finding takes the last place and a milder one is left out. */
+	result_init(r);
+	for (int i = 0; i < RESULT_MAX_FINDINGS + 6; i++) {
+		char code[32];
+		snprintf(code, sizeof(code), "info-%d", i);
+		result_add(r, SEV_INFO, code, "message %d", i);
+	}
+	T_CHECK("findings: kept up to the maximum, in order",
+	        r->nfindings == RESULT_MAX_FINDINGS && r->findings_cap == RESULT_MAX_FINDINGS &&
+	        strcmp(r->findings[0].code, "info-0") == 0 &&
+	        strcmp(r->findings[RESULT_MAX_FINDINGS - 1].message, "message 63") == 0);
+	result_add(r, SEV_CRITICAL, "late-critical", "worse than the rest");
+	result_add(r, SEV_WARNING, "late-warning", "milder than the critical");
+	T_CHECK("findings: full, a critical takes the last place, a milder one does not",
+	        r->nfindings == RESULT_MAX_FINDINGS &&
+	        strcmp(r->findings[RESULT_MAX_FINDINGS - 1].code, "late-critical") == 0 &&
+	        !result_has(r, "late-warning"));
+	result_finish(r);
+	T_CHECK("findings: full list still decides the status", r->status == ST_CRITICAL);
+	result_clear(r);
+	T_CHECK("findings: freed by result_clear", r->findings == NULL && r->nfindings == 0 &&
+	        r->findings_cap == 0);
+
+	/* Attempts: reserved as addresses come, never past the maximum. */
+	result_init(r);
+	result_attempts_reserve(r, 2);
+	T_CHECK("attempts: room for two", r->attempts_cap == 2 && r->nattempts == 0);
+	r->nattempts = 2;
+	result_attempts_reserve(r, 100);
+	T_CHECK("attempts: capped at the maximum", r->attempts_cap == RESULT_MAX_ATTEMPTS &&
+	        r->attempts[RESULT_MAX_ATTEMPTS - 1].address[0] == '\0');
 	result_clear(r);
 
 	/* Alert protocol_version, then a TLS 1.0 ServerHello on the legacy
