@@ -55,7 +55,11 @@ async def session(reader, writer, ctx):
 
 
 async def serve(sock, ctx):
-    server = await asyncio.start_server(lambda r, w: session(r, w, ctx), sock=sock)
+    # backlog: asyncio listens on the socket again, by default with 100;
+    # at -c 1000 that queue overflowed and some clients waited 30 s for a
+    # greeting the server never sent (it had not accepted them).
+    server = await asyncio.start_server(lambda r, w: session(r, w, ctx), sock=sock,
+                                        backlog=4096)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
