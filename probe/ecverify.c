@@ -317,18 +317,24 @@ static int mod_init(struct mod *M, const uint64_t m[4])
 	return 0;
 }
 
-/* X (0 <= X < 2^256) into limbs; -1 if it does not fit or is negative. */
-static int load(uint64_t r[4], const mbedtls_mpi *X)
+/* 32 big-endian bytes into little-endian limbs. */
+static void from_be32(uint64_t r[4], const unsigned char b[32])
 {
-	unsigned char b[32];
-	if (mbedtls_mpi_cmp_int(X, 0) < 0 || mbedtls_mpi_write_binary(X, b, sizeof b) != 0)
-		return -1;
 	for (int i = 0; i < 4; i++) {
 		uint64_t v = 0;
 		for (int k = 0; k < 8; k++)
 			v = v << 8 | b[24 - 8 * i + k];
 		r[i] = v;
 	}
+}
+
+/* X (0 <= X < 2^256) into limbs; -1 if it does not fit or is negative. */
+static int load(uint64_t r[4], const mbedtls_mpi *X)
+{
+	unsigned char b[32];
+	if (mbedtls_mpi_cmp_int(X, 0) < 0 || mbedtls_mpi_write_binary(X, b, sizeof b) != 0)
+		return -1;
+	from_be32(r, b);
 	return 0;
 }
 
@@ -503,12 +509,7 @@ int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_
 	size_t use = hlen < sizeof eb ? hlen : sizeof eb;
 	if (use)
 		memcpy(eb + sizeof eb - use, hash, use);
-	for (int i = 0; i < 4; i++) {
-		uint64_t v = 0;
-		for (int k = 0; k < 8; k++)
-			v = v << 8 | eb[24 - 8 * i + k];
-		e[i] = v;
-	}
+	from_be32(e, eb);
 	if (geq(e, n))
 		sub4(e, e, n);
 

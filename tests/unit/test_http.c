@@ -80,44 +80,43 @@ static void test_decode(void)
 	T_CHECK("decode: empty", http_pct_decode("", 0, out, sizeof out) == 0 && out[0] == '\0');
 }
 
+static const char *const qnames[] = { "target", "module", "debug" };
+static char vals[3][32];
+static bool have[3];
+
+/* The exporter's parameters, slots of 32 bytes. */
+static enum http_query_rc parse(const char *q)
+{
+	return http_query_parse(q, strlen(q), qnames, 3, &vals[0][0], 32, have);
+}
+
 static void test_query(void)
 {
-	static const char *const names[] = { "target", "module", "debug" };
-	char vals[3][32];
-	bool have[3];
-	const char *q;
+	/* Queries refused as a whole, and why. */
+	static const struct {
+		const char *name, *q;
+		enum http_query_rc want;
+	} bad[] = {
+		{ "query: no '='", "target", HTTPQ_NO_VALUE },
+		{ "query: repeated", "target=a&target=b", HTTPQ_TWICE },
+		{ "query: unknown", "other=1", HTTPQ_UNKNOWN },
+		{ "query: NUL value", "target=%00", HTTPQ_BAD_VALUE },
+		{ "query: value longer than its slot", "target=0123456789012345678901234567890123",
+		  HTTPQ_BAD_VALUE },
+		{ "query: over-long name", "targetxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=1",
+		  HTTPQ_UNKNOWN },
+	};
 
-	q = "target=mx1.test%3A25&debug=true";
-	T_CHECK("query: two known parameters", http_query_parse(q, strlen(q), names, 3, &vals[0][0],
-	        32, have) == HTTPQ_OK && have[0] && !have[1] && have[2] &&
+	T_CHECK("query: two known parameters", parse("target=mx1.test%3A25&debug=true") == HTTPQ_OK &&
+	        have[0] && !have[1] && have[2] &&
 	        strcmp(vals[0], "mx1.test:25") == 0 && strcmp(vals[2], "true") == 0);
-	q = "&&target=a&";
-	T_CHECK("query: empty parts skipped", http_query_parse(q, strlen(q), names, 3, &vals[0][0],
-	        32, have) == HTTPQ_OK && have[0] && strcmp(vals[0], "a") == 0);
-	q = "target=";
-	T_CHECK("query: empty value is a value", http_query_parse(q, strlen(q), names, 3, &vals[0][0],
-	        32, have) == HTTPQ_OK && have[0] && vals[0][0] == '\0');
-	q = "target";
-	T_CHECK("query: no '='", http_query_parse(q, strlen(q), names, 3, &vals[0][0], 32, have) ==
-	        HTTPQ_NO_VALUE);
-	q = "target=a&target=b";
-	T_CHECK("query: repeated", http_query_parse(q, strlen(q), names, 3, &vals[0][0], 32, have) ==
-	        HTTPQ_TWICE);
-	q = "tar%67et=a";
-	T_CHECK("query: encoded name decoded", http_query_parse(q, strlen(q), names, 3, &vals[0][0],
-	        32, have) == HTTPQ_OK && have[0]);
-	q = "other=1";
-	T_CHECK("query: unknown", http_query_parse(q, strlen(q), names, 3, &vals[0][0], 32, have) ==
-	        HTTPQ_UNKNOWN);
-	q = "target=%00";
-	T_CHECK("query: NUL value", http_query_parse(q, strlen(q), names, 3, &vals[0][0], 32, have) ==
-	        HTTPQ_BAD_VALUE);
-	q = "target=0123456789012345678901234567890123";
-	T_CHECK("query: value longer than its slot", http_query_parse(q, strlen(q), names, 3,
-	        &vals[0][0], 32, have) == HTTPQ_BAD_VALUE);
-	q = "targetxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=1";
-	T_CHECK("query: over-long name", http_query_parse(q, strlen(q), names, 3, &vals[0][0], 32,
-	        have) == HTTPQ_UNKNOWN);
+	T_CHECK("query: empty parts skipped", parse("&&target=a&") == HTTPQ_OK && have[0] &&
+	        strcmp(vals[0], "a") == 0);
+	T_CHECK("query: empty value is a value", parse("target=") == HTTPQ_OK && have[0] &&
+	        vals[0][0] == '\0');
+	T_CHECK("query: encoded name decoded", parse("tar%67et=a") == HTTPQ_OK && have[0]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		T_CHECK(bad[i].name, parse(bad[i].q) == bad[i].want);
 }
 
 int main(void)
