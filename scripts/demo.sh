@@ -6,7 +6,7 @@
 # 11465/11587 with SASL, and nsd on 127.0.0.1:10053 serving the test. zone
 # with example.test's SRV records: no name goes to the internet), runs
 # smtp-probe against them and stops them again, whatever happens. Needs root,
-# Postfix, Cyrus SASL's saslpasswd2, nsd and python3-aiosmtpd (installed from
+# Postfix, Cyrus SASL's saslpasswd2, nsd, python3-aiosmtpd and python3-dnslib (from
 # Debian when missing).
 set -euo pipefail
 
@@ -25,7 +25,7 @@ if [ ! -x "$probe" ]; then
 	exit 1
 fi
 need=""
-for p in postfix openssl sasl2-bin libsasl2-modules nsd python3-aiosmtpd; do
+for p in postfix openssl sasl2-bin libsasl2-modules nsd python3-aiosmtpd python3-dnslib; do
 	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 		need="$need $p"
 done
@@ -46,7 +46,7 @@ fi
 bash scripts/gen-certs.sh "$demo"
 trap 'bash tests/env/stop.sh "$demo/env" >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
-CERTDIR=$demo bash tests/env/start.sh "$demo/env" >/dev/null
+CERTDIR=$demo bash tests/env/start.sh --no-exim "$demo/env" >/dev/null
 
 cmd=("$probe" --cafile "$demo/ca.pem" --servername mx1.test 127.0.0.1:10025)
 echo "\$ ${cmd[*]}"

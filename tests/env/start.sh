@@ -2,10 +2,11 @@
 # Start the integration-test servers: a private Postfix instance, an aiosmtpd
 # server and an nsd DNS server, all on loopback only, all state under STATEDIR.
 #
-#   tests/env/start.sh [--minimal] STATEDIR
+#   tests/env/start.sh [--minimal] [--no-exim] STATEDIR
 #
-# --minimal: only Postfix on 127.0.0.1:10025 (STARTTLS, valid certificate);
-#            used by scripts/demo.sh.
+# --minimal: only Postfix on 127.0.0.1:10025 (STARTTLS, valid certificate).
+# --no-exim: everything but Exim (scripts/demo.sh: a machine that ran only
+#            `make demo` has neither Exim's .deb nor its shared libraries).
 # CERTDIR=DIR: take the certificates from DIR (default STATEDIR/certs, made
 #            by scripts/gen-certs.sh when needed).
 #
@@ -33,9 +34,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-minimal=0
-if [ "${1:-}" = "--minimal" ]; then minimal=1; shift; fi
-state=${1:?usage: start.sh [--minimal] STATEDIR}
+minimal=0 exim=1
+while :; do
+	case ${1:-} in
+	--minimal) minimal=1; shift ;;
+	--no-exim) exim=0; shift ;;
+	*) break ;;
+	esac
+done
+state=${1:?usage: start.sh [--minimal] [--no-exim] STATEDIR}
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 
@@ -56,6 +63,7 @@ P_STARTTLS=10025 P_SUBMISSION=10587 P_SMTPS=10465
 P_EXPIRED=10026 P_SOON5=10027 P_SOON20=10028 P_SELFSIGNED=10029 P_WRONGNAME=10030
 P_NOTLS=10031 P_LEGACY=10032 P_AIOSMTPD=10125 P_DNS=10053 P_CRAM=10589
 P_EXIM="10040 10041 10042 10043 10044 10045"
+[ "$exim" = 1 ] || P_EXIM=""
 P_RELAY_SMTPS=11465 P_RELAY_SUB=11587
 SIZE_LIMIT=104857600 AIO_SIZE=10485760 RELAY_SIZE=20971520
 SASL_USER=probe@test SETUP_USER=you@example.test
@@ -372,7 +380,7 @@ EOF
 	nsd-checkzone 0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa "$ns/rev6.zone" >/dev/null
 	nsd -c "$ns/nsd.conf"
 
-	bash "$here/exim.sh" start "$state" "$certs"
+	[ -z "$P_EXIM" ] || bash "$here/exim.sh" start "$state" "$certs"
 	for p in $P_EXIM; do
 		specs="$specs smtp,$V4,$p smtp,$V6,$p"
 	done
