@@ -300,22 +300,7 @@ static void mont_inv(uint64_t r[4], const uint64_t a[4], const struct mod *M, mu
 	mont_pow(r, a, e, M, mul);
 }
 
-static int mod_init(struct mod *M, const uint64_t m[4])
-{
-	if (!(m[0] & 1) || !(m[3] >> 63))
-		return -1;
-	memcpy(M->m, m, sizeof M->m);
-	uint64_t inv = m[0];            /* right to 3 bits; Newton doubles them */
-	for (int i = 0; i < 5; i++)
-		inv *= 2 - m[0] * inv;
-	M->m0inv = (uint64_t)0 - inv;
-	static const uint64_t zero[4];
-	sub4(M->one, zero, m);          /* 2^256 - m = R mod m, as m > 2^255 */
-	memcpy(M->rr, M->one, sizeof M->rr);
-	for (int i = 0; i < 256; i++)   /* doubled 256 times: R^2 mod m */
-		mod_add(M->rr, M->rr, M->rr, M);
-	return 0;
-}
+#include "ecverify_table.h"
 
 /* 32 big-endian bytes into little-endian limbs. */
 static void from_be32(uint64_t r[4], const unsigned char b[32])
@@ -431,69 +416,149 @@ static void add(struct jac *r, const struct jac *a, const struct jac *b, const s
 	memcpy(r->z, z3, sizeof z3);
 }
 
-/* An affine point (plain coordinates < p) into Montgomery Jacobian form. */
-static void from_affine(struct jac *r, const uint64_t x[4], const uint64_t y[4],
-                        const struct mod *F)
+/* r = a + (x, y), the second point affine in Montgomery form
+ * ("madd-2007-bl" with z3 = 2 z1 h), with the cases that formula cannot
+ * take: a infinite, a == (x, y), a == -(x, y). r may be a. */
+static void madd(struct jac *r, const struct jac *a, const uint64_t x[4],
+                 const uint64_t y[4], const struct mod *F)
 {
-	fe_mul(r->x, x, F->rr, F);
-	fe_mul(r->y, y, F->rr, F);
-	memcpy(r->z, F->one, sizeof r->z);
+	uint64_t z1z1[4], u2[4], s2[4], h[4], hh[4], i[4], j[4], rr[4], v[4], t[4];
+	if (is_zero(a->z)) {
+		memcpy(r->x, x, sizeof r->x);
+		memcpy(r->y, y, sizeof r->y);
+		memcpy(r->z, F->one, sizeof r->z);
+		return;
+	}
+	fe_mul(z1z1, a->z, a->z, F);
+	fe_mul(u2, x, z1z1, F);
+	fe_mul(s2, y, a->z, F);
+	fe_mul(s2, s2, z1z1, F);
+	mod_sub(h, u2, a->x, F);
+	mod_sub(rr, s2, a->y, F);
+	if (is_zero(h)) {
+		if (is_zero(rr))
+			dbl(r, a, F);
+		else
+			memset(r, 0, sizeof *r);
+		return;
+	}
+	mod_add(rr, rr, rr, F);                 /* r = 2(s2 - y1) */
+	fe_mul(hh, h, h, F);
+	mod_add(i, hh, hh, F);
+	mod_add(i, i, i, F);                    /* I = 4 h^2 */
+	fe_mul(j, h, i, F);                     /* J = h I */
+	fe_mul(v, a->x, i, F);                  /* V = x1 I */
+	fe_mul(t, a->z, h, F);
+	mod_add(r->z, t, t, F);                 /* 2 z1 h */
+	fe_mul(t, a->y, j, F);
+	mod_add(j, j, v, F);
+	mod_add(j, j, v, F);                    /* J + 2V */
+	fe_mul(u2, rr, rr, F);
+	mod_sub(r->x, u2, j, F);                /* r^2 - J - 2V */
+	mod_sub(v, v, r->x, F);
+	fe_mul(v, rr, v, F);
+	mod_add(t, t, t, F);
+	mod_sub(r->y, v, t, F);                 /* r(V - x3) - 2 y1 J */
 }
 
-/* u1 G + u2 Q, four bits of both scalars at a time (Shamir's trick). */
-static void muladd(struct jac *acc, const uint64_t u1[4], const struct jac *g,
-                   const uint64_t u2[4], const struct jac *q, const struct mod *F)
+/* The width-w NAF of k < 2^256: k = sum naf[i] 2^i with every non-zero
+ * digit odd, |digit| < 2^(w-1), and at least w-1 zeros after each. Returns
+ * the number of digits (at most 257). */
+static int wnaf(signed char naf[258], const uint64_t k[4], int w)
 {
-	struct jac tg[16], tq[16];
-	tg[1] = *g;
-	tq[1] = *q;
-	dbl(&tg[2], g, F);
-	dbl(&tq[2], q, F);
-	for (int i = 3; i < 16; i++) {
-		add(&tg[i], &tg[i - 1], g, F);
-		add(&tq[i], &tq[i - 1], q, F);
+	uint64_t t[5] = { k[0], k[1], k[2], k[3], 0 };
+	int len = 0;
+	memset(naf, 0, 258);
+	while (t[0] | t[1] | t[2] | t[3] | t[4]) {
+		if (t[0] & 1) {
+			int d = (int)(t[0] & ((1u << w) - 1));
+			if (d >= 1 << (w - 1))
+				d -= 1 << w;
+			naf[len] = (signed char)d;
+			/* t -= d: clears the low w bits; t < 2^256 + 2^(w-1) */
+			uint64_t carry = d < 0 ? (uint64_t)-d : 0;
+			uint64_t borrow = d > 0 ? (uint64_t)d : 0;
+			for (int i = 0; i < 5; i++) {
+				uint64_t before = t[i];
+				t[i] = before + carry - borrow;
+				carry = carry && t[i] < before;
+				borrow = borrow && t[i] > before;
+			}
+		}
+		for (int i = 0; i < 4; i++)
+			t[i] = t[i] >> 1 | t[i + 1] << 63;
+		t[4] >>= 1;
+		len++;
 	}
+	return len;
+}
+
+/* u1 G + u2 Q (Shamir's trick on width-w NAFs): G's odd multiples are
+ * the constant affine table (mixed additions, width 8), Q's are computed
+ * here in Jacobian form (width 5: Q, 3Q, ..., 15Q). */
+#define Q_WINDOW 5
+static void muladd(struct jac *acc, const uint64_t u1[4], const uint64_t u2[4],
+                   const struct jac *q, const struct mod *F)
+{
+	static const uint64_t zero[4];
+	signed char n1[258], n2[258];
+	struct jac tq[1 << (Q_WINDOW - 2)], q2, neg;
+	tq[0] = *q;
+	dbl(&q2, q, F);
+	for (int i = 1; i < 1 << (Q_WINDOW - 2); i++)
+		add(&tq[i], &tq[i - 1], &q2, F);
+
+	int l1 = wnaf(n1, u1, 8), l2 = wnaf(n2, u2, Q_WINDOW);
 	memset(acc, 0, sizeof *acc);
-	for (int k = 63; k >= 0; k--) {
-		for (int d = 0; d < 4; d++)
-			dbl(acc, acc, F);
-		unsigned d1 = (unsigned)(u1[k / 16] >> (k % 16 * 4)) & 15;
-		unsigned d2 = (unsigned)(u2[k / 16] >> (k % 16 * 4)) & 15;
-		if (d1)
-			add(acc, acc, &tg[d1], F);
-		if (d2)
-			add(acc, acc, &tq[d2], F);
+	for (int i = (l1 > l2 ? l1 : l2) - 1; i >= 0; i--) {
+		dbl(acc, acc, F);
+		if (n1[i]) {
+			const uint64_t(*g)[4] = P256_GTABLE[(n1[i] < 0 ? -n1[i] : n1[i]) / 2];
+			uint64_t y[4];
+			if (n1[i] < 0)
+				mod_sub(y, zero, g[1], F);
+			madd(acc, acc, g[0], n1[i] < 0 ? y : g[1], F);
+		}
+		if (n2[i] > 0) {
+			add(acc, acc, &tq[n2[i] / 2], F);
+		} else if (n2[i] < 0) {
+			neg = tq[-n2[i] / 2];
+			mod_sub(neg.y, zero, neg.y, F);
+			add(acc, acc, &neg, F);
+		}
 	}
 }
 
 int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_t hlen,
                   const mbedtls_ecp_point *Q, const mbedtls_mpi *r, const mbedtls_mpi *s)
 {
+	const struct mod *F = &P256_F, *N = &P256_N;
 	uint64_t p[4], n[4], b[4], gx[4], gy[4], qx[4], qy[4], rl[4], sl[4], e[4];
-	struct mod F, N;
 
+	/* The group must be exactly P-256 (the table holds its G). */
 	if (grp->id != MBEDTLS_ECP_DP_SECP256R1 || grp->nbits != 256 ||
 	    mbedtls_mpi_cmp_int(&Q->Z, 1) != 0 || mbedtls_mpi_cmp_int(&grp->G.Z, 1) != 0 ||
 	    load(p, &grp->P) || load(n, &grp->N) || load(b, &grp->B) ||
 	    load(gx, &grp->G.X) || load(gy, &grp->G.Y) || load(qx, &Q->X) || load(qy, &Q->Y) ||
-	    geq(qx, p) || geq(qy, p) || mod_init(&F, p) || mod_init(&N, n))
-		return ECVERIFY_NOT_HANDLED;
-	if (p[0] != P256_P0 || p[1] != P256_P1 || p[2] != P256_P2 || p[3] != P256_P3)
+	    memcmp(p, F->m, sizeof p) != 0 || memcmp(n, N->m, sizeof n) != 0 ||
+	    memcmp(gx, P256_GX, sizeof gx) != 0 || memcmp(gy, P256_GY, sizeof gy) != 0 ||
+	    geq(qx, p) || geq(qy, p))
 		return ECVERIFY_NOT_HANDLED;
 
 	/* Q on y^2 = x^3 - 3x + b, else the library's path says what it is. */
-	struct jac G, q;
+	struct jac q;
 	uint64_t lhs[4], rhs[4], t[4], bm[4];
-	from_affine(&G, gx, gy, &F);
-	from_affine(&q, qx, qy, &F);
-	fe_mul(lhs, q.y, q.y, &F);
-	fe_mul(rhs, q.x, q.x, &F);
-	fe_mul(rhs, rhs, q.x, &F);
-	mod_add(t, q.x, q.x, &F);
-	mod_add(t, t, q.x, &F);
-	mod_sub(rhs, rhs, t, &F);
-	fe_mul(bm, b, F.rr, &F);
-	mod_add(rhs, rhs, bm, &F);
+	fe_mul(q.x, qx, F->rr, F);
+	fe_mul(q.y, qy, F->rr, F);
+	memcpy(q.z, F->one, sizeof q.z);
+	fe_mul(lhs, q.y, q.y, F);
+	fe_mul(rhs, q.x, q.x, F);
+	fe_mul(rhs, rhs, q.x, F);
+	mod_add(t, q.x, q.x, F);
+	mod_add(t, t, q.x, F);
+	mod_sub(rhs, rhs, t, F);
+	fe_mul(bm, b, F->rr, F);
+	mod_add(rhs, rhs, bm, F);
 	if (memcmp(lhs, rhs, sizeof lhs) != 0)
 		return ECVERIFY_NOT_HANDLED;
 
@@ -516,27 +581,37 @@ int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_
 	/* Step 4: u1 = e/s, u2 = r/s mod n. mont_mul of a plain number by
 	 * one in Montgomery form gives the plain product. */
 	uint64_t w[4], u1[4], u2[4];
-	mont_mul(w, sl, N.rr, &N);
-	mont_inv(w, w, &N, mont_mul);
-	mont_mul(u1, e, w, &N);
-	mont_mul(u2, rl, w, &N);
+	mont_mul(w, sl, N->rr, N);
+	mont_inv(w, w, N, mont_mul);
+	mont_mul(u1, e, w, N);
+	mont_mul(u2, rl, w, N);
 
 	/* Step 5: R = u1 G + u2 Q, not infinity. */
 	struct jac R;
-	muladd(&R, u1, &G, u2, &q, &F);
+	muladd(&R, u1, u2, &q, F);
 	if (is_zero(R.z))
 		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
 
-	/* Steps 6-8: x(R) mod n == r; x = X/Z^2, out of Montgomery form. */
-	static const uint64_t plain_one[4] = { 1, 0, 0, 0 };
-	uint64_t zi[4], x[4];
-	mont_inv(zi, R.z, &F, fe_mul);
-	fe_mul(zi, zi, zi, &F);
-	fe_mul(x, R.x, zi, &F);
-	fe_mul(x, x, plain_one, &F);
-	if (geq(x, n))
-		sub4(x, x, n);                  /* x < p < 2n */
-	return memcmp(x, rl, sizeof x) == 0 ? 0 : MBEDTLS_ERR_ECP_VERIFY_FAILED;
+	/* Steps 6-8: x(R) mod n == r. x(R) = X/Z^2 < p < 2n, so it is r or
+	 * r + n (when that is < p): X == c Z^2 for c one of them, all in
+	 * Montgomery form, and no inversion. */
+	uint64_t zz[4], c[4], cz[4];
+	fe_mul(zz, R.z, R.z, F);
+	fe_mul(c, rl, F->rr, F);
+	fe_mul(cz, c, zz, F);
+	if (memcmp(cz, R.x, sizeof cz) == 0)
+		return 0;
+	uint64_t rn[4], carry = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 v = (u128)rl[i] + n[i] + carry;
+		rn[i] = (uint64_t)v;
+		carry = (uint64_t)(v >> 64);
+	}
+	if (carry || geq(rn, p))
+		return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+	fe_mul(c, rn, F->rr, F);
+	fe_mul(cz, c, zz, F);
+	return memcmp(cz, R.x, sizeof cz) == 0 ? 0 : MBEDTLS_ERR_ECP_VERIFY_FAILED;
 }
 
 int ecverify_generic(mbedtls_ecp_group *grp, const unsigned char *hash, size_t hlen,

@@ -3,7 +3,8 @@
  * signatures made by mbedTLS's signer: valid ones, forged ones (hash, r or
  * s changed), r and s at and beyond their bounds, keys whose tables make
  * the point addition double or cancel (Q = G, Q = -G, Q = 2G), a hash that
- * is 0 mod n, hashes shorter and longer than 256 bits; and the hook that
+ * is 0 mod n, hashes shorter and longer than 256 bits, a signature whose
+ * x(R) is above n; and the hook that
  * mbedTLS calls hands other curves and bad points to the generic path. */
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include "ecverify.h"
@@ -94,6 +95,90 @@ static void key_from_scalar(mbedtls_ecp_group *grp, mbedtls_mpi *d, mbedtls_ecp_
 {
 	mbedtls_ecp_mul(grp, Q, d, &grp->G, test_rng, NULL);
 }
+
+/* A signature whose R has x(R) >= n, so that r = x(R) - n: the case that
+ * verification must compare as r + n. Made without a private key: R is a
+ * point with x in [n, p), s = 1 and e = 5, and Q = (R - eG)/r, so that
+ * u1 G + u2 Q = eG + r Q = R. Returns 0 when made. */
+static int high_x_signature(mbedtls_ecp_group *grp, unsigned char h[32], mbedtls_ecp_point *Q,
+                            mbedtls_mpi *r, mbedtls_mpi *s)
+{
+	mbedtls_mpi x, rhs, t, e, m1, m2;
+	mbedtls_ecp_point R;
+	int ret = -1;
+	mbedtls_mpi_init(&x); mbedtls_mpi_init(&rhs); mbedtls_mpi_init(&t);
+	mbedtls_mpi_init(&e); mbedtls_mpi_init(&m1); mbedtls_mpi_init(&m2);
+	mbedtls_ecp_point_init(&R);
+	/* y = rhs^((p+1)/4) is a root when rhs is a square (p = 3 mod 4) */
+	mbedtls_mpi_copy(&x, &grp->N);
+	for (int tries = 0; tries < 200; tries++) {
+		mbedtls_mpi_add_int(&x, &x, 1);
+		mbedtls_mpi_mul_mpi(&rhs, &x, &x);
+		mbedtls_mpi_sub_int(&rhs, &rhs, 3);
+		mbedtls_mpi_mul_mpi(&rhs, &rhs, &x);
+		mbedtls_mpi_add_mpi(&rhs, &rhs, &grp->B);
+		mbedtls_mpi_mod_mpi(&rhs, &rhs, &grp->P);
+		mbedtls_mpi_add_int(&t, &grp->P, 1);
+		mbedtls_mpi_shift_r(&t, 2);
+		mbedtls_mpi_exp_mod(&R.Y, &rhs, &t, &grp->P, NULL);
+		mbedtls_mpi_mul_mpi(&t, &R.Y, &R.Y);
+		mbedtls_mpi_mod_mpi(&t, &t, &grp->P);
+		if (mbedtls_mpi_cmp_mpi(&t, &rhs) == 0)
+			break;
+	}
+	mbedtls_mpi_copy(&R.X, &x);
+	mbedtls_mpi_lset(&R.Z, 1);
+	if (mbedtls_ecp_check_pubkey(grp, &R) != 0)
+		goto out;
+	mbedtls_mpi_sub_mpi(r, &x, &grp->N);
+	mbedtls_mpi_lset(s, 1);
+	mbedtls_mpi_lset(&e, 5);
+	memset(h, 0, 32);
+	h[31] = 5;
+	/* Q = r^-1 R + (-e r^-1) G */
+	mbedtls_mpi_inv_mod(&m1, r, &grp->N);
+	mbedtls_mpi_mul_mpi(&m2, &e, &m1);
+	mbedtls_mpi_mod_mpi(&m2, &m2, &grp->N);
+	mbedtls_mpi_sub_mpi(&m2, &grp->N, &m2);
+	if (mbedtls_ecp_muladd(grp, Q, &m1, &R, &m2, &grp->G) == 0)
+		ret = 0;
+out:
+	mbedtls_mpi_free(&x); mbedtls_mpi_free(&rhs); mbedtls_mpi_free(&t);
+	mbedtls_mpi_free(&e); mbedtls_mpi_free(&m1); mbedtls_mpi_free(&m2);
+	mbedtls_ecp_point_free(&R);
+	return ret;
+}
+
+#ifdef P256_GTABLE_LEN
+/* Compiled when this file is included after probe/ecverify.c
+ * (test_ecverify_portable), which makes its static table visible: every
+ * entry i is (2i+1)G, as mbedTLS computes it, in Montgomery form. */
+static int gtable_ok(mbedtls_ecp_group *grp)
+{
+	mbedtls_mpi k, v;
+	mbedtls_ecp_point P;
+	int ok = 1;
+	mbedtls_mpi_init(&k); mbedtls_mpi_init(&v);
+	mbedtls_ecp_point_init(&P);
+	for (int i = 0; i < P256_GTABLE_LEN; i++) {
+		mbedtls_mpi_lset(&k, 2 * i + 1);
+		mbedtls_ecp_mul(grp, &P, &k, &grp->G, test_rng, NULL);
+		for (int c = 0; c < 2; c++) {
+			unsigned char want[32], got[32];
+			mbedtls_mpi_copy(&v, c ? &P.Y : &P.X);
+			mbedtls_mpi_shift_l(&v, 256);
+			mbedtls_mpi_mod_mpi(&v, &v, &grp->P);
+			mbedtls_mpi_write_binary(&v, want, sizeof want);
+			for (int b = 0; b < 32; b++)
+				got[b] = (unsigned char)(P256_GTABLE[i][c][3 - b / 8] >> (56 - 8 * (b % 8)));
+			ok &= memcmp(want, got, sizeof want) == 0;
+		}
+	}
+	mbedtls_mpi_free(&k); mbedtls_mpi_free(&v);
+	mbedtls_ecp_point_free(&P);
+	return ok;
+}
+#endif
 
 int main(void)
 {
@@ -214,6 +299,25 @@ int main(void)
 	T_CHECK("p256: RFC 6979 A.2.5 test vector verifies (generic path)",
 	        ecverify_generic(&grp, dig, sizeof dig, &U, &r, &s) == 0);
 	mbedtls_ecp_point_free(&U);
+
+	/* x(R) >= n: accepted as r + n, and nothing near it is. */
+	unsigned char hx[32];
+	T_CHECK("p256: made a signature whose x(R) is above n",
+	        high_x_signature(&grp, hx, &Q, &r, &s) == 0);
+	T_CHECK("p256: x(R) = r + n verifies on both paths",
+	        both(&t, &grp, hx, sizeof hx, &Q, &r, &s) == 0 &&
+	        ecverify_p256(&grp, hx, sizeof hx, &Q, &r, &s) == 0);
+	mbedtls_mpi_add_int(&r, &r, 1);
+	T_CHECK("p256: x(R) = r + n - 1 is refused", both(&t, &grp, hx, sizeof hx, &Q, &r, &s) ==
+	        MBEDTLS_ERR_ECP_VERIFY_FAILED);
+	mbedtls_mpi_sub_int(&r, &r, 1);
+	hx[31] ^= 2;
+	T_CHECK("p256: the x(R) >= n signature on another hash is refused",
+	        both(&t, &grp, hx, sizeof hx, &Q, &r, &s) == MBEDTLS_ERR_ECP_VERIFY_FAILED);
+
+#ifdef P256_GTABLE_LEN
+	T_CHECK("p256: the constant table holds 1G, 3G, ..., 127G", gtable_ok(&grp));
+#endif
 
 	/* Another curve goes to the generic path, which verifies it. */
 	mbedtls_ecp_group g384;
