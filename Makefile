@@ -2,7 +2,7 @@
 # mbedTLS 3.x >= 3.6.7 and c-ares >= 1.28 come from pkg-config when the
 # system has them, otherwise scripts/deps.sh builds pinned releases (mbedTLS
 # with scripts/patches/) into deps/prefix. docs/building.md says why.
-# libexpat always comes from the system (pkg-config expat).
+# libexpat and libidn2 always come from the system (loaded when needed).
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -32,7 +32,7 @@ endif
 HARDEN  = -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Iinclude \
-             -DSP_VERSION='"$(VERSION)"' $(LOOP_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+             -DSP_VERSION='"$(VERSION)"' $(LOOP_CFLAGS) $(DEP_CFLAGS) $(LAZY_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # A system mbedTLS is used only from MBEDTLS_MIN_SYSTEM on, and only 3.x
@@ -73,12 +73,18 @@ DEP_LIBS   := -Wl,-u,mbedtls_ecdsa_verify \
               $(DEP_PREFIX)/lib/libmbedcrypto.a $(DEP_PREFIX)/lib/libcares.a
 DEP_STAMP  := $(shell DEPS=$(DEPS) bash scripts/deps.sh --stamp)
 endif
-# libexpat (Debian: libexpat1-dev) parses the autoconfig XML of --setup.
-DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
-DEP_LIBS   += $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
+# libexpat (Debian: libexpat1-dev) parses the autoconfig XML of --setup;
 # libidn2 (Debian: libidn2-dev) converts international names (IDNA2008).
-DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libidn2 2>/dev/null)
-DEP_LIBS   += $(shell $(PKG_CONFIG) --libs libidn2 2>/dev/null || echo -lidn2)
+# Neither is linked: probe/lazylib.c loads each with dlopen the first time a
+# run needs it (most runs never do; docs/performance.md, "Start-up"). Only
+# their headers are compiled against, and the sonames to load are read
+# from the development libraries (the file `-lNAME` would link).
+DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags expat libidn2 2>/dev/null)
+soname = $(shell f=$$($(CC) -print-file-name=lib$(1).so); \
+           objdump -p "$$f" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+EXPAT_SONAME := $(or $(call soname,expat),libexpat.so.1)
+IDN2_SONAME  := $(or $(call soname,idn2),libidn2.so.0)
+LAZY_CFLAGS  := -DLAZY_EXPAT_SONAME='"$(EXPAT_SONAME)"' -DLAZY_IDN2_SONAME='"$(IDN2_SONAME)"'
 
 LIB_SRC  := $(filter-out probe/main.c,$(wildcard probe/*.c))
 LIB_OBJ  := $(LIB_SRC:probe/%.c=$(BUILD)/obj/%.o)

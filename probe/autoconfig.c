@@ -5,9 +5,9 @@
  * declared, so no entity is ever expanded (no "billion laughs", no
  * external entity fetch). */
 #include "autoconfig.h"
+#include "lazylib.h"
 
 #include <ctype.h>
-#include <expat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 enum ac_field { F_NONE = 0, F_HOSTNAME, F_PORT, F_SOCKET, F_AUTH, F_USERNAME };
 
 struct ac_parse {
+	const struct lazy_expat *x;
 	XML_Parser p;
 	struct autoconfig *ac;
 	const char *addr;
@@ -40,8 +41,11 @@ const char *autoconfig_socket_name(enum ac_socket s)
 const char *autoconfig_version(void)
 {
 	static char buf[48];
-	XML_Expat_Version v = XML_ExpatVersionInfo();
+	const struct lazy_expat *x = lazy_expat(NULL);
 
+	if (x == NULL)
+		return "libexpat (not loadable)";
+	XML_Expat_Version v = x->ExpatVersionInfo();
 	snprintf(buf, sizeof(buf), "libexpat %d.%d.%d", v.major, v.minor, v.micro);
 	return buf;
 }
@@ -58,7 +62,7 @@ static void ac_fail(struct ac_parse *ps, const char *fmt, ...)
 		vsnprintf(ps->err, sizeof(ps->err), fmt, ap);
 		va_end(ap);
 	}
-	XML_StopParser(ps->p, XML_FALSE);
+	ps->x->StopParser(ps->p, XML_FALSE);
 }
 
 /* Copies src into dst (bounded) with the address placeholders replaced;
@@ -306,26 +310,32 @@ int autoconfig_parse(const char *xml, size_t len, const char *addr, struct autoc
 		snprintf(err, errlen, "the document is larger than %d bytes", AUTOCONFIG_MAX_BYTES);
 		return -1;
 	}
-	ps.p = XML_ParserCreate(NULL);
+	const char *why = NULL;
+	ps.x = lazy_expat(&why);
+	if (ps.x == NULL) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	ps.p = ps.x->ParserCreate(NULL);
 	if (ps.p == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	ps.ac = ac;
 	ps.addr = addr;
-	XML_SetUserData(ps.p, &ps);
-	XML_SetElementHandler(ps.p, ac_start, ac_end);
-	XML_SetCharacterDataHandler(ps.p, ac_text);
-	XML_SetStartDoctypeDeclHandler(ps.p, ac_doctype);
-	XML_SetEntityDeclHandler(ps.p, ac_entity);
-	XML_SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
-	if (XML_Parse(ps.p, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
+	ps.x->SetUserData(ps.p, &ps);
+	ps.x->SetElementHandler(ps.p, ac_start, ac_end);
+	ps.x->SetCharacterDataHandler(ps.p, ac_text);
+	ps.x->SetStartDoctypeDeclHandler(ps.p, ac_doctype);
+	ps.x->SetEntityDeclHandler(ps.p, ac_entity);
+	ps.x->SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	if (ps.x->Parse(ps.p, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
 		if (ps.err[0])
 			snprintf(err, errlen, "%s", ps.err);
 		else
 			snprintf(err, errlen, "not well-formed XML (line %lu: %s)",
-			         (unsigned long)XML_GetCurrentLineNumber(ps.p),
-			         XML_ErrorString(XML_GetErrorCode(ps.p)));
+			         (unsigned long)ps.x->GetCurrentLineNumber(ps.p),
+			         ps.x->ErrorString(ps.x->GetErrorCode(ps.p)));
 		goto done;
 	}
 	if (!ps.root_seen) {
@@ -334,7 +344,7 @@ int autoconfig_parse(const char *xml, size_t len, const char *addr, struct autoc
 	}
 	rc = 0;
 done:
-	XML_ParserFree(ps.p);
+	ps.x->ParserFree(ps.p);
 	if (rc != 0)
 		memset(ac, 0, sizeof(*ac));
 	return rc;

@@ -7,13 +7,13 @@
 #include "target.h"
 
 #include <arpa/inet.h>
-#include <idn2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "lazylib.h"
 #include "sanitize.h"
 
 #define TARGET_MAX_SPEC  1024    /* longer than any host:port or URL we take */
@@ -151,30 +151,33 @@ static const char *target_idna(char *buf, size_t bufsz, char *uni, size_t unisz,
 {
 	char tmp[TARGET_MAX_SPEC + 1];
 	char *a = NULL, *u = NULL;
+	const struct lazy_idn2 *idn = lazy_idn2(NULL);
 	int rc;
 
+	if (idn == NULL)                        /* the caller checked */
+		return "libidn2 could not be loaded";
 	if (n >= sizeof tmp)
 		return "name too long";
 	memcpy(tmp, in, n);
 	tmp[n] = '\0';
 	if (n > 0 && tmp[n - 1] == '.')
 		tmp[--n] = '\0';
-	rc = idn2_to_ascii_8z(tmp, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	rc = idn->to_ascii_8z(tmp, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	if (rc != IDN2_OK)
-		return idn2_strerror(rc);
+		return idn->strerror(rc);
 	if (strlen(a) >= bufsz) {
-		idn2_free(a);
+		idn->free(a);
 		return "name too long (as A-labels)";
 	}
 	for (size_t i = 0; a[i] != '\0'; i++)
 		buf[i] = target_lower(a[i]);
 	buf[strlen(a)] = '\0';
-	idn2_free(a);
+	idn->free(a);
 	uni[0] = '\0';
-	if (idn2_to_unicode_8z8z(buf, &u, 0) == IDN2_OK && strlen(u) < unisz &&
+	if (idn->to_unicode_8z8z(buf, &u, 0) == IDN2_OK && strlen(u) < unisz &&
 	    strcmp(u, buf) != 0)
 		memcpy(uni, u, strlen(u) + 1);     /* "" when the name is ASCII after all */
-	idn2_free(u);
+	idn->free(u);
 	return NULL;
 }
 
@@ -195,6 +198,12 @@ static int target_set_host(struct target *t, const char *host_s, size_t host_n,
 	}
 	for (size_t i = 0; i < host_n; i++)
 		if ((unsigned char)host_s[i] >= 0x80) {
+			const char *lib_why = NULL;
+			if (lazy_idn2(&lib_why) == NULL) {
+				target_err(err, errlen, "cannot use the international name '%s' in '%s': %s",
+				           q, qs, lib_why);
+				return -1;
+			}
 			why = target_idna(buf, sizeof buf, t->host_unicode, sizeof t->host_unicode,
 			                  host_s, host_n);
 			if (why != NULL) {
@@ -239,13 +248,16 @@ static int target_set_host(struct target *t, const char *host_s, size_t host_n,
 	}
 	memcpy(t->host, buf, host_n + 1);
 	/* Typed as A-labels: the U-label form for display, when they are valid. */
-	if (t->host_unicode[0] == '\0' && strstr(t->host, "xn--") != NULL) {
+	/* (Without libidn2 the name is shown as typed.) */
+	const struct lazy_idn2 *idn;
+	if (t->host_unicode[0] == '\0' && strstr(t->host, "xn--") != NULL &&
+	    (idn = lazy_idn2(NULL)) != NULL) {
 		char *u = NULL;
 
-		if (idn2_to_unicode_8z8z(t->host, &u, 0) == IDN2_OK && strlen(u) < sizeof t->host_unicode &&
+		if (idn->to_unicode_8z8z(t->host, &u, 0) == IDN2_OK && strlen(u) < sizeof t->host_unicode &&
 		    strcmp(u, t->host) != 0)
 			memcpy(t->host_unicode, u, strlen(u) + 1);
-		idn2_free(u);
+		idn->free(u);
 	}
 	return 0;
 }

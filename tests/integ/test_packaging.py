@@ -219,6 +219,8 @@ def test_deb(work):
         check("deb: schema-is-the-published-one", a.read() == b.read())
     rc, out = sh(["dpkg-deb", "-f", deb, "Depends"])
     check("deb: depends", rc == 0 and "libc6" in out, out)
+    check("deb: depends on the libraries it loads on demand (libidn2-0, libexpat1)",
+          rc == 0 and "libidn2-0" in out and "libexpat1" in out, out)
     rc, out = sh(["dpkg-deb", "-f", deb, "Recommends"])
     check("deb: recommends ca-certificates (the default trust store)",
           rc == 0 and "ca-certificates" in out, out)
