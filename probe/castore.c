@@ -334,8 +334,194 @@ void castore_free(struct castore *cs)
 	free(cs);
 }
 
+static uint64_t castore_block_key_seq(const char *b64, size_t n);
+
+/* Random access into a PEM body laid out the usual way: lines of the same
+ * length (a multiple of 4), each ending in "\n" or "\r\n". Then DER byte k
+ * is in base64 group k/3, whose four characters sit at a computed place,
+ * and the subject's key needs only the groups of a few headers and of the
+ * subject itself: about a third of what decoding from the start reads
+ * (the issuer, as long as the subject, comes first and is skipped).
+ *
+ * A line is used only after it is checked: its '\n' exactly where the
+ * layout puts it (found by memchr from the line's start, so no shorter
+ * line hides inside), "\r" before it when the first line had one, and its
+ * last character a base64 digit. For every body mbedTLS's decoder accepts
+ * (spaces only before a line end, "\r" only in "\r\n", nothing but digits
+ * otherwise) a checked line therefore holds exactly its length in digits,
+ * and the bytes read here are the ones decoding from the start gives.
+ * A body mbedTLS refuses can never be an anchor, whatever its key. Any
+ * other layout (the last line, padding, a header line, other lengths)
+ * makes castore_ra_key give up, and the block is decoded from the start. */
+struct castore_ra {
+	const unsigned char *s;
+	size_t n;
+	size_t first;               /* offset of the first line */
+	size_t len;                 /* digits per line */
+	size_t stride;              /* len + 1 or + 2 */
+	size_t checked;             /* lines 0 .. checked-1 are known good */
+};
+
+static bool castore_ra_init(struct castore_ra *r, const char *b64, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)b64, *nl;
+	size_t first;
+
+	if (n >= 2 && s[0] == '\r' && s[1] == '\n')
+		first = 2;
+	else if (n >= 1 && s[0] == '\n')
+		first = 1;
+	else
+		return false;
+	nl = memchr(s + first, '\n', n - first);
+	if (nl == NULL)
+		return false;
+	size_t end = (size_t)(nl - s);
+	bool cr = end > first && s[end - 1] == '\r';
+	size_t len = end - first - cr;
+	if (len == 0 || len % 4 != 0 || castore_b64[s[first + len - 1]] >= 64)
+		return false;
+	*r = (struct castore_ra){ .s = s, .n = n, .first = first, .len = len,
+	                          .stride = len + 1 + cr, .checked = 1 };
+	return true;
+}
+
+/* Checks lines up to and including line. */
+static bool castore_ra_lines(struct castore_ra *r, size_t line)
+{
+	bool cr = r->stride == r->len + 2;
+
+	for (; r->checked <= line; r->checked++) {
+		size_t start = r->first + r->checked * r->stride;
+		if (start + r->stride > r->n)
+			return false;
+		const unsigned char *nl = memchr(r->s + start, '\n', r->stride);
+		if (nl != r->s + start + r->stride - 1 || (cr && r->s[start + r->len] != '\r') ||
+		    castore_b64[r->s[start + r->len - 1]] >= 64)
+			return false;
+	}
+	return true;
+}
+
+/* Four digits at q into v; false if one is not a digit. */
+static inline bool castore_ra_group(const unsigned char *q, uint32_t *v)
+{
+	uint32_t a = castore_b64[q[0]], b = castore_b64[q[1]], c = castore_b64[q[2]],
+	         e = castore_b64[q[3]];
+	*v = a << 18 | b << 12 | c << 6 | e;
+	return (a | b | c | e) < 64;
+}
+
+/* DER bytes [k, k + cnt) into out; false if the layout does not hold. */
+static bool castore_ra_read(struct castore_ra *r, size_t k, size_t cnt,
+                            unsigned char *restrict out)
+{
+	const size_t per_line = r->len / 4, gap = r->stride - r->len;
+	size_t g = k / 3, col = g % per_line, skip = k - g * 3;
+	unsigned char *w = out, *const wend = out + cnt;
+	uint32_t v;
+
+	if (cnt == 0)
+		return true;
+	if (!castore_ra_lines(r, ((k + cnt + 2) / 3 - 1) / per_line))
+		return false;
+	const unsigned char *q = r->s + r->first + g / per_line * r->stride + col * 4;
+	if (skip != 0) {                        /* the first group, in part */
+		if (!castore_ra_group(q, &v))
+			return false;
+		for (size_t i = skip; i < 3 && w < wend; i++)
+			*w++ = (unsigned char)(v >> (16 - 8 * i));
+		q += 4;
+		if (++col == per_line)
+			col = 0, q += gap;
+	}
+	while (wend - w >= 3) {                 /* whole groups, a line's run at a time */
+		size_t run = per_line - col, want = (size_t)(wend - w) / 3;
+		if (run > want)
+			run = want;
+		for (size_t i = 0; i < run; i++, q += 4, w += 3) {
+			if (!castore_ra_group(q, &v))
+				return false;
+			w[0] = (unsigned char)(v >> 16);
+			w[1] = (unsigned char)(v >> 8);
+			w[2] = (unsigned char)v;
+		}
+		col += run;
+		if (col == per_line)
+			col = 0, q += gap;
+	}
+	if (w < wend) {                         /* the last group, in part */
+		if (!castore_ra_group(q, &v))
+			return false;
+		for (int i = 0; w < wend; i++)
+			*w++ = (unsigned char)(v >> (16 - 8 * i));
+	}
+	return true;
+}
+
+/* One DER header at DER offset off (within limit): as castore_der_hdr. */
+static size_t castore_ra_hdr(struct castore_ra *r, size_t off, size_t limit, unsigned char *tag,
+                             size_t *len)
+{
+	unsigned char h[5];
+	size_t avail = limit > off ? limit - off : 0;
+
+	if (avail > sizeof h)
+		avail = sizeof h;
+	if (avail < 2 || !castore_ra_read(r, off, avail, h))
+		return 0;
+	return castore_der_hdr(h, avail, tag, len);
+}
+
+#define CASTORE_RA_NAME_MAX 1024        /* longer subjects: decoded from the start */
+
+/* The subject's key by random access; false when this cannot tell (the
+ * caller then decodes from the start, which also judges bad DER). */
+static bool castore_ra_key(const char *b64, size_t n, uint64_t *key)
+{
+	struct castore_ra r;
+	unsigned char tag, name[CASTORE_RA_NAME_MAX];
+	size_t len, hl, off = 0, limit;
+
+	if (!castore_ra_init(&r, b64, n))
+		return false;
+	limit = (r.n / r.stride + 1) * r.len / 4 * 3;    /* above any DER offset in the body */
+	for (int i = 0; i < 2; i++) {                    /* Certificate, tbsCertificate */
+		if ((hl = castore_ra_hdr(&r, off, limit, &tag, &len)) == 0 || tag != 0x30)
+			return false;
+		if (i == 0)
+			limit = hl + len;
+		off += hl;
+	}
+	for (int i = 0; i < 5; i++) {       /* [0] version (optional), serial, signature, issuer, validity */
+		if ((hl = castore_ra_hdr(&r, off, limit, &tag, &len)) == 0)
+			return false;
+		if (i == 0 && tag != 0xa0)
+			i++;
+		if (len > limit - off - hl)
+			return false;
+		off += hl + len;
+	}
+	if ((hl = castore_ra_hdr(&r, off, limit, &tag, &len)) == 0 || tag != 0x30 ||
+	    len > limit - off - hl || len > sizeof name)
+		return false;
+	if (!castore_ra_read(&r, off + hl, len, name))
+		return false;
+	return castore_der_name(name, len, key) == CASTORE_KEY;
+}
+
 /* Subject key of one PEM block's base64 body; 0 if it cannot be read. */
 static uint64_t castore_block_key(const char *b64, size_t n)
+{
+	uint64_t key;
+
+	if (castore_ra_key(b64, n, &key))
+		return key;
+	return castore_block_key_seq(b64, n);
+}
+
+/* The same by decoding from the start: any layout. */
+static uint64_t castore_block_key_seq(const char *b64, size_t n)
 {
 	struct castore_b64dec d = { .s = b64, .n = n };
 	unsigned char *der;
@@ -400,6 +586,24 @@ static void castore_drop_from(struct castore *cs, size_t first)
 	cs->n = first;
 }
 
+/* The first "-----" marker line at or after p (len bytes) that is m; NULL
+ * if none. memchr for its first byte: base64 bodies have no '-', so the
+ * scan jumps from marker to marker instead of comparing at every byte. */
+static const char *castore_marker(const char *p, size_t len, const char *m, size_t mlen)
+{
+	const char *end = p + len;
+
+	while ((size_t)(end - p) >= mlen) {
+		const char *d = memchr(p, '-', (size_t)(end - p) - mlen + 1);
+		if (d == NULL)
+			return NULL;
+		if (memcmp(d, m, mlen) == 0)
+			return d;
+		p = d + 1;
+	}
+	return NULL;
+}
+
 /* Indexes text (owned from here on, freed on failure). */
 static int castore_add_text(struct castore *cs, char *text, size_t len, bool check)
 {
@@ -413,14 +617,16 @@ static int castore_add_text(struct castore *cs, char *text, size_t len, bool che
 		goto fail;
 	t = xcalloc(1, sizeof(*t));
 	while (off < len) {
-		const char *b = memmem(text + off, len - off, castore_begin, sizeof(castore_begin) - 1);
+		const char *b = castore_marker(text + off, len - off, castore_begin,
+		                               sizeof(castore_begin) - 1);
 		const char *body, *e;
 		size_t end;
 
 		if (b == NULL)
 			break;
 		body = b + sizeof(castore_begin) - 1;
-		e = memmem(body, len - (size_t)(body - text), castore_end, sizeof(castore_end) - 1);
+		e = castore_marker(body, len - (size_t)(body - text), castore_end,
+		                   sizeof(castore_end) - 1);
 		if (e == NULL)
 			break;
 		end = (size_t)(e - text) + sizeof(castore_end) - 1;
