@@ -72,6 +72,18 @@ static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
  * 128-bit additions. Both are inlined with constant moduli where the
  * callers pass them. Measured: the x86-64 version takes 37 % fewer
  * instructions per verification. */
+/* P-256's p = 2^256 - 2^224 + 2^192 + 2^96 - 1 as constants (ecverify_p256
+ * checks the group's p against them); -p^-1 mod 2^64 = 1. */
+#define P256_P0 0xffffffffffffffffULL
+#define P256_P1 0x00000000ffffffffULL
+#define P256_P2 0x0000000000000000ULL
+#define P256_P3 0xffffffff00000001ULL
+
+/* Montgomery reduction by P-256's p needs no multiplication but one: with
+ * q = t0 (as -p^-1 mod 2^64 = 1), (t + q p) / 2^64 is
+ * t / 2^64 + q 2^32 + q p3 2^128, where p3 = 2^64 - 2^32 + 1 is p's top
+ * limb: t0 cancels exactly, q 2^32 spans limbs 0-1, q p3 limbs 2-3. */
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(ECVERIFY_PORTABLE)
 #include <x86intrin.h>
 typedef unsigned long long ull;
@@ -176,6 +188,54 @@ mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
 	}
 }
 
+/* r = a*b/R mod p for P-256's p (CIOS with the reduction above). */
+static inline __attribute__((always_inline)) void
+p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	ull t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+#define P_ROUND(bi) do { \
+		u128 p0 = (u128)a0 * (bi), p1 = (u128)a1 * (bi); \
+		u128 p2 = (u128)a2 * (bi), p3 = (u128)a3 * (bi); \
+		ull r0 = (ull)p0, r1, r2, r3, r4; \
+		unsigned char c; \
+		c = _addcarry_u64(0, (ull)(p0 >> 64), (ull)p1, &r1); \
+		c = _addcarry_u64(c, (ull)(p1 >> 64), (ull)p2, &r2); \
+		c = _addcarry_u64(c, (ull)(p2 >> 64), (ull)p3, &r3); \
+		_addcarry_u64(c, (ull)(p3 >> 64), 0, &r4); \
+		c = _addcarry_u64(0, t0, r0, &t0); \
+		c = _addcarry_u64(c, t1, r1, &t1); \
+		c = _addcarry_u64(c, t2, r2, &t2); \
+		c = _addcarry_u64(c, t3, r3, &t3); \
+		c = _addcarry_u64(c, t4, r4, &t4); \
+		t5 = c; \
+		uint64_t q = t0; \
+		u128 qp3 = (u128)q * P256_P3; \
+		c = _addcarry_u64(0, t1, q << 32, &t0); \
+		c = _addcarry_u64(c, t2, q >> 32, &t1); \
+		c = _addcarry_u64(c, t3, (ull)qp3, &t2); \
+		c = _addcarry_u64(c, t4, (ull)(qp3 >> 64), &t3); \
+		t4 = t5 + c; \
+	} while (0)
+	P_ROUND(b[0]);
+	P_ROUND(b[1]);
+	P_ROUND(b[2]);
+	P_ROUND(b[3]);
+#undef P_ROUND
+	ull u0, u1, u2, u3, top;
+	unsigned char bw;
+	bw = _subborrow_u64(0, t0, P256_P0, &u0);
+	bw = _subborrow_u64(bw, t1, P256_P1, &u1);
+	bw = _subborrow_u64(bw, t2, P256_P2, &u2);
+	bw = _subborrow_u64(bw, t3, P256_P3, &u3);
+	bw = _subborrow_u64(bw, t4, 0, &top);
+	if (!bw) {
+		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
+	} else {
+		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+	}
+}
+
 #else /* portable */
 
 /* r = a + b as 256-bit numbers; returns the carry out. */
@@ -251,6 +311,45 @@ mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
 	}
 }
 
+/* r = a*b/R mod p for P-256's p (CIOS with the reduction above). */
+static inline __attribute__((always_inline)) void
+p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+	u128 c;
+#define P_ROUND(bi) do { \
+		c = (u128)a0 * (bi) + t0;            t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)a1 * (bi) + t1;           t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)a2 * (bi) + t2;           t2 = (uint64_t)c; c >>= 64; \
+		c += (u128)a3 * (bi) + t3;           t3 = (uint64_t)c; c >>= 64; \
+		c += t4;                             t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64); \
+		uint64_t q = t0; \
+		u128 qp3 = (u128)q * P256_P3; \
+		c = (u128)t1 + (q << 32);            t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)t2 + (q >> 32);           t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)t3 + (uint64_t)qp3;       t2 = (uint64_t)c; c >>= 64; \
+		c += (u128)t4 + (uint64_t)(qp3 >> 64); t3 = (uint64_t)c; \
+		t4 = t5 + (uint64_t)(c >> 64); \
+	} while (0)
+	P_ROUND(b[0]);
+	P_ROUND(b[1]);
+	P_ROUND(b[2]);
+	P_ROUND(b[3]);
+#undef P_ROUND
+	u128 d;
+	uint64_t u0, u1, u2, u3, borrow;
+	d = (u128)t0 - P256_P0;              u0 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t1 - P256_P1 - borrow;     u1 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t2 - P256_P2 - borrow;     u2 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	d = (u128)t3 - P256_P3 - borrow;     u3 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
+	if (t4 || !borrow) {
+		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
+	} else {
+		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+	}
+}
+
 #endif
 
 /* Any modulus (P-256's n here). */
@@ -260,44 +359,71 @@ static void mont_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
 	mont_mul_k(r, a, b, M->m[0], M->m[1], M->m[2], M->m[3], M->m0inv);
 }
 
-/* P-256's p = 2^256 - 2^224 + 2^192 + 2^96 - 1 as constants (ecverify_p256
- * checks the group's p against them); -p^-1 mod 2^64 = 1. */
-#define P256_P0 0xffffffffffffffffULL
-#define P256_P1 0x00000000ffffffffULL
-#define P256_P2 0x0000000000000000ULL
-#define P256_P3 0xffffffff00000001ULL
-
 static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
                    const struct mod *F)
 {
 	(void)F;
-	mont_mul_k(r, a, b, P256_P0, P256_P1, P256_P2, P256_P3, 1);
+	p256_mul(r, a, b);
 }
 
-/* r = a^e in Montgomery form (a in Montgomery form). */
-typedef void mulfn(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
-                   const struct mod *M);
-
-static void mont_pow(uint64_t r[4], const uint64_t a[4], const uint64_t e[4],
-                     const struct mod *M, mulfn *mul)
+/* r = a + b as 256-bit numbers; returns the carry out. */
+static uint64_t add4c(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 {
-	uint64_t x[4];
-	memcpy(x, M->one, sizeof x);
-	for (int i = 255; i >= 0; i--) {
-		mul(x, x, x, M);
-		if ((e[i / 64] >> (i % 64)) & 1)
-			mul(x, x, a, M);
+	uint64_t carry = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 t = (u128)a[i] + b[i] + carry;
+		r[i] = (uint64_t)t;
+		carry = (uint64_t)(t >> 64);
 	}
-	memcpy(r, x, sizeof x);
+	return carry;
 }
 
-/* The inverse by Fermat, a^(m-2): m is prime, a != 0. */
-static void mont_inv(uint64_t r[4], const uint64_t a[4], const struct mod *M, mulfn *mul)
+/* a /= 2 mod m (m odd, a < m): (a + m) / 2 when a is odd, the carry of
+ * the sum shifted back in. */
+static void half_mod(uint64_t a[4], const uint64_t m[4])
 {
-	static const uint64_t two[4] = { 2, 0, 0, 0 };
-	uint64_t e[4];
-	sub4(e, M->m, two);
-	mont_pow(r, a, e, M, mul);
+	uint64_t top = 0;
+	if (a[0] & 1)
+		top = add4c(a, a, m);
+	for (int i = 0; i < 3; i++)
+		a[i] = a[i] >> 1 | a[i + 1] << 63;
+	a[3] = a[3] >> 1 | top << 63;
+}
+
+/* r = a^-1 mod m, plain numbers, for an odd m and 0 < a < m with
+ * gcd(a, m) = 1 (m prime here): the binary extended Euclidean algorithm,
+ * in variable time (a verification's numbers are all public). Keeps
+ * u = x1 a, v = x2 a (mod m) while u and v shrink to 1. */
+static void inv_mod(uint64_t r[4], const uint64_t a[4], const uint64_t m[4])
+{
+	static const uint64_t one[4] = { 1, 0, 0, 0 };
+	uint64_t u[4], v[4], x1[4] = { 1, 0, 0, 0 }, x2[4] = { 0 };
+	memcpy(u, a, sizeof u);
+	memcpy(v, m, sizeof v);
+	while (memcmp(u, one, sizeof u) != 0 && memcmp(v, one, sizeof v) != 0) {
+		while (!(u[0] & 1)) {
+			for (int i = 0; i < 3; i++)
+				u[i] = u[i] >> 1 | u[i + 1] << 63;
+			u[3] >>= 1;
+			half_mod(x1, m);
+		}
+		while (!(v[0] & 1)) {
+			for (int i = 0; i < 3; i++)
+				v[i] = v[i] >> 1 | v[i + 1] << 63;
+			v[3] >>= 1;
+			half_mod(x2, m);
+		}
+		if (geq(u, v)) {
+			sub4(u, u, v);
+			if (sub4(x1, x1, x2))
+				add4c(x1, x1, m);
+		} else {
+			sub4(v, v, u);
+			if (sub4(x2, x2, x1))
+				add4c(x2, x2, m);
+		}
+	}
+	memcpy(r, memcmp(u, one, sizeof u) == 0 ? x1 : x2, sizeof x1);
 }
 
 #include "ecverify_table.h"
@@ -579,10 +705,11 @@ int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_
 		sub4(e, e, n);
 
 	/* Step 4: u1 = e/s, u2 = r/s mod n. mont_mul of a plain number by
-	 * one in Montgomery form gives the plain product. */
+	 * one in Montgomery form gives the plain product. (1 <= s < n and n
+	 * is prime, so s has an inverse.) */
 	uint64_t w[4], u1[4], u2[4];
-	mont_mul(w, sl, N->rr, N);
-	mont_inv(w, w, N, mont_mul);
+	inv_mod(w, sl, N->m);                   /* 1/s, plain */
+	mont_mul(w, w, N->rr, N);               /* in Montgomery form */
 	mont_mul(u1, e, w, N);
 	mont_mul(u2, rl, w, N);
 
