@@ -236,6 +236,74 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	}
 }
 
+/* r = a*a/R mod p: the ten distinct products (six doubled) instead of
+ * sixteen, then four rounds of the reduction above on the 8-limb square. */
+static inline __attribute__((always_inline)) void
+p256_sqr(uint64_t r[4], const uint64_t a[4])
+{
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+	u128 m01 = (u128)a0 * a1, m02 = (u128)a0 * a2, m03 = (u128)a0 * a3;
+	u128 m12 = (u128)a1 * a2, m13 = (u128)a1 * a3, m23 = (u128)a2 * a3;
+	ull c1, c2, c3, c4, c5, c6, c7, t0, t1, t2, t3, t4, t5, t6, t7;
+	unsigned char c;
+
+	/* the cross products: limbs 1..6 */
+	c1 = (ull)m01;
+	c = _addcarry_u64(0, (ull)(m01 >> 64), (ull)m02, &c2);
+	c = _addcarry_u64(c, (ull)(m02 >> 64), (ull)m03, &c3);
+	c = _addcarry_u64(c, (ull)(m03 >> 64), (ull)m13, &c4);
+	c = _addcarry_u64(c, (ull)(m13 >> 64), (ull)m23, &c5);
+	_addcarry_u64(c, (ull)(m23 >> 64), 0, &c6);
+	c = _addcarry_u64(0, c3, (ull)m12, &c3);
+	c = _addcarry_u64(c, c4, (ull)(m12 >> 64), &c4);
+	c = _addcarry_u64(c, c5, 0, &c5);
+	_addcarry_u64(c, c6, 0, &c6);           /* the sum is < 2^383: no carry out */
+	/* doubled */
+	c7 = c6 >> 63;
+	c6 = c6 << 1 | c5 >> 63;
+	c5 = c5 << 1 | c4 >> 63;
+	c4 = c4 << 1 | c3 >> 63;
+	c3 = c3 << 1 | c2 >> 63;
+	c2 = c2 << 1 | c1 >> 63;
+	c1 <<= 1;
+	/* plus the squares */
+	u128 s0 = (u128)a0 * a0, s1 = (u128)a1 * a1, s2 = (u128)a2 * a2, s3 = (u128)a3 * a3;
+	t0 = (ull)s0;
+	c = _addcarry_u64(0, c1, (ull)(s0 >> 64), &t1);
+	c = _addcarry_u64(c, c2, (ull)s1, &t2);
+	c = _addcarry_u64(c, c3, (ull)(s1 >> 64), &t3);
+	c = _addcarry_u64(c, c4, (ull)s2, &t4);
+	c = _addcarry_u64(c, c5, (ull)(s2 >> 64), &t5);
+	c = _addcarry_u64(c, c6, (ull)s3, &t6);
+	_addcarry_u64(c, c7, (ull)(s3 >> 64), &t7);   /* a^2 < 2^512 */
+	/* four reduction rounds, each dropping the (zero) low limb */
+	for (int i = 0; i < 4; i++) {
+		uint64_t q = t0;
+		u128 qp3 = (u128)q * P256_P3;
+		c = _addcarry_u64(0, t1, q << 32, &t0);
+		c = _addcarry_u64(c, t2, q >> 32, &t1);
+		c = _addcarry_u64(c, t3, (ull)qp3, &t2);
+		c = _addcarry_u64(c, t4, (ull)(qp3 >> 64), &t3);
+		c = _addcarry_u64(c, t5, 0, &t4);
+		c = _addcarry_u64(c, t6, 0, &t5);
+		c = _addcarry_u64(c, t7, 0, &t6);
+		t7 = c;
+	}
+	/* < 2p, in t0..t4: one conditional subtraction */
+	ull u0, u1, u2, u3, top;
+	unsigned char bw;
+	bw = _subborrow_u64(0, t0, P256_P0, &u0);
+	bw = _subborrow_u64(bw, t1, P256_P1, &u1);
+	bw = _subborrow_u64(bw, t2, P256_P2, &u2);
+	bw = _subborrow_u64(bw, t3, P256_P3, &u3);
+	bw = _subborrow_u64(bw, t4, 0, &top);
+	if (!bw) {
+		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
+	} else {
+		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+	}
+}
+
 #else /* portable */
 
 /* r = a + b as 256-bit numbers; returns the carry out. */
@@ -350,7 +418,15 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	}
 }
 
+/* The portable version squares by multiplying. */
+static inline __attribute__((always_inline)) void
+p256_sqr(uint64_t r[4], const uint64_t a[4])
+{
+	p256_mul(r, a, a);
+}
+
 #endif
+
 
 /* Any modulus (P-256's n here). */
 static void mont_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
@@ -364,6 +440,12 @@ static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
 {
 	(void)F;
 	p256_mul(r, a, b);
+}
+
+static void fe_sqr(uint64_t r[4], const uint64_t a[4], const struct mod *F)
+{
+	(void)F;
+	p256_sqr(r, a);
 }
 
 /* r = a + b as 256-bit numbers; returns the carry out. */
@@ -462,8 +544,8 @@ static void dbl(struct jac *r, const struct jac *a, const struct mod *F)
 		*r = *a;
 		return;
 	}
-	fe_mul(delta, a->z, a->z, F);
-	fe_mul(gamma, a->y, a->y, F);
+	fe_sqr(delta, a->z, F);
+	fe_sqr(gamma, a->y, F);
 	fe_mul(beta, a->x, gamma, F);
 	mod_sub(t, a->x, delta, F);
 	mod_add(u, a->x, delta, F);
@@ -471,17 +553,17 @@ static void dbl(struct jac *r, const struct jac *a, const struct mod *F)
 	mod_add(t, alpha, alpha, F);
 	mod_add(alpha, t, alpha, F);            /* 3(x - delta)(x + delta) */
 	mod_add(t, a->y, a->z, F);
-	fe_mul(t, t, t, F);
+	fe_sqr(t, t, F);
 	mod_sub(t, t, gamma, F);
 	mod_sub(r->z, t, delta, F);             /* (y + z)^2 - gamma - delta */
 	mod_add(beta, beta, beta, F);
 	mod_add(beta, beta, beta, F);           /* 4 beta */
-	fe_mul(t, alpha, alpha, F);
+	fe_sqr(t, alpha, F);
 	mod_sub(t, t, beta, F);
 	mod_sub(x3, t, beta, F);                /* alpha^2 - 8 beta */
 	mod_sub(u, beta, x3, F);
 	fe_mul(u, alpha, u, F);
-	fe_mul(gamma, gamma, gamma, F);
+	fe_sqr(gamma, gamma, F);
 	mod_add(gamma, gamma, gamma, F);
 	mod_add(gamma, gamma, gamma, F);
 	mod_add(gamma, gamma, gamma, F);        /* 8 gamma^2 */
@@ -503,8 +585,8 @@ static void add(struct jac *r, const struct jac *a, const struct jac *b, const s
 		*r = *a;
 		return;
 	}
-	fe_mul(z1z1, a->z, a->z, F);
-	fe_mul(z2z2, b->z, b->z, F);
+	fe_sqr(z1z1, a->z, F);
+	fe_sqr(z2z2, b->z, F);
 	fe_mul(u1, a->x, z2z2, F);
 	fe_mul(u2, b->x, z1z1, F);
 	fe_mul(s1, a->y, b->z, F);
@@ -522,13 +604,13 @@ static void add(struct jac *r, const struct jac *a, const struct jac *b, const s
 	}
 	mod_add(rr, rr, rr, F);                 /* r = 2(s2 - s1) */
 	mod_add(i, h, h, F);
-	fe_mul(i, i, i, F);                   /* I = (2h)^2 */
+	fe_sqr(i, i, F);                   /* I = (2h)^2 */
 	fe_mul(j, h, i, F);                   /* J = h I */
 	fe_mul(v, u1, i, F);                  /* V = u1 I */
 	fe_mul(t, a->z, b->z, F);
 	fe_mul(t, t, h, F);
 	mod_add(z3, t, t, F);                   /* 2 z1 z2 h */
-	fe_mul(x3, rr, rr, F);
+	fe_sqr(x3, rr, F);
 	mod_sub(x3, x3, j, F);
 	mod_sub(x3, x3, v, F);
 	mod_sub(x3, x3, v, F);                  /* r^2 - J - 2V */
@@ -555,7 +637,7 @@ static void madd(struct jac *r, const struct jac *a, const uint64_t x[4],
 		memcpy(r->z, F->one, sizeof r->z);
 		return;
 	}
-	fe_mul(z1z1, a->z, a->z, F);
+	fe_sqr(z1z1, a->z, F);
 	fe_mul(u2, x, z1z1, F);
 	fe_mul(s2, y, a->z, F);
 	fe_mul(s2, s2, z1z1, F);
@@ -569,7 +651,7 @@ static void madd(struct jac *r, const struct jac *a, const uint64_t x[4],
 		return;
 	}
 	mod_add(rr, rr, rr, F);                 /* r = 2(s2 - y1) */
-	fe_mul(hh, h, h, F);
+	fe_sqr(hh, h, F);
 	mod_add(i, hh, hh, F);
 	mod_add(i, i, i, F);                    /* I = 4 h^2 */
 	fe_mul(j, h, i, F);                     /* J = h I */
@@ -579,7 +661,7 @@ static void madd(struct jac *r, const struct jac *a, const uint64_t x[4],
 	fe_mul(t, a->y, j, F);
 	mod_add(j, j, v, F);
 	mod_add(j, j, v, F);                    /* J + 2V */
-	fe_mul(u2, rr, rr, F);
+	fe_sqr(u2, rr, F);
 	mod_sub(r->x, u2, j, F);                /* r^2 - J - 2V */
 	mod_sub(v, v, r->x, F);
 	fe_mul(v, rr, v, F);
@@ -677,8 +759,8 @@ int ecverify_p256(const mbedtls_ecp_group *grp, const unsigned char *hash, size_
 	fe_mul(q.x, qx, F->rr, F);
 	fe_mul(q.y, qy, F->rr, F);
 	memcpy(q.z, F->one, sizeof q.z);
-	fe_mul(lhs, q.y, q.y, F);
-	fe_mul(rhs, q.x, q.x, F);
+	fe_sqr(lhs, q.y, F);
+	fe_sqr(rhs, q.x, F);
 	fe_mul(rhs, rhs, q.x, F);
 	mod_add(t, q.x, q.x, F);
 	mod_add(t, t, q.x, F);
