@@ -510,6 +510,66 @@ static bool castore_ra_key(const char *b64, size_t n, uint64_t *key)
 	return castore_der_name(name, len, key) == CASTORE_KEY;
 }
 
+/* The whole DER of a body in castore_ra's layout whose last line may be
+ * shorter and end in '=' padding, and which ends right after that line;
+ * NULL when it is not so (the caller then lets mbedTLS decode the PEM). On
+ * this layout every digit is checked, so the bytes are those mbedTLS's
+ * decoder gives (it ignores the unused bits of a padded group, as this
+ * does), and mbedTLS's constant-time decoding, ~60 instructions a digit
+ * and meant for secret keys, is not needed for a public certificate. */
+static unsigned char *castore_ra_der(const char *b64, size_t n, size_t *derlen)
+{
+	struct castore_ra r;
+
+	if (!castore_ra_init(&r, b64, n))
+		return NULL;
+	size_t eol = r.stride - r.len, full = (n - r.first) / r.stride;
+	size_t tail = r.first + full * r.stride, last = 0;
+	if (tail == n && full > 0)                  /* the last line is full: checked below */
+		tail -= r.stride, full--;
+	if (full > 0 && !castore_ra_lines(&r, full - 1))
+		return NULL;
+	if (tail < n) {                             /* the last line, which may end in '=' */
+		const unsigned char *nl = memchr(r.s + tail, '\n', n - tail);
+		if (nl == NULL || (size_t)(nl - r.s) != n - 1 || n - tail <= eol)
+			return NULL;
+		last = n - tail - eol;
+		if (last % 4 != 0 || (eol == 2 && r.s[n - 2] != '\r'))
+			return NULL;
+	}
+	size_t groups = (full * r.len + last) / 4;
+	if (groups == 0)
+		return NULL;
+	/* the last group: "xxxx", "xxx=" or "xx==" */
+	const unsigned char *lg = last ? r.s + tail + last - 4 : r.s + tail - eol - 4;
+	size_t pad = lg[3] != '=' ? 0 : lg[2] != '=' ? 1 : 2;
+	unsigned char *der = xmalloc(groups * 3);
+	unsigned char *w = der;
+	for (size_t line = 0; line <= full; line++) {
+		size_t digits = line < full ? r.len : last;
+		const unsigned char *q = r.s + r.first + line * r.stride;
+		for (size_t i = 0; i < digits; i += 4, q += 4, w += 3) {
+			uint32_t v;
+			unsigned char g[4];
+			memcpy(g, q, 4);
+			if (q == lg && pad > 0) {
+				g[3] = 'A';
+				if (pad == 2)
+					g[2] = 'A';
+			}
+			if (!castore_ra_group(g, &v)) {
+				free(der);
+				return NULL;
+			}
+			w[0] = (unsigned char)(v >> 16);
+			w[1] = (unsigned char)(v >> 8);
+			w[2] = (unsigned char)v;
+		}
+	}
+	*derlen = groups * 3 - pad;
+	return der;
+}
+
 /* Subject key of one PEM block's base64 body; 0 if it cannot be read. */
 static uint64_t castore_block_key(const char *b64, size_t n)
 {
@@ -551,41 +611,6 @@ static uint64_t castore_block_key_seq(const char *b64, size_t n)
 	return key;
 }
 
-/* Parses an anchor (once): its certificate, or NULL if mbedTLS refuses it. */
-static mbedtls_x509_crt *castore_anchor_crt(struct castore *cs, struct castore_anchor *an)
-{
-	unsigned char *pem;
-
-	if (an->tried)
-		return an->crt;
-	an->tried = true;
-	cs->st.parsed++;
-	/* mbedTLS's PEM reader wants a NUL-terminated block. */
-	pem = xmalloc(an->len + 1);
-	memcpy(pem, an->pem, an->len);
-	pem[an->len] = '\0';
-	an->crt = xmalloc(sizeof(*an->crt));
-	mbedtls_x509_crt_init(an->crt);
-	if (mbedtls_x509_crt_parse(an->crt, pem, an->len + 1) != 0 || an->crt->raw.p == NULL) {
-		mbedtls_x509_crt_free(an->crt);
-		free(an->crt);
-		an->crt = NULL;
-	}
-	free(pem);
-	return an->crt;
-}
-
-static void castore_drop_from(struct castore *cs, size_t first)
-{
-	for (size_t i = first; i < cs->n; i++) {
-		if (cs->a[i].tried)
-			cs->st.parsed--;
-		mbedtls_x509_crt_free(cs->a[i].crt);
-		free(cs->a[i].crt);
-	}
-	cs->n = first;
-}
-
 /* The first "-----" marker line at or after p (len bytes) that is m; NULL
  * if none. memchr for its first byte: base64 bodies have no '-', so the
  * scan jumps from marker to marker instead of comparing at every byte. */
@@ -602,6 +627,54 @@ static const char *castore_marker(const char *p, size_t len, const char *m, size
 		p = d + 1;
 	}
 	return NULL;
+}
+
+/* Parses an anchor (once): its certificate, or NULL if mbedTLS refuses it. */
+static mbedtls_x509_crt *castore_anchor_crt(struct castore *cs, struct castore_anchor *an)
+{
+	unsigned char *pem;
+
+	if (an->tried)
+		return an->crt;
+	an->tried = true;
+	cs->st.parsed++;
+	an->crt = xmalloc(sizeof(*an->crt));
+	mbedtls_x509_crt_init(an->crt);
+	/* The body decoded here when it has the usual layout, else mbedTLS's
+	 * PEM reader (which wants a NUL-terminated block) decodes it. */
+	const char *body = an->pem + sizeof(castore_begin) - 1;
+	const char *end = castore_marker(body, an->len - (size_t)(body - an->pem), castore_end,
+	                                 sizeof(castore_end) - 1);
+	size_t derlen = 0;
+	unsigned char *der = end != NULL ? castore_ra_der(body, (size_t)(end - body), &derlen) : NULL;
+	int ret;
+	if (der != NULL) {
+		ret = mbedtls_x509_crt_parse_der(an->crt, der, derlen);
+		free(der);
+	} else {
+		pem = xmalloc(an->len + 1);
+		memcpy(pem, an->pem, an->len);
+		pem[an->len] = '\0';
+		ret = mbedtls_x509_crt_parse(an->crt, pem, an->len + 1);
+		free(pem);
+	}
+	if (ret != 0 || an->crt->raw.p == NULL) {
+		mbedtls_x509_crt_free(an->crt);
+		free(an->crt);
+		an->crt = NULL;
+	}
+	return an->crt;
+}
+
+static void castore_drop_from(struct castore *cs, size_t first)
+{
+	for (size_t i = first; i < cs->n; i++) {
+		if (cs->a[i].tried)
+			cs->st.parsed--;
+		mbedtls_x509_crt_free(cs->a[i].crt);
+		free(cs->a[i].crt);
+	}
+	cs->n = first;
 }
 
 /* Indexes text (owned from here on, freed on failure). */

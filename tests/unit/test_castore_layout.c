@@ -1,5 +1,6 @@
 /* probe/castore.c's random-access reading of PEM bodies gives the subject
- * key that decoding from the start gives, for every certificate mbedTLS
+ * key that decoding from the start gives, and its whole-body decoding the
+ * DER that mbedTLS's PEM reader gives, for every certificate mbedTLS
  * accepts, whatever the layout: the system bundle as it is, with "\r\n"
  * line ends, re-wrapped at 76 and at 4 digits, at lengths that are not a
  * multiple of 4, with spaces before the line ends, with one line split in
@@ -95,6 +96,7 @@ int main(void)
 		T_DONE();
 
 	int blocks = 0, fast[LAYOUTS] = { 0 }, same[LAYOUTS] = { 0 }, accepted[LAYOUTS] = { 0 };
+	int der_used[LAYOUTS] = { 0 }, der_same[LAYOUTS] = { 0 };
 	char *d = malloc(len), *blk = malloc(len * 2 + 256);
 	const char *p = bundle, *end = bundle + len;
 	for (;;) {
@@ -121,6 +123,12 @@ int main(void)
 			mbedtls_x509_crt c;
 			mbedtls_x509_crt_init(&c);
 			bool ok = mbedtls_x509_crt_parse(&c, (const unsigned char *)blk, bl + 1) == 0;
+			size_t dl = 0;
+			unsigned char *der = castore_ra_der(bb, bn, &dl);
+			der_used[l] += der != NULL;
+			if (der != NULL)
+				der_same[l] += ok && c.raw.len == dl && memcmp(c.raw.p, der, dl) == 0;
+			free(der);
 			mbedtls_x509_crt_free(&c);
 			fast[l] += took;
 			accepted[l] += ok;
@@ -136,8 +144,11 @@ int main(void)
 	T_CHECK("layout: the bundle has certificates", blocks > 50);
 	for (int l = 0; l < LAYOUTS; l++) {
 		char n[160];
-		printf("# %s: mbedTLS accepts %d, random access used for %d\n", layout_name[l],
-		       accepted[l], fast[l]);
+		printf("# %s: mbedTLS accepts %d, random access used for %d, whole DER decoded "
+		       "for %d\n", layout_name[l], accepted[l], fast[l], der_used[l]);
+		snprintf(n, sizeof n, "layout: %s: a DER decoded here is mbedTLS's, byte for byte",
+		         layout_name[l]);
+		T_CHECK(n, der_same[l] == der_used[l]);
 		snprintf(n, sizeof n, "layout: %s: the same key as decoding from the start",
 		         layout_name[l]);
 		T_CHECK(n, same[l] == blocks);
@@ -151,6 +162,12 @@ int main(void)
 	        fast[W4] == blocks);
 	T_CHECK("layout: not used where lines are not whole groups (66) or end in spaces",
 	        fast[W66] == 0 && fast[SPACES] == 0);
+	T_CHECK("layout: whole DER decoded here for every block of the usual layouts",
+	        der_used[LF] == blocks && der_used[CRLF] == blocks && der_used[W76] == blocks &&
+	        der_used[W4] == blocks);
+	T_CHECK("layout: ... and never for a split line, a bad digit, 66 or trailing spaces",
+	        der_used[SPLIT] == 0 && der_used[BADCHAR] == 0 && der_used[W66] == 0 &&
+	        der_used[SPACES] == 0);
 
 	/* The line check itself: a line of 60 + "\n" + 3 has its last '\n'
 	 * where a line of 64 would, and is still refused. */
