@@ -39,8 +39,4 @@ struct lazy_expat {
 const struct lazy_idn2 *lazy_idn2(const char **why);
 const struct lazy_expat *lazy_expat(const char **why);
 
-/* Whether the library has been loaded by this process (tests). */
-int lazy_idn2_loaded(void);
-int lazy_expat_loaded(void);
-
 #endif

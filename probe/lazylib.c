@@ -37,9 +37,17 @@ struct lazy_state {
 	char why[256];
 };
 
-/* Resolves names[i] into fns[i] from soname; 0 when all are there. */
+/* One function to look up: its name and where its pointer goes. */
+struct lazy_sym {
+	const char *name;
+	size_t off;             /* in the library's struct of pointers */
+};
+
+/* Loads soname and every sym into fns (dlsym's void * copied byte for
+ * byte into the function pointer: POSIX guarantees one representation);
+ * 0 when all are there. Once per library: later calls give the same. */
 static int lazy_load(struct lazy_state *st, const char *what, const char *soname,
-                     const char *const *names, void **fns, size_t n)
+                     const struct lazy_sym *syms, size_t n, void *fns)
 {
 	if (st->tried)
 		return st->ok ? 0 : -1;
@@ -52,44 +60,35 @@ static int lazy_load(struct lazy_state *st, const char *what, const char *soname
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		fns[i] = dlsym(h, names[i]);
-		if (fns[i] == NULL) {
+		void *f = dlsym(h, syms[i].name);
+		if (f == NULL) {
 			snprintf(st->why, sizeof st->why, "%s could not be loaded (%s has no %s)",
-			         what, soname, names[i]);
+			         what, soname, syms[i].name);
 			dlclose(h);
 			return -1;
 		}
+		memcpy((char *)fns + syms[i].off, &f, sizeof f);
 	}
 	st->ok = 1;                     /* kept open for the life of the process */
 	return 0;
 }
 
-/* Where a function pointer goes: dlsym's void * is copied into it byte
- * for byte (POSIX guarantees the two have one representation). */
-#define LAZY_SLOT(s, f) ((void *)&(s).f)
+#define SYM(type, field, name) { name, offsetof(struct type, field) }
 
 static struct lazy_state idn2_state;
 static struct lazy_idn2 idn2_fns;
 
 const struct lazy_idn2 *lazy_idn2(const char **why)
 {
-	static const char *const names[] = {
-		"idn2_to_ascii_8z", "idn2_to_unicode_8z8z", "idn2_strerror", "idn2_free",
+	static const struct lazy_sym syms[] = {
+		SYM(lazy_idn2, to_ascii_8z, "idn2_to_ascii_8z"),
+		SYM(lazy_idn2, to_unicode_8z8z, "idn2_to_unicode_8z8z"),
+		SYM(lazy_idn2, strerror, "idn2_strerror"),
+		SYM(lazy_idn2, free, "idn2_free"),
 	};
-	void *fns[sizeof names / sizeof names[0]];
 
-	if (!idn2_state.tried && lazy_load(&idn2_state, "libidn2, for international names,", LAZY_IDN2_SONAME, names, fns,
-	                                   sizeof names / sizeof names[0]) == 0) {
-		void *slot[] = {
-			LAZY_SLOT(idn2_fns, to_ascii_8z), LAZY_SLOT(idn2_fns, to_unicode_8z8z),
-			LAZY_SLOT(idn2_fns, strerror), LAZY_SLOT(idn2_fns, free),
-		};
-		_Static_assert(sizeof slot / sizeof slot[0] == sizeof names / sizeof names[0],
-		               "one slot per name");
-		for (size_t i = 0; i < sizeof slot / sizeof slot[0]; i++)
-			memcpy(slot[i], &fns[i], sizeof fns[i]);
-	}
-	if (!idn2_state.ok) {
+	if (lazy_load(&idn2_state, "libidn2, for international names,", LAZY_IDN2_SONAME,
+	              syms, sizeof syms / sizeof syms[0], &idn2_fns) != 0) {
 		if (why != NULL)
 			*why = idn2_state.why;
 		return NULL;
@@ -102,48 +101,28 @@ static struct lazy_expat expat_fns;
 
 const struct lazy_expat *lazy_expat(const char **why)
 {
-	static const char *const names[] = {
-		"XML_ParserCreate", "XML_ParserFree", "XML_SetUserData",
-		"XML_SetElementHandler", "XML_SetCharacterDataHandler",
-		"XML_SetStartDoctypeDeclHandler", "XML_SetEntityDeclHandler",
-		"XML_SetParamEntityParsing", "XML_Parse", "XML_StopParser",
-		"XML_GetErrorCode", "XML_ErrorString", "XML_GetCurrentLineNumber",
-		"XML_ExpatVersionInfo",
+	static const struct lazy_sym syms[] = {
+		SYM(lazy_expat, ParserCreate, "XML_ParserCreate"),
+		SYM(lazy_expat, ParserFree, "XML_ParserFree"),
+		SYM(lazy_expat, SetUserData, "XML_SetUserData"),
+		SYM(lazy_expat, SetElementHandler, "XML_SetElementHandler"),
+		SYM(lazy_expat, SetCharacterDataHandler, "XML_SetCharacterDataHandler"),
+		SYM(lazy_expat, SetStartDoctypeDeclHandler, "XML_SetStartDoctypeDeclHandler"),
+		SYM(lazy_expat, SetEntityDeclHandler, "XML_SetEntityDeclHandler"),
+		SYM(lazy_expat, SetParamEntityParsing, "XML_SetParamEntityParsing"),
+		SYM(lazy_expat, Parse, "XML_Parse"),
+		SYM(lazy_expat, StopParser, "XML_StopParser"),
+		SYM(lazy_expat, GetErrorCode, "XML_GetErrorCode"),
+		SYM(lazy_expat, ErrorString, "XML_ErrorString"),
+		SYM(lazy_expat, GetCurrentLineNumber, "XML_GetCurrentLineNumber"),
+		SYM(lazy_expat, ExpatVersionInfo, "XML_ExpatVersionInfo"),
 	};
-	void *fns[sizeof names / sizeof names[0]];
 
-	if (!expat_state.tried && lazy_load(&expat_state, "libexpat, for autoconfig XML,", LAZY_EXPAT_SONAME, names, fns,
-	                                    sizeof names / sizeof names[0]) == 0) {
-		void *slot[] = {
-			LAZY_SLOT(expat_fns, ParserCreate), LAZY_SLOT(expat_fns, ParserFree),
-			LAZY_SLOT(expat_fns, SetUserData), LAZY_SLOT(expat_fns, SetElementHandler),
-			LAZY_SLOT(expat_fns, SetCharacterDataHandler),
-			LAZY_SLOT(expat_fns, SetStartDoctypeDeclHandler),
-			LAZY_SLOT(expat_fns, SetEntityDeclHandler),
-			LAZY_SLOT(expat_fns, SetParamEntityParsing), LAZY_SLOT(expat_fns, Parse),
-			LAZY_SLOT(expat_fns, StopParser), LAZY_SLOT(expat_fns, GetErrorCode),
-			LAZY_SLOT(expat_fns, ErrorString), LAZY_SLOT(expat_fns, GetCurrentLineNumber),
-			LAZY_SLOT(expat_fns, ExpatVersionInfo),
-		};
-		_Static_assert(sizeof slot / sizeof slot[0] == sizeof names / sizeof names[0],
-		               "one slot per name");
-		for (size_t i = 0; i < sizeof slot / sizeof slot[0]; i++)
-			memcpy(slot[i], &fns[i], sizeof fns[i]);
-	}
-	if (!expat_state.ok) {
+	if (lazy_load(&expat_state, "libexpat, for autoconfig XML,", LAZY_EXPAT_SONAME,
+	              syms, sizeof syms / sizeof syms[0], &expat_fns) != 0) {
 		if (why != NULL)
 			*why = expat_state.why;
 		return NULL;
 	}
 	return &expat_fns;
-}
-
-int lazy_idn2_loaded(void)
-{
-	return idn2_state.ok;
-}
-
-int lazy_expat_loaded(void)
-{
-	return expat_state.ok;
 }
