@@ -82,34 +82,48 @@ struct castore {
 /* ------------------------------------------------------------ name keys */
 
 #define CASTORE_FNV_OFFSET 0xcbf29ce484222325ull
-#define CASTORE_FNV_PRIME  0x100000001b3ull
+#define CASTORE_MIX        0x9e3779b97f4a7c15ull
 
-static uint64_t castore_fnv(uint64_t h, const unsigned char *p, size_t n, bool fold)
+/* ASCII upper-case letters of the eight bytes of w made lower-case, all
+ * at once: a byte is one when it is ASCII (top bit clear) and at least 'A'
+ * but not above 'Z'; 0x20 is added to those. */
+static uint64_t castore_lower8(uint64_t w)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
-		if (fold && c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h ^= c;
-		h *= CASTORE_FNV_PRIME;
-	}
-	return h;
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;      /* top bit: >= 'A' */
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones;      /* top bit: > 'Z' */
+	uint64_t upper = (ge_a & ~gt_z) & ~w & (0x80 * ones);
+	return w | upper >> 2;
 }
 
-static uint64_t castore_fnv_len(uint64_t h, size_t n)
+/* Mixes p[0..n) into h eight bytes at a time (the last word zero-padded),
+ * ASCII case folded when fold. Any function of the bytes would do for
+ * correctness (equal names must get equal keys; a collision only hands
+ * mbedTLS one more anchor to reject); this one is cheap. */
+static uint64_t castore_mix(uint64_t h, const unsigned char *p, size_t n, bool fold)
 {
-	unsigned char b[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-	                       (unsigned char)(n >> 8), (unsigned char)n };
-	return castore_fnv(h, b, sizeof(b), false);
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		if (n - i >= 8)
+			memcpy(&w, p + i, 8);
+		else
+			for (size_t k = 0; k < n - i; k++)
+				w |= (uint64_t)p[i + k] << (8 * k);
+		if (fold)
+			w = castore_lower8(w);
+		h = (h ^ w) * CASTORE_MIX;
+		h ^= h >> 29;
+	}
+	return h;
 }
 
 static uint64_t castore_attr(uint64_t h, const unsigned char *oid, size_t oidlen,
                              const unsigned char *val, size_t vallen)
 {
-	h = castore_fnv_len(h, oidlen);
-	h = castore_fnv(h, oid, oidlen, false);
-	h = castore_fnv_len(h, vallen);
-	return castore_fnv(h, val, vallen, true);
+	h = (h ^ ((uint64_t)oidlen << 32 | vallen)) * CASTORE_MIX;
+	h = castore_mix(h, oid, oidlen, false);
+	return castore_mix(h, val, vallen, true);
 }
 
 static uint64_t castore_key_final(uint64_t h)
@@ -360,6 +374,8 @@ struct castore_ra {
 	size_t len;                 /* digits per line */
 	size_t stride;              /* len + 1 or + 2 */
 	size_t checked;             /* lines 0 .. checked-1 are known good */
+	unsigned char head[48];     /* the DER's first bytes, decoded at once: */
+	size_t headlen;             /* the headers up to the issuer's lie there */
 };
 
 static bool castore_ra_init(struct castore_ra *r, const char *b64, size_t n)
@@ -468,7 +484,11 @@ static size_t castore_ra_hdr(struct castore_ra *r, size_t off, size_t limit, uns
 
 	if (avail > sizeof h)
 		avail = sizeof h;
-	if (avail < 2 || !castore_ra_read(r, off, avail, h))
+	if (avail < 2)
+		return 0;
+	if (off + avail <= r->headlen)
+		return castore_der_hdr(r->head + off, avail, tag, len);
+	if (!castore_ra_read(r, off, avail, h))
 		return 0;
 	return castore_der_hdr(h, avail, tag, len);
 }
@@ -486,6 +506,9 @@ static bool castore_ra_key(const char *b64, size_t n, uint64_t *key)
 	if (!castore_ra_init(&r, b64, n))
 		return false;
 	limit = (r.n / r.stride + 1) * r.len / 4 * 3;    /* above any DER offset in the body */
+	r.headlen = limit < sizeof r.head ? limit : sizeof r.head;
+	if (!castore_ra_read(&r, 0, r.headlen, r.head))
+		r.headlen = 0;                           /* (each header read alone then) */
 	for (int i = 0; i < 2; i++) {                    /* Certificate, tbsCertificate */
 		if ((hl = castore_ra_hdr(&r, off, limit, &tag, &len)) == 0 || tag != 0x30)
 			return false;
