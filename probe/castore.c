@@ -81,7 +81,7 @@ struct castore {
 
 /* ------------------------------------------------------------ name keys */
 
-#define CASTORE_FNV_OFFSET 0xcbf29ce484222325ull
+#define CASTORE_SEED       0xcbf29ce484222325ull
 #define CASTORE_MIX        0x9e3779b97f4a7c15ull
 
 /* ASCII upper-case letters of the eight bytes of w made lower-case, all
@@ -135,7 +135,7 @@ static uint64_t castore_key_final(uint64_t h)
  * hashes like the empty DER name. */
 static uint64_t castore_name_key(const mbedtls_x509_name *n)
 {
-	uint64_t h = CASTORE_FNV_OFFSET;
+	uint64_t h = CASTORE_SEED;
 
 	for (; n != NULL; n = n->next) {
 		if (n->oid.p == NULL)
@@ -174,7 +174,7 @@ enum castore_walk { CASTORE_KEY, CASTORE_SHORT, CASTORE_BAD };
 /* Key of a Name's content (the RDN sequence), which lies whole in p..p+n. */
 static enum castore_walk castore_der_name(const unsigned char *p, size_t n, uint64_t *key)
 {
-	uint64_t h = CASTORE_FNV_OFFSET;
+	uint64_t h = CASTORE_SEED;
 	size_t off = 0;
 
 	while (off < n) {
