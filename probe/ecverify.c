@@ -64,6 +64,18 @@ static uint64_t sub4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	return borrow;
 }
 
+/* r = a + b as 256-bit numbers; returns the carry out. */
+static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+	uint64_t carry = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 t = (u128)a[i] + b[i] + carry;
+		r[i] = (uint64_t)t;
+		carry = (uint64_t)(t >> 64);
+	}
+	return carry;
+}
+
 /* The arithmetic below is nearly all of a verification's time. Two
  * versions: on x86-64 with GCC or Clang the carries go through
  * _addcarry_u64/_subborrow_u64 (plain adc/sbb, no CPU extension), which the
@@ -129,19 +141,32 @@ static void mod_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
 	r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
 }
 
-/* r = a*b/R mod m (CIOS Montgomery multiplication), for a, b < m: each
- * round adds a*b[i], then q*m with q chosen to clear the low limb, and
- * drops that limb. t stays < 2m. */
+/* t < 2m in five limbs t0..t4: r = t mod m, one conditional subtraction
+ * decided on all five limbs. */
 static inline __attribute__((always_inline)) void
-mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
-           uint64_t m1, uint64_t m2, uint64_t m3, uint64_t m0inv)
+final_sub(uint64_t r[4], ull t0, ull t1, ull t2, ull t3, ull t4, uint64_t m0, uint64_t m1,
+          uint64_t m2, uint64_t m3)
 {
-	ull t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
-	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-#define MM_ROUND(bi) do { \
+	ull u0, u1, u2, u3, top;
+	unsigned char bw;
+	bw = _subborrow_u64(0, t0, m0, &u0);
+	bw = _subborrow_u64(bw, t1, m1, &u1);
+	bw = _subborrow_u64(bw, t2, m2, &u2);
+	bw = _subborrow_u64(bw, t3, m3, &u3);
+	bw = _subborrow_u64(bw, t4, 0, &top);
+	if (!bw) {
+		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
+	} else {
+		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+	}
+}
+
+/* The first half of a CIOS round, t (t0..t4, carry out in t5) += a*bi,
+ * with a in a0..a3; the callers' macros add the reduction. */
+#define MAC_ROUND(bi) do { \
 		u128 p0 = (u128)a0 * (bi), p1 = (u128)a1 * (bi); \
 		u128 p2 = (u128)a2 * (bi), p3 = (u128)a3 * (bi); \
-		ull r0 = (ull)p0, r1, r2, r3, r4, low; \
+		ull r0 = (ull)p0, r1, r2, r3, r4; \
 		unsigned char c; \
 		c = _addcarry_u64(0, (ull)(p0 >> 64), (ull)p1, &r1); \
 		c = _addcarry_u64(c, (ull)(p1 >> 64), (ull)p2, &r2); \
@@ -153,9 +178,23 @@ mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
 		c = _addcarry_u64(c, t3, r3, &t3); \
 		c = _addcarry_u64(c, t4, r4, &t4); \
 		t5 = c; \
+	} while (0)
+
+/* r = a*b/R mod m (CIOS Montgomery multiplication), for a, b < m: each
+ * round adds a*b[i], then q*m with q chosen to clear the low limb, and
+ * drops that limb. t stays < 2m. */
+static inline __attribute__((always_inline)) void
+mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
+           uint64_t m1, uint64_t m2, uint64_t m3, uint64_t m0inv)
+{
+	ull t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+#define MM_ROUND(bi) do { \
+		MAC_ROUND(bi); \
 		uint64_t q = (uint64_t)t0 * m0inv; \
 		u128 q0 = (u128)q * m0, q1 = (u128)q * m1, q2 = (u128)q * m2, q3 = (u128)q * m3; \
-		r0 = (ull)q0; \
+		ull r0 = (ull)q0, r1, r2, r3, r4, low; \
+		unsigned char c; \
 		c = _addcarry_u64(0, (ull)(q0 >> 64), (ull)q1, &r1); \
 		c = _addcarry_u64(c, (ull)(q1 >> 64), (ull)q2, &r2); \
 		c = _addcarry_u64(c, (ull)(q2 >> 64), (ull)q3, &r3); \
@@ -173,19 +212,7 @@ mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
 	MM_ROUND(b[2]);
 	MM_ROUND(b[3]);
 #undef MM_ROUND
-	/* t < 2m: one conditional subtraction, decided on all five limbs */
-	ull u0, u1, u2, u3, top;
-	unsigned char bw;
-	bw = _subborrow_u64(0, t0, m0, &u0);
-	bw = _subborrow_u64(bw, t1, m1, &u1);
-	bw = _subborrow_u64(bw, t2, m2, &u2);
-	bw = _subborrow_u64(bw, t3, m3, &u3);
-	bw = _subborrow_u64(bw, t4, 0, &top);
-	if (!bw) {
-		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
-	} else {
-		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
-	}
+	final_sub(r, t0, t1, t2, t3, t4, m0, m1, m2, m3);
 }
 
 /* r = a*b/R mod p for P-256's p (CIOS with the reduction above). */
@@ -195,22 +222,10 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	ull t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
 	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
 #define P_ROUND(bi) do { \
-		u128 p0 = (u128)a0 * (bi), p1 = (u128)a1 * (bi); \
-		u128 p2 = (u128)a2 * (bi), p3 = (u128)a3 * (bi); \
-		ull r0 = (ull)p0, r1, r2, r3, r4; \
-		unsigned char c; \
-		c = _addcarry_u64(0, (ull)(p0 >> 64), (ull)p1, &r1); \
-		c = _addcarry_u64(c, (ull)(p1 >> 64), (ull)p2, &r2); \
-		c = _addcarry_u64(c, (ull)(p2 >> 64), (ull)p3, &r3); \
-		_addcarry_u64(c, (ull)(p3 >> 64), 0, &r4); \
-		c = _addcarry_u64(0, t0, r0, &t0); \
-		c = _addcarry_u64(c, t1, r1, &t1); \
-		c = _addcarry_u64(c, t2, r2, &t2); \
-		c = _addcarry_u64(c, t3, r3, &t3); \
-		c = _addcarry_u64(c, t4, r4, &t4); \
-		t5 = c; \
+		MAC_ROUND(bi); \
 		uint64_t q = t0; \
 		u128 qp3 = (u128)q * P256_P3; \
+		unsigned char c; \
 		c = _addcarry_u64(0, t1, q << 32, &t0); \
 		c = _addcarry_u64(c, t2, q >> 32, &t1); \
 		c = _addcarry_u64(c, t3, (ull)qp3, &t2); \
@@ -222,18 +237,7 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	P_ROUND(b[2]);
 	P_ROUND(b[3]);
 #undef P_ROUND
-	ull u0, u1, u2, u3, top;
-	unsigned char bw;
-	bw = _subborrow_u64(0, t0, P256_P0, &u0);
-	bw = _subborrow_u64(bw, t1, P256_P1, &u1);
-	bw = _subborrow_u64(bw, t2, P256_P2, &u2);
-	bw = _subborrow_u64(bw, t3, P256_P3, &u3);
-	bw = _subborrow_u64(bw, t4, 0, &top);
-	if (!bw) {
-		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
-	} else {
-		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
-	}
+	final_sub(r, t0, t1, t2, t3, t4, P256_P0, P256_P1, P256_P2, P256_P3);
 }
 
 /* r = a*a/R mod p: the ten distinct products (six doubled) instead of
@@ -289,34 +293,11 @@ p256_sqr(uint64_t r[4], const uint64_t a[4])
 		c = _addcarry_u64(c, t7, 0, &t6);
 		t7 = c;
 	}
-	/* < 2p, in t0..t4: one conditional subtraction */
-	ull u0, u1, u2, u3, top;
-	unsigned char bw;
-	bw = _subborrow_u64(0, t0, P256_P0, &u0);
-	bw = _subborrow_u64(bw, t1, P256_P1, &u1);
-	bw = _subborrow_u64(bw, t2, P256_P2, &u2);
-	bw = _subborrow_u64(bw, t3, P256_P3, &u3);
-	bw = _subborrow_u64(bw, t4, 0, &top);
-	if (!bw) {
-		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
-	} else {
-		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
-	}
+	/* < 2p, in t0..t4 */
+	final_sub(r, t0, t1, t2, t3, t4, P256_P0, P256_P1, P256_P2, P256_P3);
 }
 
 #else /* portable */
-
-/* r = a + b as 256-bit numbers; returns the carry out. */
-static uint64_t add4(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
-{
-	uint64_t carry = 0;
-	for (int i = 0; i < 4; i++) {
-		u128 t = (u128)a[i] + b[i] + carry;
-		r[i] = (uint64_t)t;
-		carry = (uint64_t)(t >> 64);
-	}
-	return carry;
-}
 
 /* r = a + b mod m, for a, b < m. */
 static void mod_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
@@ -338,34 +319,11 @@ static void mod_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4],
 	memcpy(r, t, sizeof t);
 }
 
-/* r = a*b/R mod m (CIOS Montgomery multiplication), for a, b < m. */
+/* t < 2m in five limbs t0..t4: r = t mod m, one conditional subtraction. */
 static inline __attribute__((always_inline)) void
-mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
-           uint64_t m1, uint64_t m2, uint64_t m3, uint64_t m0inv)
+final_sub(uint64_t r[4], uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4,
+          uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3)
 {
-	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
-	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-	u128 c;
-#define MM_ROUND(bi) do { \
-		c = (u128)a0 * (bi) + t0;            t0 = (uint64_t)c; c >>= 64; \
-		c += (u128)a1 * (bi) + t1;           t1 = (uint64_t)c; c >>= 64; \
-		c += (u128)a2 * (bi) + t2;           t2 = (uint64_t)c; c >>= 64; \
-		c += (u128)a3 * (bi) + t3;           t3 = (uint64_t)c; c >>= 64; \
-		c += t4;                             t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64); \
-		uint64_t q = t0 * m0inv; \
-		c = ((u128)q * m0 + t0) >> 64; \
-		c += (u128)q * m1 + t1;              t0 = (uint64_t)c; c >>= 64; \
-		c += (u128)q * m2 + t2;              t1 = (uint64_t)c; c >>= 64; \
-		c += (u128)q * m3 + t3;              t2 = (uint64_t)c; c >>= 64; \
-		c += t4;                             t3 = (uint64_t)c; \
-		t4 = t5 + (uint64_t)(c >> 64); \
-	} while (0)
-	MM_ROUND(b[0]);
-	MM_ROUND(b[1]);
-	MM_ROUND(b[2]);
-	MM_ROUND(b[3]);
-#undef MM_ROUND
-	/* t < 2m: one conditional subtraction */
 	u128 d;
 	uint64_t u0, u1, u2, u3, borrow;
 	d = (u128)t0 - m0;                   u0 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
@@ -379,6 +337,41 @@ mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
 	}
 }
 
+/* The first half of a CIOS round, t (t0..t4, carry out in t5) += a*bi. */
+#define MAC_ROUND(bi) do { \
+		c = (u128)a0 * (bi) + t0;            t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)a1 * (bi) + t1;           t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)a2 * (bi) + t2;           t2 = (uint64_t)c; c >>= 64; \
+		c += (u128)a3 * (bi) + t3;           t3 = (uint64_t)c; c >>= 64; \
+		c += t4;                             t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64); \
+	} while (0)
+
+/* r = a*b/R mod m (CIOS Montgomery multiplication), for a, b < m. */
+static inline __attribute__((always_inline)) void
+mont_mul_k(uint64_t r[4], const uint64_t a[4], const uint64_t b[4], uint64_t m0,
+           uint64_t m1, uint64_t m2, uint64_t m3, uint64_t m0inv)
+{
+	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5;
+	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+	u128 c;
+#define MM_ROUND(bi) do { \
+		MAC_ROUND(bi); \
+		uint64_t q = t0 * m0inv; \
+		c = ((u128)q * m0 + t0) >> 64; \
+		c += (u128)q * m1 + t1;              t0 = (uint64_t)c; c >>= 64; \
+		c += (u128)q * m2 + t2;              t1 = (uint64_t)c; c >>= 64; \
+		c += (u128)q * m3 + t3;              t2 = (uint64_t)c; c >>= 64; \
+		c += t4;                             t3 = (uint64_t)c; \
+		t4 = t5 + (uint64_t)(c >> 64); \
+	} while (0)
+	MM_ROUND(b[0]);
+	MM_ROUND(b[1]);
+	MM_ROUND(b[2]);
+	MM_ROUND(b[3]);
+#undef MM_ROUND
+	final_sub(r, t0, t1, t2, t3, t4, m0, m1, m2, m3);
+}
+
 /* r = a*b/R mod p for P-256's p (CIOS with the reduction above). */
 static inline __attribute__((always_inline)) void
 p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
@@ -387,11 +380,7 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
 	u128 c;
 #define P_ROUND(bi) do { \
-		c = (u128)a0 * (bi) + t0;            t0 = (uint64_t)c; c >>= 64; \
-		c += (u128)a1 * (bi) + t1;           t1 = (uint64_t)c; c >>= 64; \
-		c += (u128)a2 * (bi) + t2;           t2 = (uint64_t)c; c >>= 64; \
-		c += (u128)a3 * (bi) + t3;           t3 = (uint64_t)c; c >>= 64; \
-		c += t4;                             t4 = (uint64_t)c; t5 = (uint64_t)(c >> 64); \
+		MAC_ROUND(bi); \
 		uint64_t q = t0; \
 		u128 qp3 = (u128)q * P256_P3; \
 		c = (u128)t1 + (q << 32);            t0 = (uint64_t)c; c >>= 64; \
@@ -405,17 +394,7 @@ p256_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 	P_ROUND(b[2]);
 	P_ROUND(b[3]);
 #undef P_ROUND
-	u128 d;
-	uint64_t u0, u1, u2, u3, borrow;
-	d = (u128)t0 - P256_P0;              u0 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
-	d = (u128)t1 - P256_P1 - borrow;     u1 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
-	d = (u128)t2 - P256_P2 - borrow;     u2 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
-	d = (u128)t3 - P256_P3 - borrow;     u3 = (uint64_t)d; borrow = (uint64_t)(d >> 64) & 1;
-	if (t4 || !borrow) {
-		r[0] = u0, r[1] = u1, r[2] = u2, r[3] = u3;
-	} else {
-		r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
-	}
+	final_sub(r, t0, t1, t2, t3, t4, P256_P0, P256_P1, P256_P2, P256_P3);
 }
 
 /* The portable version squares by multiplying. */
@@ -448,28 +427,19 @@ static void fe_sqr(uint64_t r[4], const uint64_t a[4], const struct mod *F)
 	p256_sqr(r, a);
 }
 
-/* r = a + b as 256-bit numbers; returns the carry out. */
-static uint64_t add4c(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
-{
-	uint64_t carry = 0;
-	for (int i = 0; i < 4; i++) {
-		u128 t = (u128)a[i] + b[i] + carry;
-		r[i] = (uint64_t)t;
-		carry = (uint64_t)(t >> 64);
-	}
-	return carry;
-}
-
 /* a /= 2 mod m (m odd, a < m): (a + m) / 2 when a is odd, the carry of
  * the sum shifted back in. */
-static void half_mod(uint64_t a[4], const uint64_t m[4])
+/* a = (top 2^256 + a) / 2 */
+static void shr1(uint64_t a[4], uint64_t top)
 {
-	uint64_t top = 0;
-	if (a[0] & 1)
-		top = add4c(a, a, m);
 	for (int i = 0; i < 3; i++)
 		a[i] = a[i] >> 1 | a[i + 1] << 63;
 	a[3] = a[3] >> 1 | top << 63;
+}
+
+static void half_mod(uint64_t a[4], const uint64_t m[4])
+{
+	shr1(a, a[0] & 1 ? add4(a, a, m) : 0);
 }
 
 /* r = a^-1 mod m, plain numbers, for an odd m and 0 < a < m with
@@ -484,25 +454,21 @@ static void inv_mod(uint64_t r[4], const uint64_t a[4], const uint64_t m[4])
 	memcpy(v, m, sizeof v);
 	while (memcmp(u, one, sizeof u) != 0 && memcmp(v, one, sizeof v) != 0) {
 		while (!(u[0] & 1)) {
-			for (int i = 0; i < 3; i++)
-				u[i] = u[i] >> 1 | u[i + 1] << 63;
-			u[3] >>= 1;
+			shr1(u, 0);
 			half_mod(x1, m);
 		}
 		while (!(v[0] & 1)) {
-			for (int i = 0; i < 3; i++)
-				v[i] = v[i] >> 1 | v[i + 1] << 63;
-			v[3] >>= 1;
+			shr1(v, 0);
 			half_mod(x2, m);
 		}
 		if (geq(u, v)) {
 			sub4(u, u, v);
 			if (sub4(x1, x1, x2))
-				add4c(x1, x1, m);
+				add4(x1, x1, m);
 		} else {
 			sub4(v, v, u);
 			if (sub4(x2, x2, x1))
-				add4c(x2, x2, m);
+				add4(x2, x2, m);
 		}
 	}
 	memcpy(r, memcmp(u, one, sizeof u) == 0 ? x1 : x2, sizeof x1);
