@@ -51,6 +51,7 @@ struct castore_anchor {
 	uint64_t key;                /* subject key; 0: unknown, always a candidate */
 	const char *pem;             /* borrowed from a castore_text: BEGIN .. END line */
 	size_t len;
+	size_t body_len;             /* the base64 body: after BEGIN, up to END */
 	mbedtls_x509_crt *crt;       /* owned: parsed on first use, NULL before or if bad */
 	bool tried;                  /* parsing attempted */
 };
@@ -665,11 +666,9 @@ static mbedtls_x509_crt *castore_anchor_crt(struct castore *cs, struct castore_a
 	mbedtls_x509_crt_init(an->crt);
 	/* The body decoded here when it has the usual layout, else mbedTLS's
 	 * PEM reader (which wants a NUL-terminated block) decodes it. */
-	const char *body = an->pem + sizeof(castore_begin) - 1;
-	const char *end = castore_marker(body, an->len - (size_t)(body - an->pem), castore_end,
-	                                 sizeof(castore_end) - 1);
 	size_t derlen = 0;
-	unsigned char *der = end != NULL ? castore_ra_der(body, (size_t)(end - body), &derlen) : NULL;
+	unsigned char *der = castore_ra_der(an->pem + sizeof(castore_begin) - 1, an->body_len,
+	                                    &derlen);
 	int ret;
 	if (der != NULL) {
 		ret = mbedtls_x509_crt_parse_der(an->crt, der, derlen);
@@ -738,7 +737,7 @@ static int castore_add_text(struct castore *cs, char *text, size_t len, bool che
 		}
 		cs->a[cs->n++] = (struct castore_anchor){
 			.key = castore_block_key(body, (size_t)(e - body)),
-			.pem = b, .len = end - (size_t)(b - text),
+			.pem = b, .len = end - (size_t)(b - text), .body_len = (size_t)(e - body),
 		};
 		off = end;
 	}

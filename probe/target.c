@@ -143,19 +143,17 @@ static const char *target_check_name(const char *h)
 	return NULL;
 }
 
-/* IDNA2008 through libidn2: in[0..n), with non-ASCII characters, into its
- * A-label form in buf (lower case, no root dot) and its U-label form in
- * uni. NULL, or why it is not a valid international name. */
-static const char *target_idna(char *buf, size_t bufsz, char *uni, size_t unisz,
-                               const char *in, size_t n)
+/* IDNA2008 through libidn2 (idn, loaded by the caller): in[0..n), with
+ * non-ASCII characters, into its A-label form in buf (lower case, no root
+ * dot) and its U-label form in uni. NULL, or why it is not a valid
+ * international name. */
+static const char *target_idna(const struct lazy_idn2 *idn, char *buf, size_t bufsz,
+                               char *uni, size_t unisz, const char *in, size_t n)
 {
 	char tmp[TARGET_MAX_SPEC + 1];
 	char *a = NULL, *u = NULL;
-	const struct lazy_idn2 *idn = lazy_idn2(NULL);
 	int rc;
 
-	if (idn == NULL)                        /* the caller checked */
-		return "libidn2 could not be loaded";
 	if (n >= sizeof tmp)
 		return "name too long";
 	memcpy(tmp, in, n);
@@ -198,13 +196,13 @@ static int target_set_host(struct target *t, const char *host_s, size_t host_n,
 	}
 	for (size_t i = 0; i < host_n; i++)
 		if ((unsigned char)host_s[i] >= 0x80) {
-			const char *lib_why = NULL;
-			if (lazy_idn2(&lib_why) == NULL) {
+			const struct lazy_idn2 *idn = lazy_idn2(&why);
+			if (idn == NULL) {
 				target_err(err, errlen, "cannot use the international name '%s' in '%s': %s",
-				           q, qs, lib_why);
+				           q, qs, why);
 				return -1;
 			}
-			why = target_idna(buf, sizeof buf, t->host_unicode, sizeof t->host_unicode,
+			why = target_idna(idn, buf, sizeof buf, t->host_unicode, sizeof t->host_unicode,
 			                  host_s, host_n);
 			if (why != NULL) {
 				target_err(err, errlen, "bad host name '%s' in '%s': not a valid "
